@@ -1,0 +1,177 @@
+/* gl_autodiff.c - reverse-mode autodiff that appends graph nodes.
+ *
+ * gl_grad walks the graph from y back towards the wrt nodes.  For each node
+ * on a path between them, the op's backward rule appends nodes that compute
+ * the adjoint of each input; adjoints of a node read by several consumers are
+ * summed with ADD nodes.  Every node a rule appends is an ordinary op with a
+ * backward rule of its own, so the result can be differentiated again.
+ *
+ * Rules receive a copy of the node: builders may grow (move) g->nodes. */
+#include "gl_graph.h"
+
+#include <string.h>
+
+#define BAD (-1)
+
+typedef struct {
+    gl_node n;      /* copy of the node being differentiated    */
+    int self;       /* its index (its output value)              */
+    int adj;        /* adjoint of its output                     */
+    const char *need;   /* need[input index] - gradient wanted   */
+    int *contrib;   /* out: adjoint contribution per input slot  */
+} gl_bw;
+
+static const gl_shape *shp(const gl_graph *g, int id) { return &g->nodes[id].shape; }
+
+/* Reduce a broadcast adjoint back to the shape of input x. */
+static int unbroadcast(gl_graph *g, int adj, int x) {
+    if (adj < 0 || gl_shape_eq(shp(g, adj), shp(g, x))) return adj;
+    return gl_sum_to(g, adj, *shp(g, x));
+}
+
+static int wants(const gl_bw *b, int k) { return b->need[b->n.in[k]]; }
+
+static gl_status backward(gl_graph *g, gl_bw *b) {
+    const gl_node *n = &b->n;
+    const int G = b->adj, y = b->self;
+    const int x = n->in[0], a = n->in[0], bb = n->nin > 1 ? n->in[1] : -1;
+    int *c = b->contrib;
+
+    switch (n->op) {
+    case GL_OP_ADD:
+        if (wants(b, 0)) c[0] = unbroadcast(g, G, a);
+        if (wants(b, 1)) c[1] = unbroadcast(g, G, bb);
+        break;
+    case GL_OP_SUB:
+        if (wants(b, 0)) c[0] = unbroadcast(g, G, a);
+        if (wants(b, 1)) c[1] = unbroadcast(g, gl_unary(g, GL_OP_NEG, G, 0, 0), bb);
+        break;
+    case GL_OP_MUL:
+        if (wants(b, 0)) c[0] = unbroadcast(g, gl_mul(g, G, bb), a);
+        if (wants(b, 1)) c[1] = unbroadcast(g, gl_mul(g, G, a), bb);
+        break;
+    case GL_OP_DIV: /* y = a / b: da = G / b, db = -G * y / b */
+        if (wants(b, 0)) c[0] = unbroadcast(g, gl_div(g, G, bb), a);
+        if (wants(b, 1))
+            c[1] = unbroadcast(g, gl_unary(g, GL_OP_NEG, gl_div(g, gl_mul(g, G, y), bb), 0, 0), bb);
+        break;
+
+    case GL_OP_NEG: c[0] = gl_unary(g, GL_OP_NEG, G, 0, 0); break;
+    case GL_OP_SCALE: c[0] = gl_scale(g, G, n->f[0]); break;
+    case GL_OP_EXP: c[0] = gl_mul(g, G, y); break;
+    case GL_OP_LOG: c[0] = gl_div(g, G, x); break;
+    case GL_OP_SQRT: c[0] = gl_div(g, gl_scale(g, G, 0.5f), y); break;
+    case GL_OP_SQUARE: c[0] = gl_mul(g, G, gl_scale(g, x, 2.0f)); break;
+    case GL_OP_ABS: c[0] = gl_mul(g, G, gl_unary(g, GL_OP_SIGN, x, 0, 0)); break;
+    case GL_OP_RELU: c[0] = gl_binary(g, GL_OP_RELU_MASK, G, x); break;
+    case GL_OP_LEAKY_RELU: c[0] = gl_binary_f(g, GL_OP_LEAKY_MASK, G, x, n->f[0], 0); break;
+    case GL_OP_TANH: c[0] = gl_binary(g, GL_OP_TANH_GRAD, G, y); break;
+    case GL_OP_SIGMOID: c[0] = gl_binary(g, GL_OP_SIGMOID_GRAD, G, y); break;
+    case GL_OP_SOFTPLUS: c[0] = gl_mul(g, G, gl_unary(g, GL_OP_SIGMOID, x, 0, 0)); break;
+    case GL_OP_LOG_SIGMOID: /* d/dx log sigmoid(x) = sigmoid(-x) */
+        c[0] = gl_mul(g, G, gl_unary(g, GL_OP_SIGMOID, gl_unary(g, GL_OP_NEG, x, 0, 0), 0, 0));
+        break;
+    case GL_OP_CLIP: c[0] = gl_binary_f(g, GL_OP_CLIP_MASK, G, x, n->f[0], n->f[1]); break;
+
+    /* a * mask(b): linear in a; the mask is piecewise constant in b */
+    case GL_OP_RELU_MASK:
+        if (wants(b, 0)) c[0] = gl_binary(g, GL_OP_RELU_MASK, G, bb);
+        break;
+    case GL_OP_LEAKY_MASK:
+    case GL_OP_CLIP_MASK:
+        if (wants(b, 0)) c[0] = gl_binary_f(g, n->op, G, bb, n->f[0], n->f[1]);
+        break;
+    case GL_OP_TANH_GRAD: /* a * (1 - b^2): d/db = -2 a b */
+        if (wants(b, 0)) c[0] = gl_binary(g, GL_OP_TANH_GRAD, G, bb);
+        if (wants(b, 1)) c[1] = gl_mul(g, gl_mul(g, G, a), gl_scale(g, bb, -2.0f));
+        break;
+    case GL_OP_SIGMOID_GRAD: /* a * b (1 - b): d/db = a (1 - 2b) */
+        if (wants(b, 0)) c[0] = gl_binary(g, GL_OP_SIGMOID_GRAD, G, bb);
+        if (wants(b, 1)) c[1] = gl_mul(g, gl_mul(g, G, a), gl_unary(g, GL_OP_SCALE, bb, -2.0f, 1.0f));
+        break;
+
+    case GL_OP_SUM_TO: c[0] = gl_broadcast_to(g, G, *shp(g, x)); break;
+    case GL_OP_BROADCAST_TO: c[0] = gl_sum_to(g, G, *shp(g, x)); break;
+    case GL_OP_LOGSUMEXP: /* softmax(x) * G, G broadcast over the row */
+        c[0] = gl_mul(g, gl_unary(g, GL_OP_EXP, gl_sub(g, x, y), 0, 0), G);
+        break;
+
+    case GL_OP_MATMUL: {
+        /* C = op(A) op(B); d op(A) = G op(B)^T, d op(B) = op(A)^T G */
+        const int ta = (int)n->i[0], tb = (int)n->i[1];
+        if (wants(b, 0)) c[0] = ta ? gl_matmul(g, bb, G, tb, 1) : gl_matmul(g, G, bb, 0, !tb);
+        if (wants(b, 1)) c[1] = tb ? gl_matmul(g, G, a, 1, ta) : gl_matmul(g, a, G, !ta, 0);
+        break;
+    }
+
+    case GL_OP_CONCAT: {
+        int64_t off = 0;
+        for (int k = 0; k < n->nin; k++) {
+            int64_t len = shp(g, n->in[k])->d[1];
+            if (wants(b, k)) c[k] = gl_slice(g, G, off, len);
+            off += len;
+        }
+        break;
+    }
+    case GL_OP_SLICE: c[0] = gl_slice_grad(g, G, *shp(g, x), n->i[0]); break;
+    case GL_OP_SLICE_GRAD: c[0] = gl_slice(g, G, n->i[0], shp(g, x)->d[1]); break;
+    case GL_OP_RESHAPE: c[0] = gl_reshape(g, G, *shp(g, x)); break;
+
+    default:
+        return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
+                       "op '%s' has no derivative rule (it is first-order only); it cannot lie on the path "
+                       "of a gradient that is differentiated", gl_op_name(n->op));
+    }
+    for (int k = 0; k < n->nin; k++)
+        if (wants(b, k) && c[k] < 0 && !(gl_op_flags(n->op) & GL_OPF_NONDIFF) &&
+            !(n->op >= GL_OP_RELU_MASK && n->op <= GL_OP_CLIP_MASK && k == 1))
+            return g->err.code ? g->err.code
+                               : gl_fail(&g->err, GL_ERR_INTERNAL, "backward of '%s' produced no gradient", gl_op_name(n->op));
+    return g->err.code;
+}
+
+gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *out) {
+    const int n0 = g->n;
+    if (y < 0 || y >= n0) return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: output node %d does not exist", y);
+    if (nwrt < 0 || (nwrt > 0 && (!wrt || !out))) return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: bad wrt list");
+    for (int k = 0; k < nwrt; k++)
+        if (wrt[k] < 0 || wrt[k] >= n0)
+            return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: wrt node %d does not exist", wrt[k]);
+    if (seed >= n0 || (seed >= 0 && !gl_shape_eq(shp(g, seed), shp(g, y))))
+        return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: the seed must be a node with the shape of y");
+
+    char *need = gl_calloc((size_t)n0, 1);   /* node depends on a wrt node */
+    int *adj = gl_malloc((size_t)n0 * sizeof *adj);
+    if (!need || !adj) { gl_free(need); gl_free(adj); return gl_fail(&g->err, GL_ERR_NOMEM, "gl_grad: out of memory"); }
+
+    for (int k = 0; k < nwrt; k++) need[wrt[k]] = 1;
+    for (int i = 0; i < n0; i++) {
+        adj[i] = BAD;
+        const gl_node *nd = &g->nodes[i];
+        if (need[i] || (gl_op_flags(nd->op) & GL_OPF_NONDIFF) || (nd->flags & GL_NODE_NO_GRAD)) continue;
+        for (int k = 0; k < nd->nin; k++) if (need[nd->in[k]]) { need[i] = 1; break; }
+    }
+
+    gl_status st = GL_OK;
+    if (need[y]) adj[y] = seed >= 0 ? seed : gl_fill(g, *shp(g, y), 1.0f);
+    for (int i = y; i >= 0 && st == GL_OK; i--) {
+        if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & GL_OPF_LEAF)) continue;
+        int contrib[GL_MAX_IN];
+        for (int k = 0; k < GL_MAX_IN; k++) contrib[k] = BAD;
+        gl_bw b = {g->nodes[i], i, adj[i], need, contrib};
+        st = backward(g, &b);
+        for (int k = 0; st == GL_OK && k < b.n.nin; k++) {
+            int in = b.n.in[k];
+            if (contrib[k] < 0) continue;
+            adj[in] = adj[in] < 0 ? contrib[k] : gl_add(g, adj[in], contrib[k]);
+            if (adj[in] < 0) st = g->err.code ? g->err.code : GL_ERR_INTERNAL;
+        }
+    }
+    for (int k = 0; st == GL_OK && k < nwrt; k++) {
+        out[k] = adj[wrt[k]] >= 0 ? adj[wrt[k]] : gl_fill(g, *shp(g, wrt[k]), 0.0f);
+        if (out[k] < 0) st = g->err.code;
+    }
+    gl_free(need);
+    gl_free(adj);
+    return st;
+}

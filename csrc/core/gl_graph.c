@@ -1,0 +1,340 @@
+/* gl_graph.c - graph storage, the op table, and builders with shape inference.
+ *
+ * Builders validate everything a user can get wrong (shapes, indices, op
+ * kinds) and report it through g->err; they never abort. */
+#include "gl_graph.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct { const char *name; int flags; } gl_op_info;
+
+static const gl_op_info OPS[GL_OP_COUNT] = {
+    [GL_OP_INPUT] = {"input", GL_OPF_LEAF},
+    [GL_OP_PARAM] = {"param", GL_OPF_LEAF},
+    [GL_OP_FILL] = {"fill", GL_OPF_LEAF},
+    [GL_OP_CONST] = {"const", GL_OPF_LEAF},
+    [GL_OP_RAND_UNIFORM] = {"rand_uniform", GL_OPF_LEAF | GL_OPF_RANDOM},
+    [GL_OP_RAND_NORMAL] = {"rand_normal", GL_OPF_LEAF | GL_OPF_RANDOM},
+    [GL_OP_DROPOUT_MASK] = {"dropout_mask", GL_OPF_LEAF | GL_OPF_RANDOM},
+    [GL_OP_ADD] = {"add", 0}, [GL_OP_SUB] = {"sub", 0},
+    [GL_OP_MUL] = {"mul", 0}, [GL_OP_DIV] = {"div", 0},
+    [GL_OP_NEG] = {"neg", 0}, [GL_OP_SCALE] = {"scale", 0},
+    [GL_OP_EXP] = {"exp", 0}, [GL_OP_LOG] = {"log", 0},
+    [GL_OP_SQRT] = {"sqrt", 0}, [GL_OP_SQUARE] = {"square", 0},
+    [GL_OP_ABS] = {"abs", 0}, [GL_OP_RELU] = {"relu", 0},
+    [GL_OP_LEAKY_RELU] = {"leaky_relu", 0}, [GL_OP_TANH] = {"tanh", 0},
+    [GL_OP_SIGMOID] = {"sigmoid", 0}, [GL_OP_SOFTPLUS] = {"softplus", 0},
+    [GL_OP_LOG_SIGMOID] = {"log_sigmoid", 0}, [GL_OP_CLIP] = {"clip", 0},
+    [GL_OP_SIGN] = {"sign", GL_OPF_NONDIFF},
+    [GL_OP_RELU_MASK] = {"relu_mask", 0}, [GL_OP_LEAKY_MASK] = {"leaky_mask", 0},
+    [GL_OP_CLIP_MASK] = {"clip_mask", 0}, [GL_OP_TANH_GRAD] = {"tanh_grad", 0},
+    [GL_OP_SIGMOID_GRAD] = {"sigmoid_grad", 0},
+    [GL_OP_SUM_TO] = {"sum_to", 0}, [GL_OP_BROADCAST_TO] = {"broadcast_to", 0},
+    [GL_OP_LOGSUMEXP] = {"logsumexp", 0}, [GL_OP_MATMUL] = {"matmul", 0},
+    [GL_OP_CONCAT] = {"concat", 0}, [GL_OP_SLICE] = {"slice", 0},
+    [GL_OP_SLICE_GRAD] = {"slice_grad", 0}, [GL_OP_RESHAPE] = {"reshape", 0},
+};
+
+const char *gl_op_name(gl_op op) {
+    return ((unsigned)op < GL_OP_COUNT && OPS[op].name) ? OPS[op].name : "?";
+}
+int gl_op_flags(gl_op op) { return (unsigned)op < GL_OP_COUNT ? OPS[op].flags : 0; }
+
+gl_status gl_graph_new(gl_graph **out, gl_error *err) {
+    gl_graph *g = gl_calloc(1, sizeof *g);
+    if (!g) return gl_fail(err, GL_ERR_NOMEM, "out of memory creating a graph");
+    g->cap = 64;
+    g->nodes = gl_malloc((size_t)g->cap * sizeof *g->nodes);
+    if (!g->nodes) { gl_free(g); return gl_fail(err, GL_ERR_NOMEM, "out of memory creating a graph"); }
+    *out = g;
+    return GL_OK;
+}
+
+void gl_graph_free(gl_graph *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].op == GL_OP_CONST) gl_free(g->nodes[i].data);
+    gl_free(g->nodes);
+    gl_free(g);
+}
+
+/* ---- internal helpers ---- */
+
+/* Record a failure (keeping the first: later ones are usually its consequences). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(gl_graph *g, gl_status code, const char *fmt, ...) {
+    if (g->err.code == GL_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(g->err.msg, sizeof g->err.msg, fmt, ap);
+        va_end(ap);
+        g->err.code = code;
+    }
+    return -1;
+}
+
+static int check_id(gl_graph *g, int id) {
+    if (id < 0) { fail(g, GL_ERR_VALUE, "invalid input node (an earlier builder failed)"); return 0; }
+    if (id >= g->n) { fail(g, GL_ERR_VALUE, "node %d does not exist (graph has %d nodes)", id, g->n); return 0; }
+    return 1;
+}
+
+static int check_shape(gl_graph *g, gl_shape s) {
+    if (s.ndim < 0 || s.ndim > GL_MAX_DIMS) {
+        fail(g, GL_ERR_VALUE, "tensors have 0 to %d dimensions, got %d", GL_MAX_DIMS, s.ndim);
+        return 0;
+    }
+    for (int i = 0; i < s.ndim; i++)
+        if (s.d[i] < 0) { fail(g, GL_ERR_VALUE, "negative dimension %lld", (long long)s.d[i]); return 0; }
+    return 1;
+}
+
+static gl_shape canon(gl_shape s) { /* entries past ndim are 1 */
+    for (int i = s.ndim; i < GL_MAX_DIMS; i++) s.d[i] = 1;
+    return s;
+}
+
+static int push(gl_graph *g, gl_op op, int nin, const int *in, gl_shape shape) {
+    for (int k = 0; k < nin; k++) if (!check_id(g, in[k])) return -1;
+    if (!check_shape(g, shape)) return -1;
+    if (g->n == g->cap) {
+        int cap = g->cap * 2;
+        gl_node *nodes = gl_realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) return fail(g, GL_ERR_NOMEM, "out of memory growing the graph");
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    gl_node *n = &g->nodes[g->n];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->nin = nin;
+    for (int k = 0; k < nin; k++) n->in[k] = in[k];
+    n->shape = canon(shape);
+    if (gl_op_flags(op) & (GL_OPF_RANDOM)) n->flags |= GL_NODE_NO_GRAD;
+    if (op == GL_OP_FILL || op == GL_OP_CONST) n->flags |= GL_NODE_NO_GRAD;
+    return g->n++;
+}
+
+static const gl_shape *shape_of(const gl_graph *g, int id) { return &g->nodes[id].shape; }
+
+/* NumPy broadcasting of two shapes (right-aligned); 0 on mismatch. */
+static int broadcast_shape(const gl_shape *a, const gl_shape *b, gl_shape *out) {
+    int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+    gl_shape s = gl_shape0();
+    s.ndim = nd;
+    for (int k = 0; k < nd; k++) {
+        int ka = k - (nd - a->ndim), kb = k - (nd - b->ndim);
+        int64_t da = ka >= 0 ? a->d[ka] : 1, db = kb >= 0 ? b->d[kb] : 1;
+        if (da == db || db == 1) s.d[k] = da;
+        else if (da == 1) s.d[k] = db;
+        else return 0;
+    }
+    *out = canon(s);
+    return 1;
+}
+
+static int shape_error(gl_graph *g, const char *what, const gl_shape *a, const gl_shape *b) {
+    char sa[64], sb[64];
+    gl_shape_str(a, sa, sizeof sa);
+    gl_shape_str(b, sb, sizeof sb);
+    return fail(g, GL_ERR_VALUE, "%s: incompatible shapes %s and %s", what, sa, sb);
+}
+
+/* ---- leaves ---- */
+
+int gl_input(gl_graph *g, gl_shape shape) { return push(g, GL_OP_INPUT, 0, NULL, shape); }
+
+int gl_param(gl_graph *g, gl_shape shape, float *data) {
+    if (!data) return fail(g, GL_ERR_VALUE, "parameter node needs a data buffer");
+    int id = push(g, GL_OP_PARAM, 0, NULL, shape);
+    if (id >= 0) g->nodes[id].data = data;
+    return id;
+}
+
+int gl_fill(gl_graph *g, gl_shape shape, float value) {
+    int id = push(g, GL_OP_FILL, 0, NULL, shape);
+    if (id >= 0) g->nodes[id].f[0] = value;
+    return id;
+}
+
+int gl_const(gl_graph *g, gl_shape shape, const float *values) {
+    if (!check_shape(g, shape)) return -1;
+    size_t bytes = (size_t)gl_shape_numel(&shape) * sizeof(float);
+    float *copy = gl_malloc(bytes);
+    if (!copy) return fail(g, GL_ERR_NOMEM, "out of memory for a constant");
+    if (bytes) memcpy(copy, values, bytes);
+    int id = push(g, GL_OP_CONST, 0, NULL, shape);
+    if (id < 0) { gl_free(copy); return -1; }
+    g->nodes[id].data = copy;
+    return id;
+}
+
+int gl_random(gl_graph *g, gl_op op, gl_shape shape, float f0, float f1) {
+    if (!(gl_op_flags(op) & GL_OPF_RANDOM))
+        return fail(g, GL_ERR_VALUE, "gl_random: '%s' is not a random op", gl_op_name(op));
+    if (op == GL_OP_DROPOUT_MASK && !(f0 >= 0.0f && f0 < 1.0f))
+        return fail(g, GL_ERR_VALUE, "dropout probability must be in [0, 1)");
+    if (op == GL_OP_RAND_NORMAL && !(f1 >= 0.0f))
+        return fail(g, GL_ERR_VALUE, "normal: std must be >= 0");
+    if (op == GL_OP_RAND_UNIFORM && !(f1 >= f0))
+        return fail(g, GL_ERR_VALUE, "uniform: need low <= high");
+    int id = push(g, op, 0, NULL, shape);
+    if (id >= 0) { g->nodes[id].f[0] = f0; g->nodes[id].f[1] = f1; }
+    return id;
+}
+
+/* ---- elementwise ---- */
+
+static int is_binary(gl_op op) { return op >= GL_OP_ADD && op <= GL_OP_DIV; }
+static int is_mask(gl_op op) { return op >= GL_OP_RELU_MASK && op <= GL_OP_SIGMOID_GRAD; }
+static int is_unary(gl_op op) { return op >= GL_OP_NEG && op <= GL_OP_SIGN; }
+
+int gl_binary_f(gl_graph *g, gl_op op, int a, int b, float f0, float f1) {
+    if (!check_id(g, a) || !check_id(g, b)) return -1;
+    gl_shape s;
+    if (is_binary(op)) {
+        if (!broadcast_shape(shape_of(g, a), shape_of(g, b), &s))
+            return shape_error(g, gl_op_name(op), shape_of(g, a), shape_of(g, b));
+    } else if (is_mask(op)) {
+        if (!gl_shape_eq(shape_of(g, a), shape_of(g, b)))
+            return shape_error(g, gl_op_name(op), shape_of(g, a), shape_of(g, b));
+        s = *shape_of(g, a);
+    } else {
+        return fail(g, GL_ERR_VALUE, "'%s' is not a binary elementwise op", gl_op_name(op));
+    }
+    int in[2] = {a, b};
+    int id = push(g, op, 2, in, s);
+    if (id >= 0) { g->nodes[id].f[0] = f0; g->nodes[id].f[1] = f1; }
+    return id;
+}
+
+int gl_binary(gl_graph *g, gl_op op, int a, int b) { return gl_binary_f(g, op, a, b, 0.0f, 0.0f); }
+
+int gl_unary(gl_graph *g, gl_op op, int x, float f0, float f1) {
+    if (!is_unary(op)) return fail(g, GL_ERR_VALUE, "'%s' is not a unary elementwise op", gl_op_name(op));
+    if (op == GL_OP_CLIP && !(f0 <= f1)) return fail(g, GL_ERR_VALUE, "clip: need low <= high");
+    if (!check_id(g, x)) return -1;
+    int id = push(g, op, 1, &x, *shape_of(g, x));
+    if (id >= 0) { g->nodes[id].f[0] = f0; g->nodes[id].f[1] = f1; }
+    return id;
+}
+
+/* ---- reductions and broadcasts ---- */
+
+int gl_sum_to(gl_graph *g, int x, gl_shape shape) {
+    if (!check_id(g, x) || !check_shape(g, shape)) return -1;
+    shape = canon(shape);
+    gl_shape b;
+    if (shape.ndim > shape_of(g, x)->ndim || !broadcast_shape(&shape, shape_of(g, x), &b) ||
+        !gl_shape_eq(&b, shape_of(g, x)))
+        return shape_error(g, "sum_to", shape_of(g, x), &shape);
+    return push(g, GL_OP_SUM_TO, 1, &x, shape);
+}
+
+int gl_broadcast_to(gl_graph *g, int x, gl_shape shape) {
+    if (!check_id(g, x) || !check_shape(g, shape)) return -1;
+    shape = canon(shape);
+    gl_shape b;
+    if (shape_of(g, x)->ndim > shape.ndim || !broadcast_shape(shape_of(g, x), &shape, &b) ||
+        !gl_shape_eq(&b, &shape))
+        return shape_error(g, "broadcast_to", shape_of(g, x), &shape);
+    return push(g, GL_OP_BROADCAST_TO, 1, &x, shape);
+}
+
+int gl_logsumexp(gl_graph *g, int x) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *s = shape_of(g, x);
+    if (s->ndim != 2) {
+        char buf[64];
+        return fail(g, GL_ERR_VALUE, "logsumexp expects a 2-D (batch, features) tensor, got %s",
+                    gl_shape_str(s, buf, sizeof buf));
+    }
+    return push(g, GL_OP_LOGSUMEXP, 1, &x, gl_shape2(s->d[0], 1));
+}
+
+int gl_matmul(gl_graph *g, int a, int b, int trans_a, int trans_b) {
+    if (!check_id(g, a) || !check_id(g, b)) return -1;
+    const gl_shape *sa = shape_of(g, a), *sb = shape_of(g, b);
+    if (sa->ndim != 2 || sb->ndim != 2 ||
+        (trans_a ? sa->d[0] : sa->d[1]) != (trans_b ? sb->d[1] : sb->d[0]))
+        return shape_error(g, trans_a || trans_b ? "matmul (with transposes)" : "matmul", sa, sb);
+    int in[2] = {a, b};
+    int id = push(g, GL_OP_MATMUL, 2, in,
+                  gl_shape2(trans_a ? sa->d[1] : sa->d[0], trans_b ? sb->d[0] : sb->d[1]));
+    if (id >= 0) { g->nodes[id].i[0] = trans_a != 0; g->nodes[id].i[1] = trans_b != 0; }
+    return id;
+}
+
+/* ---- layout ---- */
+
+int gl_concat(gl_graph *g, int n, const int *xs) {
+    if (n < 1 || n > GL_MAX_IN) {
+        fail(g, GL_ERR_VALUE, "concat takes 1 to %d tensors, got %d", GL_MAX_IN, n);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) if (!check_id(g, xs[k])) return -1;
+    gl_shape s = *shape_of(g, xs[0]);
+    if (s.ndim < 2) return shape_error(g, "concat along axis 1 needs 2-D or more", &s, &s);
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) {
+        const gl_shape *t = shape_of(g, xs[k]);
+        int ok = t->ndim == s.ndim;
+        for (int i = 0; ok && i < s.ndim; i++) ok = (i == 1) || t->d[i] == s.d[i];
+        if (!ok) return shape_error(g, "concat along axis 1", &s, t);
+        total += t->d[1];
+    }
+    s.d[1] = total;
+    return push(g, GL_OP_CONCAT, n, xs, s);
+}
+
+int gl_slice(gl_graph *g, int x, int64_t start, int64_t len) {
+    if (!check_id(g, x)) return -1;
+    gl_shape s = *shape_of(g, x);
+    if (s.ndim < 2 || start < 0 || len < 0 || start + len > s.d[1]) {
+        char buf[64];
+        fail(g, GL_ERR_VALUE, "slice [%lld, %lld) along axis 1 is out of range for shape %s",
+                    (long long)start, (long long)(start + len), gl_shape_str(&s, buf, sizeof buf));
+        return -1;
+    }
+    s.d[1] = len;
+    int id = push(g, GL_OP_SLICE, 1, &x, s);
+    if (id >= 0) g->nodes[id].i[0] = start;
+    return id;
+}
+
+int gl_slice_grad(gl_graph *g, int x, gl_shape full, int64_t start) {
+    if (!check_id(g, x) || !check_shape(g, full)) return -1;
+    full = canon(full);
+    const gl_shape *s = shape_of(g, x);
+    int ok = s->ndim == full.ndim && s->ndim >= 2 && start >= 0 && start + s->d[1] <= full.d[1];
+    for (int i = 0; ok && i < s->ndim; i++) ok = (i == 1) || s->d[i] == full.d[i];
+    if (!ok) return shape_error(g, "slice_grad", s, &full);
+    int id = push(g, GL_OP_SLICE_GRAD, 1, &x, full);
+    if (id >= 0) g->nodes[id].i[0] = start;
+    return id;
+}
+
+int gl_reshape(gl_graph *g, int x, gl_shape shape) {
+    if (!check_id(g, x) || !check_shape(g, shape)) return -1;
+    if (gl_shape_numel(&shape) != gl_shape_numel(shape_of(g, x)))
+        return shape_error(g, "reshape (element counts differ)", shape_of(g, x), &shape);
+    return push(g, GL_OP_RESHAPE, 1, &x, shape);
+}
+
+/* ---- compositions ---- */
+
+int gl_add(gl_graph *g, int a, int b) { return gl_binary(g, GL_OP_ADD, a, b); }
+int gl_sub(gl_graph *g, int a, int b) { return gl_binary(g, GL_OP_SUB, a, b); }
+int gl_mul(gl_graph *g, int a, int b) { return gl_binary(g, GL_OP_MUL, a, b); }
+int gl_div(gl_graph *g, int a, int b) { return gl_binary(g, GL_OP_DIV, a, b); }
+int gl_scale(gl_graph *g, int x, float s) { return gl_unary(g, GL_OP_SCALE, x, s, 0.0f); }
+int gl_sum_all(gl_graph *g, int x) { return gl_sum_to(g, x, gl_shape0()); }
+int gl_mean_all(gl_graph *g, int x) {
+    if (!check_id(g, x)) return -1;
+    int64_t n = gl_shape_numel(shape_of(g, x));
+    return gl_scale(g, gl_sum_all(g, x), n > 0 ? 1.0f / (float)n : 0.0f);
+}

@@ -1,0 +1,43 @@
+/* gl_optim.h - optimizers over flat parameter buffers, matching torch.optim.
+ *
+ * State buffers are owned by the caller (so Python can expose, save and
+ * restore them as NumPy arrays); an update is one loop over the buffer. */
+#ifndef GL_OPTIM_H
+#define GL_OPTIM_H
+
+#include <stdint.h>
+#include "../core/gl_pool.h"
+#include "../core/gl_status.h"
+
+typedef enum gl_opt_kind { GL_OPT_SGD, GL_OPT_ADAM, GL_OPT_ADAMW, GL_OPT_RMSPROP } gl_opt_kind;
+
+typedef struct gl_opt_config {
+    gl_opt_kind kind;
+    float lr;
+    float weight_decay;   /* L2 added to the gradient (SGD, Adam, RMSProp); decoupled for AdamW */
+    float momentum;       /* SGD, RMSProp */
+    float dampening;      /* SGD */
+    int nesterov;         /* SGD */
+    float beta1, beta2;   /* Adam(W) */
+    float eps;            /* Adam(W), RMSProp */
+    float alpha;          /* RMSProp smoothing constant */
+    int centered;         /* RMSProp */
+    int amsgrad;          /* Adam(W) */
+} gl_opt_config;
+
+/* Number of state floats per parameter for this config (0..3). */
+int gl_opt_state_slots(const gl_opt_config *c);
+/* Check ranges (lr >= 0, 0 <= betas < 1, ...); fills err naming the field. */
+gl_status gl_opt_validate(const gl_opt_config *c, gl_error *err);
+
+/* One update of n parameters. state holds gl_opt_state_slots(c) * n floats,
+ * zero before the first step; *step counts steps taken (incremented here). */
+gl_status gl_opt_step(const gl_opt_config *c, float *param, const float *grad, float *state,
+                      int64_t n, int64_t *step, gl_pool *pool, gl_error *err);
+
+/* Clamp every parameter to [-c, c] (WGAN weight clipping). */
+void gl_clip_weights(float *param, int64_t n, float c);
+/* avg = decay * avg + (1 - decay) * param (EMA of parameters). */
+void gl_ema_update(float *avg, const float *param, int64_t n, float decay);
+
+#endif

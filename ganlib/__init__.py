@@ -1,0 +1,43 @@
+"""ganlib: deep generative models with a C core.
+
+Examples
+--------
+>>> import ganlib as gl
+>>> gl.show_config()
+"""
+from __future__ import annotations
+
+from . import _C
+from ._errors import GanlibError
+from . import ops, nn, optim
+from .ops import Tensor, function, grad
+from .train import compile_step
+from .nn.init import manual_seed
+
+__version__ = "0.1.0"
+
+__all__ = ["GanlibError", "ops", "nn", "optim", "Tensor", "function", "grad", "compile_step",
+           "set_num_threads", "get_num_threads", "show_config", "manual_seed", "__version__"]
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for the library's own pool and for OpenBLAS (they are never nested)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: need a positive int, got {n!r}")
+    _C.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The thread count set by :func:`set_num_threads`."""
+    return _C.get_num_threads()
+
+
+def show_config() -> None:
+    """Print the BLAS library and version, the thread count and the compiler flags."""
+    cfg = _C.config()
+    print(f"ganlib {__version__}")
+    print(f"  BLAS:      {cfg['blas']} (from {cfg['blas_wheel']})")
+    print(f"  BLAS core: {cfg['blas_corename']}")
+    print(f"  threads:   {cfg['num_threads']}")
+    print(f"  compiler:  {cfg['compiler']}")
+    print(f"  cflags:    {cfg['cflags']}")

@@ -1,0 +1,209 @@
+"""Dense layers, activations and containers."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import ops
+from . import init as _init
+from .module import Module
+
+__all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity", "Dropout",
+           "Sequential", "activation", "ACTIVATIONS"]
+
+
+def _rng(seed: int | None) -> np.random.Generator:
+    return _init.default_rng() if seed is None else np.random.default_rng(int(seed))
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features) as in PyTorch.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+    init : {"torch", "normal", "xavier", "xavier_normal"}
+        Weight initialisation ("torch": PyTorch's default U(+-1/sqrt(in))).
+        The bias uses PyTorch's default, except "normal" / "xavier*" set it to 0.
+    seed : int, optional
+        Seed of the initialisation (else the generator set by ``gl.manual_seed``).
+
+    Examples
+    --------
+    >>> lin = gl.nn.Linear(2, 3, seed=0)
+    >>> lin(np.ones((4, 2), np.float32)).shape
+    (4, 3)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init: str = "torch", seed: int | None = None) -> None:
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: sizes must be positive, got ({in_features}, {out_features})")
+        if init not in _init.INITS:
+            raise ValueError(f"Linear: unknown init {init!r}; known: {sorted(_init.INITS)}")
+        self.in_features, self.out_features, self.has_bias = int(in_features), int(out_features), bias
+        rng = _rng(seed)
+        self.add_param("weight", (out_features, in_features), _init.INITS[init], rng)
+        if bias:
+            binit = _init.torch_default if _init.INITS[init] is _init.torch_default else _init.zeros
+            self.add_param("bias", (out_features,), binit, rng, fan_in=in_features)
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected input of shape "
+                             f"(batch, {self.in_features}), got {x.shape}")
+        y = ops.matmul(x, self.p("weight"), trans_b=True)
+        return ops.add(y, self.p("bias")) if self.has_bias else y
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features}, bias={self.has_bias})"
+
+
+class _Act(Module):
+    fn = staticmethod(lambda x: x)
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        return type(self).fn(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ReLU(_Act):
+    fn = staticmethod(ops.relu)
+
+
+class Tanh(_Act):
+    fn = staticmethod(ops.tanh)
+
+
+class Sigmoid(_Act):
+    fn = staticmethod(ops.sigmoid)
+
+
+class Softplus(_Act):
+    fn = staticmethod(ops.softplus)
+
+
+class Identity(_Act):
+    pass
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else slope * x (slope 0.2 is the GAN custom; PyTorch's default is 0.01)."""
+
+    def __init__(self, slope: float = 0.2) -> None:
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        return ops.leaky_relu(x, self.slope)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU({self.slope})"
+
+
+class Dropout(Module):
+    """Zero activations with probability p while training (seeded by the program RNG)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p_drop = float(p)
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        return ops.dropout(x, self.p_drop, training=self.training)
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.p_drop})"
+
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid,
+               "softplus": Softplus, "identity": Identity, None: Identity}
+
+
+def activation(name: Any) -> Module:
+    """An activation module from a name ("relu", "leaky_relu", "tanh", ...) or a Module."""
+    if isinstance(name, Module):
+        return name
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; known: {sorted(k for k in ACTIVATIONS if k)}")
+    return ACTIVATIONS[name]()
+
+
+class Sequential(Module):
+    """Modules applied in order; their parameters move into one flat buffer.
+
+    Examples
+    --------
+    >>> net = gl.nn.Sequential(gl.nn.Linear(2, 8), gl.nn.ReLU(), gl.nn.Linear(8, 1))
+    >>> list(net.parameters())
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            self.add_child(str(i), layer)
+        self._adopt_children()
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._children.values())[i]
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        for layer in self._children.values():
+            x = layer(x)
+        return x
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(f"({k}): {v!r}" for k, v in self._children.items())
+        return f"Sequential(\n  {inner}\n)"
+
+
+def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: Any = "relu",
+        out_act: Any = None, init: str = "torch", seed: int | None = None) -> Sequential:
+    """A multilayer perceptron: Linear, act, ..., Linear[, out_act].
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    hidden : int or list of int
+        Widths of the hidden layers.
+    act, out_act : str or Module or None
+        Hidden activation ("relu", "leaky_relu", "tanh", "sigmoid", "softplus") and
+        output activation (None: linear output).
+    init : str
+        Weight initialisation of every Linear (see :class:`Linear`).
+    seed : int, optional
+        Seed of the initialisation.
+
+    Examples
+    --------
+    >>> G = gl.nn.mlp(2, [128, 128], 2, seed=0)
+    >>> G(np.zeros((5, 2), np.float32)).shape
+    (5, 2)
+    """
+    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
+    rng = _rng(seed)
+    sizes = [in_features] + hidden + [out_features]
+    layers: list[Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(Linear(sizes[i], sizes[i + 1], init=init, seed=int(rng.integers(2**31))))
+        last = i == len(sizes) - 2
+        if not last:
+            layers.append(activation(act) if not isinstance(act, Module) else act)
+        elif out_act is not None:
+            layers.append(activation(out_act))
+    return Sequential(*layers)
+
+
+__all__.append("mlp")

@@ -1,0 +1,190 @@
+"""Module: a layer or model whose parameters live in one flat float32 buffer.
+
+Every parameter is a view into ``module.buffer.data`` and its gradient a view
+into ``module.buffer.grad``: zeroing is one fill, an optimizer update is one
+C loop, and the NumPy views share memory with what the C graph reads.
+Composing modules (Sequential) moves the children's parameters into the
+container's buffer, so views taken from a child before composition go stale.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import ops
+
+__all__ = ["Module", "ParamBuffer"]
+
+
+class ParamBuffer:
+    """Flat parameter and gradient storage (64-byte aligned float32)."""
+
+    def __init__(self, size: int) -> None:
+        self.data = _aligned_zeros(size)
+        self.grad = _aligned_zeros(size)
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+
+def _aligned_zeros(n: int) -> np.ndarray:
+    raw = np.zeros(n + 16, np.float32)
+    off = (-raw.ctypes.data % 64) // 4
+    return raw[off:off + n]
+
+
+class Module:
+    """Base class. Subclasses declare parameters with ``add_param`` and
+    implement ``forward(x: Tensor) -> Tensor``.
+
+    Calling a module on a :class:`ganlib.ops.Tensor` appends its forward pass
+    to the graph being traced; calling it on a NumPy array runs the forward
+    pass in C (compiled once per input shape) and returns a NumPy array.
+    """
+
+    def __init__(self) -> None:
+        self._specs: "OrderedDict[str, tuple[int, tuple]]" = OrderedDict()  # own params: offset, shape
+        self._children: "OrderedDict[str, Module]" = OrderedDict()
+        self.buffer = ParamBuffer(0)
+        self.training = True
+        self._forward_cache: dict = {}
+
+    # ---- parameters ----
+    def add_param(self, name: str, shape: tuple, init: Any, rng: np.random.Generator, **kw: Any) -> None:
+        """Append a parameter of ``shape`` to this module's buffer, initialised by ``init``."""
+        offset = self.buffer.size
+        old = self.buffer
+        size = int(np.prod(shape)) if len(shape) else 1
+        self.buffer = ParamBuffer(offset + size)
+        self.buffer.data[:offset] = old.data
+        self._specs[name] = (offset, tuple(int(d) for d in shape))
+        init(self.param(name), rng, **kw)
+
+    def add_child(self, name: str, child: "Module") -> None:
+        if not isinstance(child, Module):
+            raise TypeError(f"child {name!r} must be a ganlib Module, got {type(child).__name__}")
+        self._children[name] = child
+
+    def param(self, name: str) -> np.ndarray:
+        """The NumPy view of one of this module's own parameters."""
+        off, shape = self._specs[name]
+        size = int(np.prod(shape)) if len(shape) else 1
+        return self.buffer.data[off:off + size].reshape(shape)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(name, view) pairs; names like ``"0.weight"`` as in PyTorch."""
+        for name in self._specs:
+            yield prefix + name, self.param(name)
+        for cname, child in self._children.items():
+            yield from child.named_parameters(prefix + cname + ".")
+
+    def parameters(self) -> "OrderedDict[str, np.ndarray]":
+        """Named NumPy views sharing memory with the C parameter buffer."""
+        return OrderedDict(self.named_parameters())
+
+    def named_grads(self) -> "OrderedDict[str, np.ndarray]":
+        """Named views of the gradient buffer (filled by compiled training steps)."""
+        out = OrderedDict()
+        for m, name, off, shape in self._slots():
+            size = int(np.prod(shape)) if len(shape) else 1
+            out[name] = m.buffer.grad[off:off + size].reshape(shape)
+        return out
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for _, p in self.named_parameters()))
+
+    def _slots(self, prefix: str = "") -> Iterator[tuple["Module", str, int, tuple]]:
+        for name, (off, shape) in self._specs.items():
+            yield self, prefix + name, off, shape
+        for cname, child in self._children.items():
+            yield from child._slots(prefix + cname + ".")
+
+    def _adopt_children(self) -> None:
+        """Move every descendant's parameters into one buffer owned by self.
+
+        _slots and _modules walk the tree in the same order, so the copy and
+        the rebinding agree on each parameter's new offset.
+        """
+        slots = list(self._slots())
+        sizes = [int(np.prod(s)) if len(s) else 1 for _, _, _, s in slots]
+        buf = ParamBuffer(sum(sizes))
+        pos = 0
+        for (m, _, off, _), size in zip(slots, sizes):
+            buf.data[pos:pos + size] = m.buffer.data[off:off + size]
+            pos += size
+        pos = 0
+        for m in self._modules():
+            for name, (_, shape) in list(m._specs.items()):
+                m._specs[name] = (pos, shape)
+                pos += int(np.prod(shape)) if len(shape) else 1
+            m.buffer = buf
+            m._forward_cache = {}
+
+    def _modules(self) -> Iterator["Module"]:
+        yield self
+        for child in self._children.values():
+            yield from child._modules()
+
+    def param_tensors(self, trace: "ops.Trace") -> list["ops.Tensor"]:
+        """This module's parameters as PARAM nodes of ``trace`` (named_parameters order)."""
+        return [trace.param(m.buffer.data, off, shape) for m, _, off, shape in self._slots()]
+
+    def p(self, name: str) -> "ops.Tensor":
+        """A parameter as a node of the current trace (for use inside ``forward``)."""
+        off, shape = self._specs[name]
+        return ops.current_trace().param(self.buffer.data, off, shape)
+
+    # ---- state ----
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter, by name."""
+        return OrderedDict((k, v.copy()) for k, v in self.named_parameters())
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy values in; names and shapes must match exactly (checked before any copy)."""
+        own = self.parameters()
+        missing = [k for k in own if k not in state]
+        extra = [k for k in state if k not in own]
+        if missing or extra:
+            raise ValueError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}")
+        arrays = {}
+        for k, v in own.items():
+            a = np.asarray(state[k])
+            if a.shape != v.shape:
+                raise ValueError(f"load_state_dict: {k!r} has shape {a.shape}, expected {v.shape}")
+            if a.dtype.kind not in "fiu":
+                raise TypeError(f"load_state_dict: {k!r} has dtype {a.dtype}, expected a float array")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"load_state_dict: {k!r} contains NaN or inf")
+            arrays[k] = a
+        for k, v in own.items():
+            v[...] = arrays[k]
+
+    # ---- modes ----
+    def train(self, mode: bool = True) -> "Module":
+        for m in self._modules():
+            m.training = mode
+            m._forward_cache = {}
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    # ---- calling ----
+    def forward(self, x: "ops.Tensor") -> "ops.Tensor":
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, ops.Tensor):
+            return self.forward(x)
+        fn = self._forward_cache.get("fn")
+        if fn is None:
+            fn = ops.Function(self.forward, training=self.training)
+            self._forward_cache["fn"] = fn
+        return fn(x)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._children.items())
+        return f"{type(self).__name__}({inner})"

@@ -1,0 +1,525 @@
+"""Symbolic tensors: write a computation in Python, run it in C.
+
+A Python function over :class:`Tensor` objects is traced once into C graph
+nodes; the compiled graph then runs on NumPy arrays with no Python in the loop.
+:func:`grad` appends gradient nodes to the same graph, so the gradient of an
+expression that already contains a gradient works (gradient penalties).
+
+Examples
+--------
+>>> import numpy as np, ganlib as gl
+>>> @gl.function
+... def f(x):
+...     y = gl.ops.sum(gl.ops.tanh(x) ** 2)
+...     (dx,) = gl.grad(y, [x])
+...     return y, dx
+>>> y, dx = f(np.ones((2, 3), np.float32))
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import _C
+
+__all__ = [
+    "Tensor", "Trace", "function", "grad", "current_trace",
+    "add", "sub", "mul", "div", "neg", "scale", "exp", "log", "sqrt", "square", "abs",
+    "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "log_sigmoid", "clip", "sign",
+    "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
+    "broadcast_to", "sum_to", "dropout", "constant", "zeros", "ones", "full",
+    "rand", "randn", "softmax_cross_entropy",
+]
+
+Shape = tuple
+
+
+class Trace:
+    """One C graph being built. Parameter nodes are memoised per buffer slice."""
+
+    def __init__(self) -> None:
+        self.graph = _C.Graph()
+        self._params: dict[tuple[int, int, tuple], Tensor] = {}
+        self._buffers: list[np.ndarray] = []   # keep param buffers alive and identifiable
+        self.training = True
+
+    def input(self, shape: Sequence[int]) -> "Tensor":
+        return Tensor(self, self.graph.input(tuple(int(d) for d in shape)))
+
+    def param(self, buffer: np.ndarray, offset: int, shape: Sequence[int]) -> "Tensor":
+        key = (id(buffer), int(offset), tuple(shape))
+        t = self._params.get(key)
+        if t is None:
+            t = Tensor(self, self.graph.param(buffer, int(offset), tuple(shape)))
+            self._params[key] = t
+            self._buffers.append(buffer)
+        return t
+
+
+_local = threading.local()
+
+
+def current_trace() -> Trace:
+    """The trace being built in this thread (inside :func:`function` or :class:`tracing`)."""
+    tr = getattr(_local, "trace", None)
+    if tr is None:
+        raise RuntimeError("no graph is being traced: call this inside a function decorated "
+                           "with @ganlib.function, or pass Tensors")
+    return tr
+
+
+class tracing:
+    """Context manager making ``trace`` the current trace (nestable)."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace, self.prev = trace, None
+
+    def __enter__(self) -> Trace:
+        self.prev = getattr(_local, "trace", None)
+        _local.trace = self.trace
+        return self.trace
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.trace = self.prev
+
+
+class Tensor:
+    """A symbolic float32 tensor: a node of a graph being traced.
+
+    Supports ``+ - * / **``, unary minus and ``@`` with Tensors and Python
+    numbers; NumPy-style broadcasting of a row, column or scalar.
+    """
+
+    __slots__ = ("trace", "id")
+    __array_priority__ = 1000  # make ndarray op Tensor defer to Tensor
+
+    def __init__(self, trace: Trace, node: int) -> None:
+        self.trace, self.id = trace, node
+
+    @property
+    def shape(self) -> Shape:
+        return self.trace.graph.shape(self.id)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def op(self) -> str:
+        return self.trace.graph.op(self.id)
+
+    def __repr__(self) -> str:
+        return f"Tensor(shape={self.shape}, op={self.op!r}, node={self.id})"
+
+    def __add__(self, o): return add(self, o)
+    def __radd__(self, o): return add(o, self)
+    def __sub__(self, o): return sub(self, o)
+    def __rsub__(self, o): return sub(o, self)
+    def __mul__(self, o): return mul(self, o)
+    def __rmul__(self, o): return mul(o, self)
+    def __truediv__(self, o): return div(self, o)
+    def __rtruediv__(self, o): return div(o, self)
+    def __neg__(self): return neg(self)
+    def __matmul__(self, o): return matmul(self, o)
+    def __rmatmul__(self, o): return matmul(o, self)
+
+    def __pow__(self, p):
+        if p == 2:
+            return square(self)
+        if p == 0.5:
+            return sqrt(self)
+        if p == 1:
+            return self
+        if p == -1:
+            return div(1.0, self)
+        raise ValueError(f"Tensor ** {p!r}: only the powers -1, 0.5, 1 and 2 are supported; "
+                         "use exp(p * log(x)) for others")
+
+    def __bool__(self):
+        raise TypeError("a symbolic Tensor has no truth value while tracing")
+
+    @property
+    def T(self) -> "Tensor":
+        raise TypeError("use matmul(a, b, trans_a=..., trans_b=...) instead of .T")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool)
+
+
+def _trace_of(*xs: Any) -> Trace:
+    tr = None
+    for x in xs:
+        if isinstance(x, Tensor):
+            if tr is not None and x.trace is not tr:
+                raise ValueError("Tensors from two different traced functions cannot be combined")
+            tr = x.trace
+    return tr if tr is not None else current_trace()
+
+
+def _as_tensor(x: Any, tr: Trace) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if _is_number(x):
+        return Tensor(tr, tr.graph.fill((), float(x)))
+    if isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        return Tensor(tr, tr.graph.const(arr))
+    raise TypeError(f"cannot use {type(x).__name__} as a tensor")
+
+
+def _un(op: str, x: Tensor, f0: float = 0.0, f1: float = 0.0) -> Tensor:
+    tr = _trace_of(x)
+    x = _as_tensor(x, tr)
+    return Tensor(tr, tr.graph.unary(op, x.id, float(f0), float(f1)))
+
+
+def _bin(op: str, a: Any, b: Any) -> Tensor:
+    tr = _trace_of(a, b)
+    a, b = _as_tensor(a, tr), _as_tensor(b, tr)
+    return Tensor(tr, tr.graph.binary(op, a.id, b.id))
+
+
+# ---- elementwise -------------------------------------------------------------
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b with broadcasting. A Python number folds into one scale node."""
+    if _is_number(b) and isinstance(a, Tensor):
+        return _un("scale", a, 1.0, float(b))
+    if _is_number(a) and isinstance(b, Tensor):
+        return _un("scale", b, 1.0, float(a))
+    return _bin("add", a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b with broadcasting."""
+    if _is_number(b) and isinstance(a, Tensor):
+        return _un("scale", a, 1.0, -float(b))
+    if _is_number(a) and isinstance(b, Tensor):
+        return _un("scale", b, -1.0, float(a))
+    return _bin("sub", a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b with broadcasting."""
+    if _is_number(b) and isinstance(a, Tensor):
+        return _un("scale", a, float(b))
+    if _is_number(a) and isinstance(b, Tensor):
+        return _un("scale", b, float(a))
+    return _bin("mul", a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b with broadcasting."""
+    if _is_number(b) and isinstance(a, Tensor):
+        return _un("scale", a, 1.0 / float(b))
+    return _bin("div", a, b)
+
+
+def neg(x: Tensor) -> Tensor: return _un("neg", x)
+def scale(x: Tensor, s: float, shift: float = 0.0) -> Tensor:
+    """s * x + shift."""
+    return _un("scale", x, s, shift)
+def exp(x: Tensor) -> Tensor: return _un("exp", x)
+def log(x: Tensor) -> Tensor: return _un("log", x)
+def sqrt(x: Tensor) -> Tensor: return _un("sqrt", x)
+def square(x: Tensor) -> Tensor: return _un("square", x)
+def abs(x: Tensor) -> Tensor: return _un("abs", x)  # noqa: A001 - mirrors numpy
+def relu(x: Tensor) -> Tensor: return _un("relu", x)
+def leaky_relu(x: Tensor, slope: float = 0.01) -> Tensor:
+    """x if x > 0 else slope * x."""
+    return _un("leaky_relu", x, slope)
+def tanh(x: Tensor) -> Tensor: return _un("tanh", x)
+def sigmoid(x: Tensor) -> Tensor: return _un("sigmoid", x)
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)), computed stably."""
+    return _un("softplus", x)
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), computed stably."""
+    return _un("log_sigmoid", x)
+def clip(x: Tensor, low: float, high: float) -> Tensor:
+    """min(max(x, low), high); gradient 1 inside [low, high], 0 outside."""
+    return _un("clip", x, low, high)
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1; zero derivative."""
+    return _un("sign", x)
+
+
+# ---- reductions ----------------------------------------------------------------
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a {ndim}-D tensor")
+        out.append(a % ndim)
+    return tuple(sorted(set(out)))
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (None: all; int or tuple of ints)."""
+    shape = x.shape
+    axes = _axes(axis, len(shape))
+    kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+    tr = x.trace
+    if axis is None and not keepdims:
+        return Tensor(tr, tr.graph.sum_to(x.id, ()))
+    y = Tensor(tr, tr.graph.sum_to(x.id, kept))
+    if not keepdims:
+        y = reshape(y, tuple(d for i, d in enumerate(shape) if i not in axes))
+    return y
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (None: all)."""
+    shape = x.shape
+    count = 1
+    for a in _axes(axis, len(shape)):
+        count *= shape[a]
+    if count == 0:
+        raise ValueError(f"mean over an empty axis of shape {shape}")
+    return scale(sum(x, axis, keepdims), 1.0 / count)
+
+
+def logsumexp(x: Tensor, axis: int = 1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over the features of a 2-D (batch, features) tensor."""
+    if x.ndim != 2 or axis not in (1, -1):
+        raise ValueError(f"logsumexp runs over axis 1 of a 2-D tensor, got shape {x.shape}, axis {axis}")
+    y = Tensor(x.trace, x.trace.graph.logsumexp(x.id))
+    return y if keepdims else reshape(y, (x.shape[0],))
+
+
+def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """Sum the broadcast dimensions of x away, down to ``shape``."""
+    return Tensor(x.trace, x.trace.graph.sum_to(x.id, tuple(shape)))
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """Repeat x up to ``shape`` (NumPy broadcasting rules)."""
+    return Tensor(x.trace, x.trace.graph.broadcast_to(x.id, tuple(shape)))
+
+
+# ---- linear algebra and layout -------------------------------------------------------
+
+def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -> Tensor:
+    """op(a) @ op(b) for 2-D tensors; op transposes when the flag is set."""
+    tr = _trace_of(a, b)
+    a, b = _as_tensor(a, tr), _as_tensor(b, tr)
+    return Tensor(tr, tr.graph.matmul(a.id, b.id, bool(trans_a), bool(trans_b)))
+
+
+def concat(xs: Sequence[Tensor], axis: int = 1) -> Tensor:
+    """Concatenate along axis 1 (features / channels)."""
+    if axis != 1:
+        raise ValueError("concat joins along axis 1 (features or channels) only")
+    xs = list(xs)
+    if not xs:
+        raise ValueError("concat of an empty list")
+    tr = _trace_of(*xs)
+    while len(xs) > 8:  # the C op takes up to 8 inputs
+        xs = [concat(xs[:8])] + xs[8:]
+    return Tensor(tr, tr.graph.concat([_as_tensor(x, tr).id for x in xs]))
+
+
+def slice(x: Tensor, start: int, stop: int, axis: int = 1) -> Tensor:  # noqa: A001
+    """x[:, start:stop] (along axis 1)."""
+    if axis != 1:
+        raise ValueError("slice cuts along axis 1 (features or channels) only")
+    return Tensor(x.trace, x.trace.graph.slice(x.id, int(start), int(stop) - int(start)))
+
+
+def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
+    """Same elements, new shape; one dimension may be -1."""
+    shape = list(shape)
+    if shape.count(-1) > 1:
+        raise ValueError("reshape: only one dimension may be -1")
+    if -1 in shape:
+        known = int(np.prod([d for d in shape if d != -1]))
+        total = int(np.prod(x.shape))
+        if known == 0 or total % known:
+            raise ValueError(f"reshape: cannot reshape {x.shape} to {tuple(shape)}")
+        shape[shape.index(-1)] = total // known
+    return Tensor(x.trace, x.trace.graph.reshape(x.id, tuple(shape)))
+
+
+def flatten(x: Tensor) -> Tensor:
+    """(N, ...) -> (N, prod(...))."""
+    return reshape(x, (x.shape[0], -1))
+
+
+# ---- constants and randomness ------------------------------------------------------------
+
+def constant(value: Any) -> Tensor:
+    """A constant tensor (a copy of ``value``) in the current trace."""
+    return _as_tensor(value if isinstance(value, np.ndarray) else np.asarray(value, np.float32), current_trace())
+
+
+def full(shape: Sequence[int], value: float) -> Tensor:
+    tr = current_trace()
+    return Tensor(tr, tr.graph.fill(tuple(shape), float(value)))
+
+
+def zeros(shape: Sequence[int]) -> Tensor: return full(shape, 0.0)
+def ones(shape: Sequence[int]) -> Tensor: return full(shape, 1.0)
+
+
+def rand(shape: Sequence[int], low: float = 0.0, high: float = 1.0) -> Tensor:
+    """Fresh U(low, high) draws every run, from the program's seeded RNG."""
+    tr = current_trace()
+    return Tensor(tr, tr.graph.random("uniform", tuple(shape), float(low), float(high)))
+
+
+def randn(shape: Sequence[int], mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fresh N(mean, std^2) draws every run, from the program's seeded RNG."""
+    tr = current_trace()
+    return Tensor(tr, tr.graph.random("normal", tuple(shape), float(mean), float(std)))
+
+
+def dropout(x: Tensor, p: float, training: bool | None = None) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p).
+
+    Draws a fresh seeded mask each run; the identity when not training.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    training = x.trace.training if training is None else training
+    if not training or p == 0.0:
+        return x
+    mask = Tensor(x.trace, x.trace.graph.random("dropout", x.shape, float(p), 0.0))
+    return mul(x, mask)
+
+
+def softmax_cross_entropy(logits: Tensor, onehot: Tensor) -> Tensor:
+    """Mean over the batch of -sum(onehot * log_softmax(logits))."""
+    lse = logsumexp(logits, keepdims=True)
+    return mean(sum(mul(onehot, sub(lse, logits)), axis=1))
+
+
+# ---- autodiff --------------------------------------------------------------------
+
+def grad(y: Tensor, wrt: Any, seed: Tensor | None = None) -> list[Tensor]:
+    """Gradient nodes d(sum y)/d(w) for each w in ``wrt``.
+
+    ``wrt`` is a Tensor, a list of Tensors, or a Module (its parameters in this
+    trace, in ``named_parameters`` order). The result is symbolic, so it can be
+    used in a loss and differentiated again.
+    """
+    from .nn.module import Module  # local: nn imports ops
+
+    if isinstance(wrt, Module):
+        wrt = wrt.param_tensors(y.trace)
+    elif isinstance(wrt, Tensor):
+        wrt = [wrt]
+    wrt = list(wrt)
+    for w in wrt:
+        if not isinstance(w, Tensor) or w.trace is not y.trace:
+            raise ValueError("grad: every wrt must be a Tensor of the same trace as y")
+    s = -1 if seed is None else seed.id
+    ids = y.trace.graph.grad(y.id, [w.id for w in wrt], s)
+    return [Tensor(y.trace, i) for i in ids]
+
+
+# ---- compiled functions ---------------------------------------------------------------
+
+def _flatten_out(out: Any) -> tuple[list[Tensor], Callable[[list], Any]]:
+    """Flatten nested tuples / lists / dicts of Tensors; return a rebuilder."""
+    if isinstance(out, Tensor):
+        return [out], lambda v: v[0]
+    if isinstance(out, (tuple, list, dict)):
+        keys = list(out) if isinstance(out, dict) else list(range(len(out)))
+        parts = [_flatten_out(out[k]) for k in keys]
+        flat = [t for p, _ in parts for t in p]
+        sizes = [len(p) for p, _ in parts]
+        kind = type(out)
+
+        def rebuild(v: list) -> Any:
+            items, pos = [], 0
+            for (_, rb), n in zip(parts, sizes):
+                items.append(rb(v[pos:pos + n]))
+                pos += n
+            return dict(zip(keys, items)) if kind is dict else kind(items)
+        return flat, rebuild
+    raise TypeError(f"a traced function must return Tensors (or tuples/lists/dicts of them), "
+                    f"got {type(out).__name__}")
+
+
+def _as_input(a: Any, k: int) -> np.ndarray:
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"input {k}: expected a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+class Function:
+    """A Python function traced once per input-shape signature and run in C.
+
+    Created by :func:`function`. Calling it with NumPy arrays returns NumPy arrays
+    (the same structure the traced function returned).
+    """
+
+    def __init__(self, fn: Callable[..., Any], seed: int = 0, training: bool = True) -> None:
+        self.fn, self.seed, self.training = fn, int(seed), training
+        self._cache: dict[tuple, tuple[Trace, Any, Callable]] = {}
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__name__ = getattr(fn, "__name__", "function")
+
+    def trace(self, *shapes: Sequence[int]) -> tuple[Trace, list[Tensor], Callable]:
+        tr = Trace()
+        tr.training = self.training
+        with tracing(tr):
+            inputs = [tr.input(s) for s in shapes]
+            out = self.fn(*inputs)
+        outs, rebuild = _flatten_out(out)
+        return tr, outs, rebuild
+
+    def _program(self, args: tuple) -> tuple[Any, Callable]:
+        key = tuple(a.shape for a in args)
+        hit = self._cache.get(key)
+        if hit is None:
+            tr, outs, rebuild = self.trace(*key)
+            prog = _C.Program(tr.graph, [o.id for o in outs], None, self.seed)
+            hit = (tr, prog, rebuild)
+            self._cache[key] = hit
+        return hit[1], hit[2]
+
+    def __call__(self, *args: Any) -> Any:
+        arrs = tuple(_as_input(a, k) for k, a in enumerate(args))
+        for k, a in enumerate(arrs):
+            if a.ndim > 4:
+                raise ValueError(f"input {k}: tensors have at most 4 dimensions, got shape {a.shape}")
+            if a.size == 0:
+                raise ValueError(f"input {k} is empty (shape {a.shape})")
+        prog, rebuild = self._program(arrs)
+        return rebuild(prog.run(list(arrs)))
+
+
+def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: bool = True) -> Any:
+    """Decorator: trace ``fn`` into a C graph once per input shapes, then run it in C.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes symbolic Tensors (one per array argument) and returns a Tensor or a
+        tuple / list / dict of Tensors.
+    seed : int
+        Seed of the program's RNG (used by rand, randn, dropout).
+    training : bool
+        Whether dropout is active.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda x: gl.ops.mean(gl.ops.square(x)))
+    >>> float(f(np.arange(3.0)))
+    1.6666666
+    """
+    if fn is None:
+        return lambda f: Function(f, seed=seed, training=training)
+    return Function(fn, seed=seed, training=training)
