@@ -94,7 +94,7 @@ typedef struct gl_node {
     int64_t i[2];          /* op parameters (see gl_op)                          */
     int flags;             /* GL_NODE_*                                          */
     float *data;           /* PARAM: caller's buffer; CONST: owned copy;
-                              others: set by the planner (arena) at compile time */
+                              others: unused (programs keep their own pointers) */
 } gl_node;
 
 typedef struct gl_graph {

@@ -1,0 +1,744 @@
+/* test_engine.c - the C engine end to end: graph building, autodiff, program
+ * compilation (arena planning), execution, sinks and errors.
+ *
+ * Prints one line per check and a final "N passed, M failed"; exits nonzero
+ * on any failure. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/gl_graph.h"
+#include "../core/gl_pool.h"
+#include "../core/gl_program.h"
+#include "../core/gl_rng.h"
+#include "../core/gl_status.h"
+
+static int n_pass, n_fail;
+
+static void check(int ok, const char *name, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void check(int ok, const char *name, const char *fmt, ...) {
+    printf("%s %s", ok ? "PASS" : "FAIL", name);
+    if (fmt && fmt[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        printf(": ");
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+    printf("\n");
+    fflush(stdout);
+    if (ok) n_pass++;
+    else n_fail++;
+}
+
+/* deterministic test data (not the library RNG: tests must not depend on it) */
+static unsigned long long lcg_state = 12345;
+static float frand(void) { /* uniform in [-1, 1) */
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((double)(lcg_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static void fill_rand(float *x, size_t n, float scale) {
+    for (size_t i = 0; i < n; i++) x[i] = scale * frand();
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) m = d; /* NaN counts as a failure */
+    }
+    return m;
+}
+
+/* Compile and report failure as a check; returns NULL on error. */
+static gl_program *compile(const gl_graph *g, int nout, const int *outs, float *const *dst,
+                           const char *name) {
+    gl_program *p = NULL;
+    gl_error err;
+    gl_error_clear(&err);
+    if (g->err.code != GL_OK) {
+        check(0, name, "graph building failed: %s", g->err.msg);
+        return NULL;
+    }
+    if (gl_program_new(g, nout, outs, dst, &p, &err) != GL_OK) {
+        check(0, name, "compile failed: %s", err.msg);
+        return NULL;
+    }
+    return p;
+}
+
+static int run(gl_program *p, gl_pool *pool, gl_rng *rng, const char *name) {
+    gl_error err;
+    gl_error_clear(&err);
+    if (gl_program_run(p, pool, rng, &err) != GL_OK) {
+        check(0, name, "run failed: %s", err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* A chain of 10 elementwise ops: the arena holds ~2 blocks, not 10. */
+static void test_arena_chain(void) {
+    const char *name = "arena: chain of 10 elementwise ops reuses blocks";
+    enum { N = 1000 };
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int x = gl_input(g, gl_shape2(10, 100));
+    int h = x;
+    for (int k = 0; k < 10; k++) {
+        switch (k % 3) {
+        case 0: h = gl_unary(g, GL_OP_TANH, h, 0, 0); break;
+        case 1: h = gl_scale(g, h, 1.5f); break;
+        default: h = gl_unary(g, GL_OP_SQUARE, h, 0, 0); break;
+        }
+    }
+    gl_program *p = compile(g, 1, &h, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    static float xv[N], ref[N];
+    fill_rand(xv, N, 2.0f);
+    for (int i = 0; i < N; i++) {
+        double v = xv[i];
+        for (int k = 0; k < 10; k++) {
+            switch (k % 3) {
+            case 0: v = tanh(v); break;
+            case 1: v = 1.5 * v; break;
+            default: v = v * v; break;
+            }
+        }
+        ref[i] = (float)v;
+    }
+    gl_program_bind(p, x, xv, NULL);
+    if (run(p, NULL, NULL, name)) {
+        size_t block = N * sizeof(float);
+        size_t bytes = gl_program_arena_bytes(p);
+        double diff = max_abs_diff(gl_program_output(p, 0), ref, N);
+        check(gl_program_num_steps(p) == 10, "arena: chain has 10 steps", "%d", gl_program_num_steps(p));
+        check(bytes <= 3 * block && bytes >= block && diff < 1e-4, name,
+              "arena %zu bytes vs %zu summed, max diff %.3g", bytes, 10 * block, diff);
+    }
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
+/* Outputs in the middle of a chain, and a value read much later (long live
+ * range), must survive the reuse of blocks around them. */
+static void test_arena_outputs_survive(void) {
+    const char *name = "arena: outputs and long-lived values are not overwritten";
+    enum { N = 256 };
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int x = gl_input(g, gl_shape1(N));
+    int a = gl_unary(g, GL_OP_TANH, x, 0, 0);      /* output 0, mid-chain    */
+    int keep = gl_scale(g, a, 2.0f);                /* read again at the end  */
+    int h = keep;
+    for (int k = 0; k < 8; k++) h = gl_unary(g, k % 2 ? GL_OP_TANH : GL_OP_SQUARE, h, 0, 0);
+    int mid = h;                                    /* output 1 */
+    for (int k = 0; k < 4; k++) h = gl_scale(g, h, 0.5f);
+    int last = gl_add(g, h, keep);                  /* output 2 */
+    int outs[3] = {a, mid, last};
+    gl_program *p = compile(g, 3, outs, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    static float xv[N], ra[N], rmid[N], rlast[N];
+    fill_rand(xv, N, 1.5f);
+    for (int i = 0; i < N; i++) {
+        double va = tanh((double)xv[i]), vk = 2.0 * va, v = vk;
+        for (int k = 0; k < 8; k++) v = k % 2 ? tanh(v) : v * v;
+        ra[i] = (float)va;
+        rmid[i] = (float)v;
+        rlast[i] = (float)(v / 16.0 + vk);
+    }
+    gl_program_bind(p, x, xv, NULL);
+    /* run twice: a second run must not read stale state */
+    if (run(p, NULL, NULL, name) && run(p, NULL, NULL, name)) {
+        double d0 = max_abs_diff(gl_program_output(p, 0), ra, N);
+        double d1 = max_abs_diff(gl_program_output(p, 1), rmid, N);
+        double d2 = max_abs_diff(gl_program_output(p, 2), rlast, N);
+        size_t bytes = gl_program_arena_bytes(p);
+        size_t sum = (size_t)gl_program_num_steps(p) * N * sizeof(float);
+        check(d0 < 1e-5 && d1 < 1e-4 && d2 < 1e-4 && bytes < sum, name,
+              "diffs %.3g %.3g %.3g, arena %zu of %zu", d0, d1, d2, bytes, sum);
+        const float *o[3] = {gl_program_output(p, 0), gl_program_output(p, 1), gl_program_output(p, 2)};
+        int distinct = o[0] != o[1] && o[1] != o[2] && o[0] != o[2];
+        check(distinct, "arena: live outputs get distinct blocks", "%s", "");
+    }
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
+/* Random DAGs of elementwise ops, checked against a direct evaluation in
+ * double: exercises liveness (fan-out, long ranges), duplicate outputs, leaf
+ * outputs and sinks together. */
+static void test_arena_random_graphs(void) {
+    const char *name = "arena: 200 random graphs match a direct evaluation";
+    enum { W = 64, MAXN = 80, NOUT = 5 };
+    static double val[MAXN][W];
+    static float in0[W], in1[W], par[W], sink[NOUT][W];
+    int sz[MAXN];
+    int worst_graph = -1;
+    double worst = 0;
+    long long saved = 0, total = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        gl_graph *g = NULL;
+        gl_error err;
+        if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+        fill_rand(in0, W, 1.0f);
+        fill_rand(in1, W, 1.0f);
+        fill_rand(par, W, 1.0f);
+        int x0 = gl_input(g, gl_shape1(W)), x1 = gl_input(g, gl_shape1(W));
+        int pp = gl_param(g, gl_shape1(W), par);
+        for (int i = 0; i < W; i++) {
+            val[x0][i] = in0[i];
+            val[x1][i] = in1[i];
+            val[pp][i] = par[i];
+        }
+        sz[x0] = sz[x1] = sz[pp] = W;
+        int nn = 20 + (int)((frand() + 1.0f) * 25.0f);
+        while (g->n < nn && g->n < MAXN - 2) {
+            /* prefer recent nodes so that live ranges vary */
+            int a = g->n - 1 - (int)((frand() + 1.0f) * 0.5f * (float)(frand() > 0 ? 3 : g->n - 1));
+            int b = (int)((frand() + 1.0f) * 0.5f * (float)(g->n - 1));
+            if (a < 0) a = 0;
+            int kind = (int)((frand() + 1.0f) * 2.5f), id = -1;
+            if (kind == 0) {
+                id = gl_unary(g, GL_OP_TANH, a, 0, 0);
+                for (int i = 0; i < sz[a]; i++) val[id][i] = tanh(val[a][i]);
+                sz[id] = sz[a];
+            } else if (kind == 1) {
+                id = gl_scale(g, a, 0.7f);
+                for (int i = 0; i < sz[a]; i++) val[id][i] = 0.7f * val[a][i];
+                sz[id] = sz[a];
+            } else if (kind == 2 || kind == 3) {
+                id = gl_binary(g, kind == 2 ? GL_OP_ADD : GL_OP_MUL, a, b);
+                sz[id] = sz[a] > sz[b] ? sz[a] : sz[b];
+                for (int i = 0; i < sz[id]; i++) {
+                    double va = val[a][sz[a] == 1 ? 0 : i], vb = val[b][sz[b] == 1 ? 0 : i];
+                    val[id][i] = kind == 2 ? va + vb : va * vb;
+                }
+                if (kind == 2) {
+                    int h = gl_scale(g, id, 0.5f);
+                    for (int i = 0; i < sz[id]; i++) val[h][i] = 0.5 * val[id][i];
+                    sz[h] = sz[id];
+                }
+            } else {
+                int s = gl_sum_to(g, a, gl_shape1(1));
+                double t = 0;
+                for (int i = 0; i < sz[a]; i++) t += val[a][i];
+                val[s][0] = t;
+                sz[s] = 1;
+                id = gl_scale(g, s, 1.0f / (float)sz[a]);
+                val[id][0] = t / sz[a];
+                sz[id] = 1;
+            }
+            if (id < 0) break;
+        }
+        if (g->err.code != GL_OK) { check(0, name, "build: %s", g->err.msg); gl_graph_free(g); return; }
+        int outs[NOUT];
+        float *dst[NOUT];
+        for (int k = 0; k < NOUT; k++) {
+            /* mostly late nodes, sometimes any node (leaves included) or a duplicate */
+            double u = (frand() + 1.0) * 0.5;
+            outs[k] = k > 0 && u < 0.15 ? outs[k - 1]
+                    : u < 0.35 ? (int)((frand() + 1.0f) * 0.5f * (float)(g->n - 1))
+                               : g->n - 1 - (int)((frand() + 1.0f) * 2.0f);
+            if (outs[k] < 0) outs[k] = 0;
+            dst[k] = frand() > 0 ? sink[k] : NULL;
+        }
+        gl_program *p = compile(g, NOUT, outs, dst, name);
+        if (!p) { gl_graph_free(g); return; }
+        gl_program_bind(p, x0, in0, NULL);
+        gl_program_bind(p, x1, in1, NULL);
+        if (!run(p, NULL, NULL, name) || !run(p, NULL, NULL, name)) {
+            gl_program_free(p);
+            gl_graph_free(g);
+            return;
+        }
+        for (int k = 0; k < NOUT; k++) {
+            const float *o = gl_program_output(p, k);
+            if (dst[k] && o != dst[k]) { worst = INFINITY; worst_graph = trial; }
+            for (int i = 0; i < sz[outs[k]]; i++) {
+                double ref = val[outs[k]][i];
+                double e = fabs(o[i] - ref) / (1.0 + fabs(ref));
+                if (!(e <= worst)) { worst = e; worst_graph = trial; }
+            }
+        }
+        for (int t = 0; t < g->n; t++)
+            if (g->nodes[t].op != GL_OP_INPUT && g->nodes[t].op != GL_OP_PARAM) total += sz[t] == 1 ? 64 : sz[t] * 4;
+        saved += (long long)gl_program_arena_bytes(p);
+        gl_program_free(p);
+        gl_graph_free(g);
+    }
+    check(worst < 1e-5, name, "worst relative error %.3g (graph %d); arena %lld bytes vs %lld unshared",
+          worst, worst_graph, saved, total);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_shapes(void) {
+    const char *name = "graph: shape inference";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int a = gl_input(g, gl_shape2(3, 4));
+    int b = gl_input(g, gl_shape2(4, 5));
+    int c = gl_input(g, gl_shape2(5, 4));
+    int m = gl_matmul(g, a, b, 0, 0);               /* (3, 5) */
+    int mt = gl_matmul(g, a, c, 0, 1);              /* (3, 4) @ (5, 4)^T = (3, 5) */
+    int col = gl_input(g, gl_shape2(3, 1));
+    int row = gl_input(g, gl_shape1(5));
+    int bc = gl_add(g, col, row);                   /* (3, 5) */
+    int s = gl_sum_all(g, m);                       /* () */
+    int st = gl_sum_to(g, m, gl_shape2(1, 5));      /* (1, 5) */
+    int th = gl_unary(g, GL_OP_TANH, mt, 0, 0);
+    int ok = g->err.code == GL_OK && m >= 0 && mt >= 0 && bc >= 0 && s >= 0 && st >= 0 && th >= 0;
+    if (ok) {
+        gl_shape e35 = gl_shape2(3, 5), e0 = gl_shape0(), e15 = gl_shape2(1, 5);
+        ok = gl_shape_eq(&g->nodes[m].shape, &e35) && gl_shape_eq(&g->nodes[mt].shape, &e35) &&
+             gl_shape_eq(&g->nodes[bc].shape, &e35) && gl_shape_eq(&g->nodes[s].shape, &e0) &&
+             gl_shape_eq(&g->nodes[st].shape, &e15) && gl_shape_eq(&g->nodes[th].shape, &e35);
+    }
+    check(ok, name, "%s", g->err.msg);
+    gl_graph_free(g);
+}
+
+static void test_matmul_mismatch(void) {
+    const char *name = "graph: mismatched matmul gives -1 and a message";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int a = gl_input(g, gl_shape2(3, 4));
+    int b = gl_input(g, gl_shape2(5, 6));
+    int n_before = g->n;
+    int m = gl_matmul(g, a, b, 0, 0);
+    int after = gl_unary(g, GL_OP_TANH, m, 0, 0);   /* -1 propagates */
+    int ok = m == -1 && after == -1 && g->err.code == GL_ERR_VALUE && g->err.msg[0] != '\0' &&
+             g->n == n_before;
+    check(ok, name, "m=%d after=%d code=%d msg=\"%s\"", m, after, (int)g->err.code, g->err.msg);
+    gl_graph_free(g);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* A small MLP: loss = mean((tanh(x W1 + b1) W2 - t)^2) + 0.1 * mean(sigmoid(...)). */
+typedef struct mlp {
+    gl_graph *g;
+    int x, w1, b1, w2, loss;
+    float W1[3 * 5], B1[5], W2[5 * 2], X[4 * 3];
+} mlp;
+
+static int mlp_build(mlp *m) {
+    gl_error err;
+    if (gl_graph_new(&m->g, &err) != GL_OK) return 0;
+    gl_graph *g = m->g;
+    fill_rand(m->W1, 15, 0.8f);
+    fill_rand(m->B1, 5, 0.3f);
+    fill_rand(m->W2, 10, 0.8f);
+    fill_rand(m->X, 12, 1.0f);
+    float T[8];
+    fill_rand(T, 8, 1.0f);
+    m->x = gl_input(g, gl_shape2(4, 3));
+    m->w1 = gl_param(g, gl_shape2(3, 5), m->W1);
+    m->b1 = gl_param(g, gl_shape2(1, 5), m->B1);
+    m->w2 = gl_param(g, gl_shape2(5, 2), m->W2);
+    int t = gl_const(g, gl_shape2(4, 2), T);
+    int h = gl_unary(g, GL_OP_TANH, gl_add(g, gl_matmul(g, m->x, m->w1, 0, 0), m->b1), 0, 0);
+    int o = gl_matmul(g, h, m->w2, 0, 0);
+    int sq = gl_mean_all(g, gl_unary(g, GL_OP_SQUARE, gl_sub(g, o, t), 0, 0));
+    int sg = gl_scale(g, gl_mean_all(g, gl_unary(g, GL_OP_SIGMOID, o, 0, 0)), 0.1f);
+    m->loss = gl_add(g, sq, sg);
+    return g->err.code == GL_OK && m->loss >= 0;
+}
+
+/* Central differences in double of the scalar output 0 of p with respect to
+ * every element of buf, compared with analytic gradient ana. */
+static double fd_check(gl_program *p, float *buf, size_t n, const float *ana, const char *name,
+                       double eps) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        float save = buf[i];
+        buf[i] = (float)(save + eps);
+        double hi_eps = (double)buf[i] - save;
+        if (!run(p, NULL, NULL, name)) return INFINITY;
+        double fp = gl_program_output(p, 0)[0];
+        buf[i] = (float)(save - eps);
+        double lo_eps = save - (double)buf[i];
+        if (!run(p, NULL, NULL, name)) return INFINITY;
+        double fm = gl_program_output(p, 0)[0];
+        buf[i] = save;
+        double num = (fp - fm) / (hi_eps + lo_eps);
+        double e = fabs(num - ana[i]) / (1e-3 + fabs(num));
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+static void test_grad_mlp(void) {
+    const char *name = "grad: MLP gradients match central differences";
+    mlp m;
+    if (!mlp_build(&m)) { check(0, name, "build: %s", m.g ? m.g->err.msg : "no graph"); gl_graph_free(m.g); return; }
+    gl_graph *g = m.g;
+    int wrt[3] = {m.w1, m.b1, m.w2}, gr[3] = {-1, -1, -1};
+    gl_status st = gl_grad(g, m.loss, -1, 3, wrt, gr);
+    if (st != GL_OK) { check(0, name, "gl_grad: %s", g->err.msg); gl_graph_free(g); return; }
+    int outs[4] = {m.loss, gr[0], gr[1], gr[2]};
+    gl_program *p = compile(g, 4, outs, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    gl_program_bind(p, m.x, m.X, NULL);
+    if (!run(p, NULL, NULL, name)) { gl_program_free(p); gl_graph_free(g); return; }
+    float a1[15], ab[5], a2[10];
+    memcpy(a1, gl_program_output(p, 1), sizeof a1);
+    memcpy(ab, gl_program_output(p, 2), sizeof ab);
+    memcpy(a2, gl_program_output(p, 3), sizeof a2);
+    double e1 = fd_check(p, m.W1, 15, a1, name, 1e-2);
+    double eb = fd_check(p, m.B1, 5, ab, name, 1e-2);
+    double e2 = fd_check(p, m.W2, 10, a2, name, 1e-2);
+    double worst = fmax(e1, fmax(eb, e2));
+    check(worst < 2e-2, name, "worst relative error %.3g (W1 %.3g, b1 %.3g, W2 %.3g)", worst, e1, eb, e2);
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
+/* Second order: P = sum((dL/dW1)^2); dP/dW1 and dP/dW2 through matmul + tanh. */
+static void test_grad_second_order(void) {
+    const char *name = "grad: second order (grad of squared gradient norm) matches differences";
+    mlp m;
+    if (!mlp_build(&m)) { check(0, name, "build: %s", m.g ? m.g->err.msg : "no graph"); gl_graph_free(m.g); return; }
+    gl_graph *g = m.g;
+    int gw1 = -1;
+    if (gl_grad(g, m.loss, -1, 1, &m.w1, &gw1) != GL_OK) {
+        check(0, name, "first gl_grad: %s", g->err.msg);
+        gl_graph_free(g);
+        return;
+    }
+    int pen = gl_sum_all(g, gl_unary(g, GL_OP_SQUARE, gw1, 0, 0));
+    int wrt[2] = {m.w1, m.w2}, gr[2] = {-1, -1};
+    if (pen < 0 || gl_grad(g, pen, -1, 2, wrt, gr) != GL_OK) {
+        check(0, name, "second gl_grad: %s", g->err.msg);
+        gl_graph_free(g);
+        return;
+    }
+    int outs[3] = {pen, gr[0], gr[1]};
+    gl_program *p = compile(g, 3, outs, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    gl_program_bind(p, m.x, m.X, NULL);
+    if (!run(p, NULL, NULL, name)) { gl_program_free(p); gl_graph_free(g); return; }
+    float a1[15], a2[10];
+    memcpy(a1, gl_program_output(p, 1), sizeof a1);
+    memcpy(a2, gl_program_output(p, 2), sizeof a2);
+    double nrm = 0;
+    for (int i = 0; i < 15; i++) nrm += fabs(a1[i]);
+    double e1 = fd_check(p, m.W1, 15, a1, name, 1e-2);
+    double e2 = fd_check(p, m.W2, 10, a2, name, 1e-2);
+    double worst = fmax(e1, e2);
+    check(worst < 3e-2 && nrm > 1e-4, name, "worst relative error %.3g (W1 %.3g, W2 %.3g), |dP/dW1|_1 %.3g",
+          worst, e1, e2, nrm);
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_alloc_free_runs(void) {
+    const char *name = "run: 100 runs after the first allocate nothing";
+    mlp m;
+    if (!mlp_build(&m)) { check(0, name, "build: %s", m.g ? m.g->err.msg : "no graph"); gl_graph_free(m.g); return; }
+    gl_graph *g = m.g;
+    int wrt[3] = {m.w1, m.b1, m.w2}, gr[3] = {-1, -1, -1};
+    if (gl_grad(g, m.loss, -1, 3, wrt, gr) != GL_OK) { check(0, name, "%s", g->err.msg); gl_graph_free(g); return; }
+    /* a random node too, so the RNG path runs */
+    int noise = gl_random(g, GL_OP_RAND_NORMAL, gl_shape2(4, 2), 0.0f, 1.0f);
+    int nz = gl_sum_all(g, gl_unary(g, GL_OP_SQUARE, noise, 0, 0));
+    float flat[15 + 5 + 10];
+    float *dst[5] = {NULL, flat, flat + 15, flat + 20, NULL};
+    int outs[5] = {m.loss, gr[0], gr[1], gr[2], nz};
+    gl_program *p = compile(g, 5, outs, dst, name);
+    if (!p) { gl_graph_free(g); return; }
+    gl_pool *pool = NULL;
+    gl_error err;
+    if (gl_pool_new(4, &pool, &err) != GL_OK) {
+        check(0, name, "pool: %s", err.msg);
+        gl_program_free(p);
+        gl_graph_free(g);
+        return;
+    }
+    gl_rng rng;
+    gl_rng_seed(&rng, 7);
+    gl_program_bind(p, m.x, m.X, NULL);
+    /* a second program large enough that the pool and threaded BLAS engage */
+    enum { B = 256 };
+    int bx = gl_input(g, gl_shape2(B, B));
+    int bh = gl_unary(g, GL_OP_TANH, gl_matmul(g, bx, bx, 0, 1), 0, 0);
+    int bs = gl_sum_to(g, gl_mul(g, bh, gl_scale(g, bx, 0.5f)), gl_shape2(1, B));
+    gl_program *pb = compile(g, 1, &bs, NULL, name);
+    float *bxv = malloc(sizeof(float) * B * B);
+    int ok = pb && bxv;
+    if (ok) {
+        fill_rand(bxv, (size_t)B * B, 0.1f);
+        gl_program_bind(pb, bx, bxv, NULL);
+        ok = run(p, pool, &rng, name) && run(pb, pool, &rng, name);
+    }
+    long long before = gl_alloc_count();
+    for (int r = 0; ok && r < 100; r++) ok = run(p, pool, &rng, name) && run(pb, pool, &rng, name);
+    long long after = gl_alloc_count();
+    if (ok) check(after == before, name, "%lld allocations", after - before);
+    if (ok) { /* the pool must not change the result (fixed chunking, no races) */
+        float first[B];
+        memcpy(first, gl_program_output(pb, 0), sizeof first);
+        ok = run(pb, NULL, NULL, name);
+        if (ok) {
+            const float *one = gl_program_output(pb, 0);
+            double d = 0;
+            for (int i = 0; i < B; i++) d = fmax(d, fabs((double)first[i] - one[i]) / (1.0 + fabs(one[i])));
+            check(d <= 1e-5, "run: a 4-thread pool matches a single thread", "max diff %.3g", d);
+        }
+    }
+    free(bxv);
+    gl_program_free(pb);
+    gl_pool_free(pool);
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
+/* Sinks: outputs written straight to caller buffers, duplicates and leaves copied. */
+static void test_dst_sinks(void) {
+    const char *name = "sinks: outputs land in dst, duplicates and leaves are copied";
+    mlp m;
+    if (!mlp_build(&m)) { check(0, name, "build: %s", m.g ? m.g->err.msg : "no graph"); gl_graph_free(m.g); return; }
+    gl_graph *g = m.g;
+    int wrt[3] = {m.w1, m.b1, m.w2}, gr[3] = {-1, -1, -1};
+    if (gl_grad(g, m.loss, -1, 3, wrt, gr) != GL_OK) { check(0, name, "%s", g->err.msg); gl_graph_free(g); return; }
+    /* reference without sinks */
+    int outs[4] = {m.loss, gr[0], gr[1], gr[2]};
+    gl_program *ref = compile(g, 4, outs, NULL, name);
+    if (!ref) { gl_graph_free(g); return; }
+    gl_program_bind(ref, m.x, m.X, NULL);
+    if (!run(ref, NULL, NULL, name)) { gl_program_free(ref); gl_graph_free(g); return; }
+
+    /* sinks: the gradients into one flat buffer; gr[0] twice (copied); a
+     * PARAM leaf (copied); the loss, which other outputs do not read. */
+    float flat[15 + 5 + 10], dup[15], wcopy[10], lossv[1];
+    memset(flat, 0, sizeof flat);
+    int outs2[6] = {gr[0], gr[1], gr[2], gr[0], m.w2, m.loss};
+    float *dst[6] = {flat, flat + 15, flat + 20, dup, wcopy, lossv};
+    gl_program *p = compile(g, 6, outs2, dst, name);
+    if (!p) { gl_program_free(ref); gl_graph_free(g); return; }
+    gl_program_bind(p, m.x, m.X, NULL);
+    if (run(p, NULL, NULL, name)) {
+        int ptr_ok = 1;
+        for (int k = 0; k < 6; k++) ptr_ok &= gl_program_output(p, k) == dst[k];
+        double d = max_abs_diff(flat, gl_program_output(ref, 1), 15);
+        d = fmax(d, max_abs_diff(flat + 15, gl_program_output(ref, 2), 5));
+        d = fmax(d, max_abs_diff(flat + 20, gl_program_output(ref, 3), 10));
+        d = fmax(d, max_abs_diff(dup, gl_program_output(ref, 1), 15));
+        d = fmax(d, max_abs_diff(wcopy, m.W2, 10));
+        d = fmax(d, max_abs_diff(lossv, gl_program_output(ref, 0), 1));
+        check(ptr_ok && d == 0.0, name, "outputs at dst: %d, max diff %.3g", ptr_ok, d);
+        /* direct sinks take nothing from the arena */
+        check(gl_program_arena_bytes(p) <= gl_program_arena_bytes(ref),
+              "sinks: arena not larger than without sinks", "%zu vs %zu",
+              gl_program_arena_bytes(p), gl_program_arena_bytes(ref));
+    }
+    gl_program_free(p);
+
+    /* a dst that aliases a parameter a later step reads: the later step
+     * must still see the old values (the output is copied at the end) */
+    float wsave[10];
+    memcpy(wsave, m.W2, sizeof wsave);
+    int dbl = gl_scale(g, m.w2, 2.0f);
+    int tot = gl_sum_all(g, m.w2);
+    int outs3[2] = {dbl, tot};
+    float *dst3[2] = {m.W2, NULL};
+    p = compile(g, 2, outs3, dst3, name);
+    if (p) {
+        if (run(p, NULL, NULL, name)) {
+            float expect[10];
+            double sum = 0;
+            for (int i = 0; i < 10; i++) {
+                expect[i] = 2.0f * wsave[i];
+                sum += wsave[i];
+            }
+            double d = max_abs_diff(m.W2, expect, 10);
+            double ds = fabs(gl_program_output(p, 1)[0] - sum);
+            check(d == 0.0 && ds < 1e-5 && gl_program_output(p, 0) == m.W2,
+                  "sinks: dst aliasing a parameter read later is written at the end",
+                  "max diff %.3g, sum diff %.3g", d, ds);
+        }
+        gl_program_free(p);
+    }
+    memcpy(m.W2, wsave, sizeof wsave);
+    gl_program_free(ref);
+    gl_graph_free(g);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_unbound_input(void) {
+    const char *name = "run: unbound input is an error naming the node and shape";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int a = gl_input(g, gl_shape2(4, 3));
+    int b = gl_input(g, gl_shape2(4, 3));
+    int s = gl_add(g, a, b);
+    gl_program *p = compile(g, 1, &s, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    float av[12] = {0};
+    gl_program_bind(p, a, av, NULL);
+    gl_error_clear(&err);
+    gl_status st = gl_program_run(p, NULL, NULL, &err);
+    char want[32];
+    snprintf(want, sizeof want, "%d", b);
+    int ok = st == GL_ERR_VALUE && strstr(err.msg, want) && strstr(err.msg, "(4, 3)");
+    check(ok, name, "status %d, \"%s\"", (int)st, err.msg);
+    check(gl_program_num_inputs(p) == 2 && gl_program_input_node(p, 0) == a &&
+          gl_program_input_node(p, 1) == b && gl_program_input_node(p, 2) == -1,
+          "program: input list in graph order", "%s", "");
+    gl_error_clear(&err);
+    st = gl_program_bind(p, s, av, &err);
+    check(st == GL_ERR_VALUE && err.msg[0], "bind: binding a non-input node is an error", "%s", err.msg);
+    gl_program_free(p);
+
+    /* a sink that is also the memory of a bound input is refused at run time */
+    float *dst[1] = {av};
+    p = compile(g, 1, &s, dst, name);
+    if (p) {
+        float bv[12] = {0};
+        gl_program_bind(p, a, av, NULL);
+        gl_program_bind(p, b, bv, NULL);
+        gl_error_clear(&err);
+        st = gl_program_run(p, NULL, NULL, &err);
+        check(st == GL_ERR_VALUE && strstr(err.msg, "overlaps"), "run: dst overlapping a bound input is an error",
+              "%s", err.msg);
+        gl_program_free(p);
+    }
+    gl_graph_free(g);
+}
+
+static void test_compile_errors(void) {
+    const char *name = "compile: bad outputs, zero-size dst, empty graph rejected";
+    gl_graph *g = NULL, *empty = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK || gl_graph_new(&empty, &err) != GL_OK) {
+        check(0, name, "%s", err.msg);
+        gl_graph_free(g);
+        return;
+    }
+    int a = gl_input(g, gl_shape2(0, 3));
+    int t = gl_unary(g, GL_OP_TANH, a, 0, 0);
+    gl_program *p = NULL;
+    int bad = t + 5, neg = -1, outs0[1] = {t};
+    float buf[4];
+    float *dst[1] = {buf};
+    gl_status s1 = gl_program_new(g, 1, &bad, NULL, &p, &err);
+    gl_status s2 = gl_program_new(g, 1, &neg, NULL, &p, &err);
+    gl_status s3 = gl_program_new(g, 1, outs0, dst, &p, &err);
+    gl_status s4 = gl_program_new(g, 0, outs0, NULL, &p, &err);
+    gl_status s5 = gl_program_new(empty, 1, outs0, NULL, &p, &err);
+    int ok = s1 == GL_ERR_VALUE && s2 == GL_ERR_VALUE && s3 == GL_ERR_VALUE && s4 == GL_ERR_VALUE &&
+             s5 == GL_ERR_VALUE && p == NULL;
+    check(ok, name, "%d %d %d %d %d", (int)s1, (int)s2, (int)s3, (int)s4, (int)s5);
+
+    /* zero-size tensors without a dst compile and run */
+    gl_error_clear(&err);
+    ok = gl_program_new(g, 1, outs0, NULL, &p, &err) == GL_OK;
+    if (ok) {
+        gl_program_bind(p, a, buf, NULL);
+        ok = gl_program_run(p, NULL, NULL, &err) == GL_OK;
+        gl_program_free(p);
+    }
+    check(ok, "compile: zero-size tensors run", "%s", err.msg);
+    gl_graph_free(g);
+    gl_graph_free(empty);
+}
+
+/* Random ops without an RNG fail cleanly; two programs from one graph are
+ * independent; a graph that grows after compilation still runs. */
+static void test_programs_share_graph(void) {
+    const char *name = "program: two programs from one graph, graph grows afterwards";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    int x = gl_input(g, gl_shape1(64));
+    int a = gl_unary(g, GL_OP_TANH, x, 0, 0);
+    int b = gl_scale(g, a, 3.0f);
+    gl_program *p1 = compile(g, 1, &a, NULL, name);
+    gl_program *p2 = compile(g, 1, &b, NULL, name);
+    /* grow the graph well past its capacity (moves the node array) */
+    int h = b;
+    for (int k = 0; k < 300; k++) h = gl_unary(g, GL_OP_NEG, h, 0, 0);
+    if (!p1 || !p2 || h < 0) {
+        if (h < 0) check(0, name, "%s", g->err.msg);
+        gl_program_free(p1);
+        gl_program_free(p2);
+        gl_graph_free(g);
+        return;
+    }
+    float xv[64], ra[64], rb[64], xv2[64];
+    fill_rand(xv, 64, 1.0f);
+    fill_rand(xv2, 64, 1.0f);
+    for (int i = 0; i < 64; i++) {
+        ra[i] = tanhf(xv[i]);
+        rb[i] = 3.0f * tanhf(xv2[i]);
+    }
+    gl_program_bind(p1, x, xv, NULL);
+    gl_program_bind(p2, x, xv2, NULL);
+    if (run(p1, NULL, NULL, name) && run(p2, NULL, NULL, name)) {
+        double d = fmax(max_abs_diff(gl_program_output(p1, 0), ra, 64),
+                        max_abs_diff(gl_program_output(p2, 0), rb, 64));
+        check(d < 1e-5 && gl_program_num_steps(p1) == 1 && gl_program_num_steps(p2) == 2, name,
+              "max diff %.3g", d);
+    }
+    gl_program_free(p1);
+    gl_program_free(p2);
+
+    int r = gl_random(g, GL_OP_RAND_UNIFORM, gl_shape1(8), 0.0f, 1.0f);
+    gl_program *p3 = compile(g, 1, &r, NULL, name);
+    if (p3) {
+        gl_error_clear(&err);
+        gl_status st = gl_program_run(p3, NULL, NULL, &err);
+        check(st != GL_OK && strstr(err.msg, "rand_uniform"), "run: random op without an RNG is an error",
+              "%s", err.msg);
+        gl_rng r1, r2;
+        gl_rng_seed(&r1, 42);
+        gl_rng_seed(&r2, 42);
+        float v1[8], v2[8];
+        if (run(p3, NULL, &r1, name)) {
+            memcpy(v1, gl_program_output(p3, 0), sizeof v1);
+            if (run(p3, NULL, &r2, name)) {
+                memcpy(v2, gl_program_output(p3, 0), sizeof v2);
+                int inrange = 1;
+                for (int i = 0; i < 8; i++) inrange &= v1[i] >= 0.0f && v1[i] < 1.0f;
+                check(memcmp(v1, v2, sizeof v1) == 0 && inrange, "run: same seed gives the same draws", "%s", "");
+            }
+        }
+        gl_program_free(p3);
+    }
+    gl_graph_free(g);
+}
+
+int main(void) {
+    test_arena_chain();
+    test_arena_outputs_survive();
+    test_arena_random_graphs();
+    test_shapes();
+    test_matmul_mismatch();
+    test_grad_mlp();
+    test_grad_second_order();
+    test_alloc_free_runs();
+    test_dst_sinks();
+    test_unbound_input();
+    test_compile_errors();
+    test_programs_share_graph();
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail != 0;
+}
