@@ -11,16 +11,17 @@
 
 typedef enum gl_opt_kind { GL_OPT_SGD, GL_OPT_ADAM, GL_OPT_ADAMW, GL_OPT_RMSPROP } gl_opt_kind;
 
+/* Hyperparameters are double, as in torch.optim: 1 - 0.999f is off by 1e-5. */
 typedef struct gl_opt_config {
     gl_opt_kind kind;
-    float lr;
-    float weight_decay;   /* L2 added to the gradient (SGD, Adam, RMSProp); decoupled for AdamW */
-    float momentum;       /* SGD, RMSProp */
-    float dampening;      /* SGD */
+    double lr;
+    double weight_decay;   /* L2 added to the gradient (SGD, Adam, RMSProp); decoupled for AdamW */
+    double momentum;       /* SGD, RMSProp */
+    double dampening;      /* SGD */
     int nesterov;         /* SGD */
-    float beta1, beta2;   /* Adam(W) */
-    float eps;            /* Adam(W), RMSProp */
-    float alpha;          /* RMSProp smoothing constant */
+    double beta1, beta2;   /* Adam(W) */
+    double eps;            /* Adam(W), RMSProp */
+    double alpha;          /* RMSProp smoothing constant */
     int centered;         /* RMSProp */
     int amsgrad;          /* Adam(W) */
 } gl_opt_config;
