@@ -1,0 +1,49 @@
+/* gl_py_graph.h - the Graph object, shared by the Graph methods and Program. */
+#ifndef GL_PY_GRAPH_H
+#define GL_PY_GRAPH_H
+
+#include "gl_py.h"
+
+typedef struct GraphObject {
+    PyObject_HEAD
+    PyObject *weakreflist;
+    gl_graph *g;
+    PyObject *buffers;  /* list: the ndarrays PARAM nodes point into (kept alive) */
+    int running;        /* programs over this graph running with the GIL released */
+} GraphObject;
+
+/* Builders may not append while a program runs (appending may move g->nodes).
+ * 0, or -1 with GanlibError set. */
+int gl_py_graph_writable(GraphObject *self);
+
+/* A builder's result: the new node id as an int, or (id < 0) the exception
+ * for g->err, which is then cleared. */
+PyObject *gl_py_graph_result(GraphObject *self, int id);
+
+/* Checks a node id argument against the graph. 0 or -1 (ValueError). */
+int gl_py_graph_node(GraphObject *self, int64_t id, const char *what, int *out);
+
+/* Methods implemented in gl_py_graph_ops.c. */
+PyObject *gl_py_graph_unary(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_binary(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_matmul(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_sum_to(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_broadcast_to(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_logsumexp(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_reshape(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_concat(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_slice(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_slice_grad(GraphObject *self, PyObject *args, PyObject *kw);
+
+extern const char gl_py_graph_unary_doc[];
+extern const char gl_py_graph_binary_doc[];
+extern const char gl_py_graph_matmul_doc[];
+extern const char gl_py_graph_sum_to_doc[];
+extern const char gl_py_graph_broadcast_to_doc[];
+extern const char gl_py_graph_logsumexp_doc[];
+extern const char gl_py_graph_reshape_doc[];
+extern const char gl_py_graph_concat_doc[];
+extern const char gl_py_graph_slice_doc[];
+extern const char gl_py_graph_slice_grad_doc[];
+
+#endif
