@@ -471,24 +471,25 @@ class Function:
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", "function")
 
-    def trace(self, *shapes: Sequence[int]) -> tuple[Trace, list[Tensor], Callable]:
+    def trace(self, *shapes: Sequence[int]) -> tuple[Trace, list[Tensor], list[Tensor], Callable]:
+        """Trace the function for inputs of these shapes: (trace, inputs, outputs, rebuilder)."""
         tr = Trace()
         tr.training = self.training
         with tracing(tr):
             inputs = [tr.input(s) for s in shapes]
             out = self.fn(*inputs)
         outs, rebuild = _flatten_out(out)
-        return tr, outs, rebuild
+        return tr, inputs, outs, rebuild
 
-    def _program(self, args: tuple) -> tuple[Any, Callable]:
+    def _program(self, args: tuple) -> tuple[Any, list[int], Callable]:
         key = tuple(a.shape for a in args)
         hit = self._cache.get(key)
         if hit is None:
-            tr, outs, rebuild = self.trace(*key)
+            tr, inputs, outs, rebuild = self.trace(*key)
             prog = _C.Program(tr.graph, [o.id for o in outs], None, self.seed)
-            hit = (tr, prog, rebuild)
+            hit = (tr, prog, used_inputs(prog, inputs), rebuild)
             self._cache[key] = hit
-        return hit[1], hit[2]
+        return hit[1], hit[2], hit[3]
 
     def __call__(self, *args: Any) -> Any:
         arrs = tuple(_as_input(a, k) for k, a in enumerate(args))
@@ -497,8 +498,17 @@ class Function:
                 raise ValueError(f"input {k}: tensors have at most 4 dimensions, got shape {a.shape}")
             if a.size == 0:
                 raise ValueError(f"input {k} is empty (shape {a.shape})")
-        prog, rebuild = self._program(arrs)
-        return rebuild(prog.run(list(arrs)))
+        prog, used, rebuild = self._program(arrs)
+        return rebuild(prog.run([arrs[k] for k in used]))
+
+
+def used_inputs(prog: Any, inputs: list[Tensor]) -> list[int]:
+    """Positions (in ``inputs``) of the inputs a compiled program reads, in its order.
+
+    A program reads only the inputs its outputs depend on.
+    """
+    pos = {t.id: k for k, t in enumerate(inputs)}
+    return [pos[i] for i in prog.inputs]
 
 
 def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: bool = True) -> Any:

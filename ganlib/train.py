@@ -58,19 +58,18 @@ class CompiledStep:
         grads = ops.grad(loss, self.model)
         sinks = [None] * len(outs) + list(self.model.named_grads().values())
         prog = _C.Program(tr.graph, [o.id for o in outs] + [g.id for g in grads], sinks, self.seed)
-        return tr, prog, len(outs)
+        return tr, prog, ops.used_inputs(prog, inputs), len(outs)
 
     def __call__(self, *args: Any) -> Any:
         arrs = [np.asarray(a) for a in args]
         key = tuple(a.shape for a in arrs)
         hit = self._cache.get(key)
-        if hit is None or hit[3] is not self.model.buffer:
-            tr, prog, nout = self._compile(key)
-            hit = (tr, prog, nout, self.model.buffer)
+        if hit is None or hit[-1] is not self.model.buffer:
+            hit = (*self._compile(key), self.model.buffer)
             self._cache[key] = hit
         self._bind_optimizer()
-        _, prog, nout, _ = hit
-        res = prog.step(arrs, [self.optimizer._c])
+        _, prog, used, nout, _ = hit
+        res = prog.step([arrs[k] for k in used], [self.optimizer._c])
         loss = float(res[0])
         if not np.isfinite(loss):
             raise FloatingPointError(f"compile_step: the loss became {loss}")
