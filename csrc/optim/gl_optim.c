@@ -158,10 +158,11 @@ static void gl_adam_range(void *arg, int64_t begin, int64_t end) {
     float *restrict vmax = j->s2;
     const float wd = j->wd, decay = j->decay, w1 = j->w1, w1c = j->w1c, b2 = j->beta2, w2 = j->w2;
     const float bc2s = j->bc2_sqrt, eps = j->eps, neg_step = j->neg_step;
-    const int small = j->w1_small;
+    const int small = j->w1_small, decoupled = j->decoupled, amsgrad = j->amsgrad;
+    /* flags in locals (not read through j per element) so gcc can vectorise */
     for (int64_t i = begin; i < end; i++) {
         float pi = p[i];
-        if (j->decoupled) pi = pi * decay;
+        if (decoupled) pi = pi * decay;
         float g = gr[i];
         if (wd != 0.0f) g = g + wd * pi;
         const float mi = gl_lerp(m[i], g, w1, w1c, small);
@@ -169,7 +170,7 @@ static void gl_adam_range(void *arg, int64_t begin, int64_t end) {
         m[i] = mi;
         v[i] = vi;
         float vv = vi;
-        if (j->amsgrad) {
+        if (amsgrad) {
             const float old = vmax[i];
             vv = (vi > old || isnan(vi)) ? vi : old; /* torch.maximum propagates NaN */
             vmax[i] = vv;
