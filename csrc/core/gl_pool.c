@@ -1,0 +1,213 @@
+/* gl_pool.c - persistent worker threads that sleep when idle.
+ *
+ * A job is published under the mutex with a new generation number; workers
+ * spin briefly on the generation (cheap back-to-back ops) and then sleep on a
+ * condition variable, so an idle pool costs no CPU and leaves the cores to
+ * OpenBLAS.  All state lives in the struct: no globals. */
+#include "gl_pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../ops/gl_blas.h"
+
+#define GL_POOL_SPIN 2000  /* polls of the generation before sleeping */
+
+typedef struct gl_worker {
+    gl_pool *pool;
+    int index; /* 1..nthreads-1; the caller is range 0 */
+} gl_worker;
+
+struct gl_pool {
+    int nthreads;  /* including the caller */
+    int nworkers;  /* threads actually running */
+    pthread_t *threads;
+    gl_worker *workers;
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake;  /* new job or stop */
+    pthread_cond_t done;  /* pending reached 0 */
+    atomic_ullong gen;    /* bumped once per job (under mu) */
+    int stop;
+    int pending;          /* workers still running the current job */
+    atomic_flag busy;     /* a parallel_for is in flight: nested calls run inline */
+
+    /* current job (written under mu) */
+    gl_range_fn fn;
+    void *arg;
+    int64_t n;
+    int nparts;
+};
+
+/* Range k of [0, n) split into parts: sizes differ by at most one. */
+static void gl_pool_range(int64_t n, int parts, int k, int64_t *b, int64_t *e) {
+    int64_t q = n / parts, r = n % parts;
+    *b = q * k + (k < r ? k : r);
+    *e = *b + q + (k < r ? 1 : 0);
+}
+
+static void *gl_pool_main(void *vp) {
+    gl_worker *w = vp;
+    gl_pool *p = w->pool;
+    unsigned long long seen = 0;
+    for (;;) {
+        for (int s = 0; s < GL_POOL_SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen; s++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && atomic_load_explicit(&p->gen, memory_order_relaxed) == seen)
+            pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = atomic_load_explicit(&p->gen, memory_order_relaxed);
+        gl_range_fn fn = p->fn;
+        void *arg = p->arg;
+        int64_t n = p->n;
+        int parts = p->nparts;
+        pthread_mutex_unlock(&p->mu);
+
+        if (w->index < parts) {
+            int64_t b, e;
+            gl_pool_range(n, parts, w->index, &b, &e);
+            if (b < e) fn(arg, b, e);
+            pthread_mutex_lock(&p->mu);
+            if (--p->pending == 0) pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static void gl_pool_stop_workers(gl_pool *p) {
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int k = 0; k < p->nworkers; k++) pthread_join(p->threads[k], NULL);
+    /* new workers start with seen = 0: they must not rerun the last job */
+    atomic_store(&p->gen, 0);
+    gl_free(p->threads);
+    gl_free(p->workers);
+    p->threads = NULL;
+    p->workers = NULL;
+    p->nworkers = 0;
+    p->nthreads = 1;
+    p->stop = 0;
+}
+
+/* Starts nthreads - 1 workers; on failure keeps those that started. */
+static gl_status gl_pool_start(gl_pool *p, int nthreads, gl_error *err) {
+    int nw = nthreads - 1;
+    p->nthreads = 1;
+    if (nw == 0) return GL_OK;
+    p->threads = gl_malloc(sizeof(pthread_t) * (size_t)nw);
+    p->workers = gl_malloc(sizeof(gl_worker) * (size_t)nw);
+    if (!p->threads || !p->workers) {
+        gl_free(p->threads);
+        gl_free(p->workers);
+        p->threads = NULL;
+        p->workers = NULL;
+        return gl_fail(err, GL_ERR_NOMEM, "thread pool: out of memory for %d threads", nthreads);
+    }
+    for (int k = 0; k < nw; k++) {
+        p->workers[k].pool = p;
+        p->workers[k].index = k + 1;
+        if (pthread_create(&p->threads[k], NULL, gl_pool_main, &p->workers[k]) != 0) {
+            p->nthreads = 1 + p->nworkers;
+            return gl_fail(err, GL_ERR_NOMEM, "thread pool: could only start %d of %d threads",
+                           p->nthreads, nthreads);
+        }
+        p->nworkers++;
+    }
+    p->nthreads = nthreads;
+    return GL_OK;
+}
+
+gl_status gl_pool_new(int nthreads, gl_pool **out, gl_error *err) {
+    *out = NULL;
+    if (nthreads < 1 || nthreads > 1024)
+        return gl_fail(err, GL_ERR_VALUE, "number of threads must be in [1, 1024], got %d", nthreads);
+    gl_pool *p = gl_calloc(1, sizeof *p);
+    if (!p) return gl_fail(err, GL_ERR_NOMEM, "thread pool: out of memory");
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        gl_free(p);
+        return gl_fail(err, GL_ERR_NOMEM, "thread pool: cannot create mutex");
+    }
+    if (pthread_cond_init(&p->wake, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        gl_free(p);
+        return gl_fail(err, GL_ERR_NOMEM, "thread pool: cannot create condition variable");
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->mu);
+        gl_free(p);
+        return gl_fail(err, GL_ERR_NOMEM, "thread pool: cannot create condition variable");
+    }
+    atomic_init(&p->gen, 0);
+    atomic_flag_clear(&p->busy);
+    gl_status st = gl_pool_start(p, nthreads, err);
+    if (st != GL_OK) {
+        gl_pool_free(p);
+        return st;
+    }
+    *out = p;
+    return GL_OK;
+}
+
+void gl_pool_free(gl_pool *p) {
+    if (!p) return;
+    gl_pool_stop_workers(p);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mu);
+    gl_free(p);
+}
+
+int gl_pool_threads(const gl_pool *p) { return p ? p->nthreads : 1; }
+
+gl_status gl_pool_set_threads(gl_pool *p, int nthreads, gl_error *err) {
+    if (!p) return gl_fail(err, GL_ERR_VALUE, "thread pool is NULL");
+    if (nthreads < 1 || nthreads > 1024)
+        return gl_fail(err, GL_ERR_VALUE, "number of threads must be in [1, 1024], got %d", nthreads);
+    if (nthreads != p->nthreads) {
+        gl_pool_stop_workers(p);
+        gl_status st = gl_pool_start(p, nthreads, err);
+        if (st != GL_OK) return st;
+    }
+    gl_blas_set_num_threads(nthreads);
+    return GL_OK;
+}
+
+void gl_parallel_for(gl_pool *p, int64_t n, int64_t min_per_thread, gl_range_fn fn, void *arg) {
+    if (n <= 0) return;
+    if (min_per_thread < 1) min_per_thread = 1;
+    int parts = p ? p->nthreads : 1;
+    if (parts > n) parts = (int)n;
+    /* Inline: no pool, one thread, small n, or a nested/concurrent call. */
+    if (parts <= 1 || n < 2 * min_per_thread || atomic_flag_test_and_set(&p->busy)) {
+        fn(arg, 0, n);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->nparts = parts;
+    p->pending = parts - 1;
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+
+    int64_t b, e;
+    gl_pool_range(n, parts, 0, &b, &e);
+    if (b < e) fn(arg, b, e);
+
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    atomic_flag_clear(&p->busy);
+}

@@ -1,0 +1,57 @@
+/* gl_k_internal.h - shared pieces of the forward kernels (not a public API). */
+#ifndef GL_K_INTERNAL_H
+#define GL_K_INTERNAL_H
+
+#include "gl_kernels.h"
+
+/* Elements per thread before elementwise work is split over the pool. */
+#define GL_K_PAR_MIN 16384
+
+/* A broadcast iteration space: up to 4 dims (outermost first) after dropping
+ * size-1 dims and merging dims that are contiguous in every operand.  The
+ * output is contiguous; operand strides are in elements, 0 where broadcast.
+ * Always at least one dim (a scalar becomes one dim of size 1). */
+typedef struct gl_k_iter {
+    int nd;
+    int64_t d[GL_MAX_DIMS];
+    int64_t s[2][GL_MAX_DIMS];
+} gl_k_iter;
+
+/* Builds the iteration of out over nops (1 or 2) operands broadcast to it.
+ * Fails with GL_ERR_VALUE if an operand does not broadcast to out. */
+gl_status gl_k_iter_make(const gl_shape *out, int nops, const gl_shape *const *ops,
+                         gl_k_iter *it, gl_error *err);
+
+/* Offset of row r (index over all dims but the last) for operand k. */
+static inline int64_t gl_k_iter_row(const gl_k_iter *it, int k, int64_t r) {
+    int64_t off = 0;
+    for (int i = it->nd - 2; i >= 0; i--) {
+        int64_t q = r % it->d[i];
+        r /= it->d[i];
+        off += q * it->s[k][i];
+    }
+    return off;
+}
+
+/* Checks the node has nin inputs with data; fails with GL_ERR_INTERNAL. */
+gl_status gl_k_check_inputs(const gl_kernel_args *a, int nin, gl_error *err);
+
+/* Deterministic sum of x[0..n) (fixed lanes, double accumulators). */
+double gl_k_sum_run(const float *x, int64_t n);
+
+/* One entry per op family; each validates its own shapes. */
+gl_status gl_k_fill(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_random(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_unary(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_binary(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_grad_binary(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_sum_to(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_broadcast_to(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_logsumexp(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_matmul(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_concat(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_slice(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_slice_grad(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_reshape(const gl_kernel_args *a, gl_error *err);
+
+#endif

@@ -1,0 +1,30 @@
+/* gl_k_random.c - RAND_UNIFORM, RAND_NORMAL, DROPOUT_MASK: one draw each run. */
+#include "gl_k_internal.h"
+
+gl_status gl_k_random(const gl_kernel_args *a, gl_error *err) {
+    const gl_node *nd = a->node;
+    gl_status st = gl_k_check_inputs(a, 0, err);
+    if (st != GL_OK) return st;
+    if (!a->rng) return gl_fail(err, GL_ERR_INTERNAL, "%s: no random generator", gl_op_name(nd->op));
+    int64_t n = gl_shape_numel(&nd->shape);
+    float f0 = nd->f[0], f1 = nd->f[1];
+    switch (nd->op) {
+    case GL_OP_RAND_UNIFORM:
+        if (!(f0 <= f1)) /* also refuses NaN */
+            return gl_fail(err, GL_ERR_VALUE, "uniform: need low <= high, got [%g, %g)", f0, f1);
+        gl_rng_uniform(a->rng, a->pool, a->out, n, f0, f1);
+        return GL_OK;
+    case GL_OP_RAND_NORMAL:
+        if (!(f1 >= 0.0f))
+            return gl_fail(err, GL_ERR_VALUE, "normal: std must be >= 0, got %g", f1);
+        gl_rng_normal(a->rng, a->pool, a->out, n, f0, f1);
+        return GL_OK;
+    case GL_OP_DROPOUT_MASK:
+        if (!(f0 >= 0.0f && f0 < 1.0f))
+            return gl_fail(err, GL_ERR_VALUE, "dropout: probability must be in [0, 1), got %g", f0);
+        gl_rng_dropout(a->rng, a->pool, a->out, n, f0);
+        return GL_OK;
+    default:
+        return gl_fail(err, GL_ERR_INTERNAL, "%s is not a random op", gl_op_name(nd->op));
+    }
+}
