@@ -325,6 +325,13 @@ int gl_reshape(gl_graph *g, int x, gl_shape shape) {
     return push(g, GL_OP_RESHAPE, 1, &x, shape);
 }
 
+int gl_stop_gradient(gl_graph *g, int x) {
+    if (!check_id(g, x)) return -1;
+    int id = push(g, GL_OP_RESHAPE, 1, &x, *shape_of(g, x));
+    if (id >= 0) g->nodes[id].flags |= GL_NODE_NO_GRAD; /* gl_grad never walks through it */
+    return id;
+}
+
 /* ---- compositions ---- */
 
 int gl_add(gl_graph *g, int a, int b) { return gl_binary(g, GL_OP_ADD, a, b); }

@@ -128,6 +128,8 @@ int gl_concat(gl_graph *g, int n, const int *xs);
 int gl_slice(gl_graph *g, int x, int64_t start, int64_t len);
 int gl_slice_grad(gl_graph *g, int x, gl_shape full, int64_t start);
 int gl_reshape(gl_graph *g, int x, gl_shape shape);
+/* A copy of x through which no gradient flows (first-order unrolling, targets). */
+int gl_stop_gradient(gl_graph *g, int x);
 
 /* convenience compositions (append several nodes) */
 int gl_add(gl_graph *g, int a, int b);

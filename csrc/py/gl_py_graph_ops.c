@@ -144,6 +144,19 @@ PyObject *gl_py_graph_logsumexp(GraphObject *self, PyObject *args, PyObject *kw)
     return gl_py_graph_result(self, gl_logsumexp(self->g, x));
 }
 
+const char gl_py_graph_stop_gradient_doc[] =
+    "stop_gradient($self, x)\n--\n\n"
+    "Append a copy of x through which no gradient flows.";
+
+PyObject *gl_py_graph_stop_gradient(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", NULL};
+    int64_t x64;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:stop_gradient", kwlist, gl_py_conv_node, &x64)) return NULL;
+    NODE_ARG(x, x64, "stop_gradient: x");
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_stop_gradient(self->g, x));
+}
+
 const char gl_py_graph_concat_doc[] =
     "concat($self, xs)\n--\n\n"
     "Append the concatenation of 1 to 8 nodes along axis 1.";
