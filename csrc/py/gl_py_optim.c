@@ -295,6 +295,40 @@ gl_status gl_py_optimizer_step_nogil(PyObject *o, gl_pool *pool, gl_error *err) 
     return st;
 }
 
+int gl_py_optimizer_slot(PyObject *o, gl_fit_opt *out) {
+    if (!gl_py_optimizer_check(o)) {
+        PyErr_Format(PyExc_TypeError, "expected a ganlib._C.Optimizer, got %.100s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    gl_py_optimizer *self = (gl_py_optimizer *)o;
+    if (!out || !out->t) {
+        PyErr_SetString(PyExc_SystemError, "gl_py_optimizer_slot: no storage for t");
+        return -1;
+    }
+    if (!gl_py_opt_acquire(self)) return gl_py_opt_raise_busy(self);
+    if (self->cleared) {
+        gl_py_opt_release(self);
+        gl_error err;
+        gl_fail(&err, GL_ERR_INTERNAL, "Optimizer was cleared by the garbage collector");
+        gl_py_optim_raise(Py_TYPE(o), &err);
+        return -1;
+    }
+    out->cfg = self->cfg;
+    out->param = self->p;
+    out->grad = self->g;
+    out->state = self->s;
+    out->n = self->n;
+    *out->t = atomic_load(&self->t);
+    return 0;
+}
+
+void gl_py_optimizer_slot_release(PyObject *o, int64_t t) {
+    if (!gl_py_optimizer_check(o)) return;
+    gl_py_optimizer *self = (gl_py_optimizer *)o;
+    atomic_store(&self->t, t);
+    gl_py_opt_release(self);
+}
+
 static PyObject *gl_py_optimizer_step(PyObject *o, PyObject *Py_UNUSED(ignored)) {
     gl_py_optimizer *self = (gl_py_optimizer *)o;
     gl_error err;

@@ -11,6 +11,7 @@
 
 #include "core/gl_pool.h"
 #include "core/gl_status.h"
+#include "train/gl_fit.h"
 
 /* Add the Optimizer type and the clip_weights / ema_update functions to module.
  * Returns 0, or -1 with a Python exception set. */
@@ -25,5 +26,17 @@ int gl_py_optimizer_check(PyObject *o);
  * NULL.  If the same optimizer is already stepping in another thread, or is
  * being modified from Python, returns GL_ERR_UNSUPPORTED (-> GanlibError). */
 gl_status gl_py_optimizer_step_nogil(PyObject *o, gl_pool *pool, gl_error *err);
+
+/* For a caller that runs o's updates itself with the GIL released (the
+ * training loop, gl_py_fit.c).  Needs the GIL.  Claims o as a step does (so
+ * Optimizer.step, or setting lr / t, refuses until the release) and fills
+ * out->cfg (a copy: the current lr), param, grad, state, n, and *out->t,
+ * which must point at caller storage, with the steps taken so far.
+ * Returns 0, or -1 with an exception set (not an Optimizer -> TypeError,
+ * cleared or busy -> GanlibError). */
+int gl_py_optimizer_slot(PyObject *o, gl_fit_opt *out);
+/* Ends gl_py_optimizer_slot's claim, storing t (the caller's count after its
+ * updates) as the optimizer's step count.  Needs the GIL. */
+void gl_py_optimizer_slot_release(PyObject *o, int64_t t);
 
 #endif
