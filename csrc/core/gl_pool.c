@@ -29,7 +29,7 @@ struct gl_pool {
     pthread_cond_t done;  /* pending reached 0 */
     atomic_ullong gen;    /* bumped once per job (under mu) */
     int stop;
-    int pending;          /* workers still running the current job */
+    atomic_int pending;   /* workers still running the current job */
     atomic_flag busy;     /* a parallel_for is in flight: nested calls run inline */
 
     /* current job (written under mu) */
@@ -74,9 +74,13 @@ static void *gl_pool_main(void *vp) {
             int64_t b, e;
             gl_pool_range(n, parts, w->index, &b, &e);
             if (b < e) fn(arg, b, e);
-            pthread_mutex_lock(&p->mu);
-            if (--p->pending == 0) pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
+            /* the last worker out wakes the caller in case it went to sleep;
+             * the mutex orders this after the caller's check of pending */
+            if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+                pthread_mutex_lock(&p->mu);
+                pthread_cond_signal(&p->done);
+                pthread_mutex_unlock(&p->mu);
+            }
         }
     }
 }
@@ -178,7 +182,9 @@ gl_status gl_pool_set_threads(gl_pool *p, int nthreads, gl_error *err) {
         gl_status st = gl_pool_start(p, nthreads, err);
         if (st != GL_OK) return st;
     }
-    gl_blas_set_num_threads(nthreads);
+    /* OpenBLAS stays single-threaded: the pool splits large GEMMs itself
+     * (see gl_k_matmul.c), so there is one owner of parallelism */
+    gl_blas_set_num_threads(1);
     return GL_OK;
 }
 
@@ -197,7 +203,7 @@ void gl_parallel_for(gl_pool *p, int64_t n, int64_t min_per_thread, gl_range_fn 
     p->arg = arg;
     p->n = n;
     p->nparts = parts;
-    p->pending = parts - 1;
+    atomic_store_explicit(&p->pending, parts - 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
@@ -206,8 +212,17 @@ void gl_parallel_for(gl_pool *p, int64_t n, int64_t min_per_thread, gl_range_fn 
     gl_pool_range(n, parts, 0, &b, &e);
     if (b < e) fn(arg, b, e);
 
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    /* Spin first: the ranges are equal, so workers usually finish within
+     * microseconds of the caller, far sooner than a futex wake-up. */
+    for (int s = 0; s < GL_POOL_SPIN && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; s++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
     atomic_flag_clear(&p->busy);
 }

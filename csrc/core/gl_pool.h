@@ -15,7 +15,8 @@ typedef struct gl_pool gl_pool;
 gl_status gl_pool_new(int nthreads, gl_pool **out, gl_error *err);
 void gl_pool_free(gl_pool *p);
 int gl_pool_threads(const gl_pool *p);
-/* Restart with a new size; also sets OpenBLAS's thread count. */
+/* Restart with a new size. OpenBLAS is kept single-threaded: the pool owns
+ * all parallelism and splits large GEMMs itself (gl_k_matmul.c). */
 gl_status gl_pool_set_threads(gl_pool *p, int nthreads, gl_error *err);
 
 /* fn(arg, begin, end) over [0, n) split into at most nthreads contiguous,

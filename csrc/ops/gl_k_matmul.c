@@ -1,11 +1,45 @@
 /* gl_k_matmul.c - 2-D matmul through OpenBLAS sgemm (row-major).
- * Called from the executing thread only: OpenBLAS owns the parallelism. */
+ *
+ * One owner of parallelism: OpenBLAS runs single-threaded, and a large GEMM is
+ * split by the library pool into column (or row) blocks, each one sgemm call.
+ * OpenBLAS's own workers busy-wait for a long time after every call; next to
+ * the pool's workers they fight for the same cores, which made two-thread
+ * steps up to ten times slower on a loaded machine. */
 #include "gl_k_internal.h"
 
 #include <limits.h>
 #include <string.h>
 
 #include "gl_blas.h"
+
+#define GL_MM_PAR_FLOPS 4.0e6 /* below this a thread handoff costs more than it saves */
+#define GL_MM_MIN_BLOCK 32     /* rows/columns per block: keeps each sgemm efficient */
+
+typedef struct gl_mm_job {
+    int ta, tb;
+    int64_t m, n, k;
+    const float *A; int lda;
+    const float *B; int ldb;
+    float *C;
+    int by_rows;   /* split over rows of C (else over columns) */
+} gl_mm_job;
+
+/* C[r0:r1, :] (by rows) or C[:, r0:r1] (by columns) = op(A) op(B) for that block. */
+static void gl_mm_block(const gl_mm_job *j, int64_t r0, int64_t r1) {
+    const CBLAS_TRANSPOSE TA = j->ta ? CblasTrans : CblasNoTrans, TB = j->tb ? CblasTrans : CblasNoTrans;
+    if (r1 <= r0) return;
+    if (j->by_rows) { /* rows of op(A): A + r0*lda (A as stored m x k) or A + r0 (stored k x m) */
+        const float *A = j->ta ? j->A + r0 : j->A + r0 * j->lda;
+        gl_cblas_sgemm(CblasRowMajor, TA, TB, (int)(r1 - r0), (int)j->n, (int)j->k, 1.0f, A, j->lda,
+                       j->B, j->ldb, 0.0f, j->C + r0 * j->n, (int)j->n);
+    } else {          /* columns of op(B): B + r0 (stored k x n) or B + r0*ldb (stored n x k) */
+        const float *B = j->tb ? j->B + r0 * j->ldb : j->B + r0;
+        gl_cblas_sgemm(CblasRowMajor, TA, TB, (int)j->m, (int)(r1 - r0), (int)j->k, 1.0f, j->A, j->lda,
+                       B, j->ldb, 0.0f, j->C + r0, (int)j->n);
+    }
+}
+
+static void gl_mm_range(void *arg, int64_t begin, int64_t end) { gl_mm_block(arg, begin, end); }
 
 gl_status gl_k_matmul(const gl_kernel_args *a, gl_error *err) {
     const gl_node *nd = a->node;
@@ -31,8 +65,14 @@ gl_status gl_k_matmul(const gl_kernel_args *a, gl_error *err) {
         memset(a->out, 0, sizeof(float) * (size_t)(m * n));
         return GL_OK;
     }
-    gl_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                   (int)m, (int)n, (int)k, 1.0f, a->in[0], (int)sa->d[1], a->in[1], (int)sb->d[1],
-                   0.0f, a->out, (int)n);
+    gl_mm_job j = {ta, tb, m, n, k, a->in[0], (int)sa->d[1], a->in[1], (int)sb->d[1], a->out, 0};
+    const int nt = a->pool ? gl_pool_threads(a->pool) : 1;
+    if (nt < 2 || 2.0 * (double)m * (double)n * (double)k < GL_MM_PAR_FLOPS) {
+        gl_mm_block(&j, 0, j.by_rows ? m : n);
+        return GL_OK;
+    }
+    /* split the longer output side, in blocks of at least GL_MM_MIN_BLOCK */
+    j.by_rows = m > n;
+    gl_parallel_for(a->pool, j.by_rows ? m : n, GL_MM_MIN_BLOCK, gl_mm_range, &j);
     return GL_OK;
 }

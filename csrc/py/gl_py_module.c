@@ -4,6 +4,7 @@
 #define GL_PY_IMPORT_ARRAY
 #include "gl_py.h"
 #include "gl_py_convert.h"
+#include "gl_py_fit.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -198,9 +199,10 @@ static int module_exec(PyObject *m) {
         gl_py_raise_err(st->error, &err);
         return -1;
     }
-    gl_blas_set_num_threads(gl_pool_threads(st->pool));
+    gl_blas_set_num_threads(1); /* the pool owns parallelism, GEMMs included */
 
     if (gl_py_optim_register(m) < 0) return -1;
+    if (gl_py_fit_register(m) < 0) return -1;
     return 0;
 }
 
