@@ -18,6 +18,7 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_RAND_UNIFORM] = {"rand_uniform", GL_OPF_LEAF | GL_OPF_RANDOM},
     [GL_OP_RAND_NORMAL] = {"rand_normal", GL_OPF_LEAF | GL_OPF_RANDOM},
     [GL_OP_DROPOUT_MASK] = {"dropout_mask", GL_OPF_LEAF | GL_OPF_RANDOM},
+    [GL_OP_RAND_ONEHOT] = {"rand_onehot", GL_OPF_LEAF | GL_OPF_RANDOM},
     [GL_OP_ADD] = {"add", 0}, [GL_OP_SUB] = {"sub", 0},
     [GL_OP_MUL] = {"mul", 0}, [GL_OP_DIV] = {"div", 0},
     [GL_OP_NEG] = {"neg", 0}, [GL_OP_SCALE] = {"scale", 0},
@@ -180,6 +181,8 @@ int gl_random(gl_graph *g, gl_op op, gl_shape shape, float f0, float f1) {
         return fail(g, GL_ERR_VALUE, "dropout probability must be in [0, 1)");
     if (op == GL_OP_RAND_NORMAL && !(f1 >= 0.0f))
         return fail(g, GL_ERR_VALUE, "normal: std must be >= 0");
+    if (op == GL_OP_RAND_ONEHOT && (shape.ndim != 2 || shape.d[1] < 1))
+        return fail(g, GL_ERR_VALUE, "onehot: needs a 2-D shape (batch, n) with n >= 1");
     if (op == GL_OP_RAND_UNIFORM && !(f1 >= f0))
         return fail(g, GL_ERR_VALUE, "uniform: need low <= high");
     int id = push(g, op, 0, NULL, shape);

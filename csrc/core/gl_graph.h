@@ -31,6 +31,7 @@ typedef enum gl_op {
     GL_OP_RAND_UNIFORM, /* U(f[0], f[1]), fresh draw each run                      */
     GL_OP_RAND_NORMAL,  /* N(f[0], f[1]^2), fresh draw each run                    */
     GL_OP_DROPOUT_MASK, /* 0 with prob f[0], else 1/(1-f[0]); fresh each run       */
+    GL_OP_RAND_ONEHOT,  /* 2-D (B, n): each row one-hot at a uniform index in [0,n) */
 
     /* binary elementwise with broadcasting: each dim of a, b equal or 1 in one
      * of them (shapes right-aligned as in NumPy); output has the larger shape */

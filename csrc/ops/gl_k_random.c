@@ -1,4 +1,4 @@
-/* gl_k_random.c - RAND_UNIFORM, RAND_NORMAL, DROPOUT_MASK: one draw each run. */
+/* gl_k_random.c - RAND_UNIFORM, RAND_NORMAL, DROPOUT_MASK, RAND_ONEHOT: one draw each run. */
 #include "gl_k_internal.h"
 
 gl_status gl_k_random(const gl_kernel_args *a, gl_error *err) {
@@ -24,6 +24,23 @@ gl_status gl_k_random(const gl_kernel_args *a, gl_error *err) {
             return gl_fail(err, GL_ERR_VALUE, "dropout: probability must be in [0, 1), got %g", f0);
         gl_rng_dropout(a->rng, a->pool, a->out, n, f0);
         return GL_OK;
+    case GL_OP_RAND_ONEHOT: {
+        /* one uniform per row, stored in out[0..rows) and consumed from the last
+         * row down: row i's one-hot covers [i*cols, (i+1)*cols), which never
+         * reaches the uniforms of rows < i still to be read (i <= i*cols) */
+        const int64_t rows = nd->shape.d[0], cols = nd->shape.d[1];
+        if (nd->shape.ndim != 2 || cols < 1)
+            return gl_fail(err, GL_ERR_VALUE, "onehot: needs a 2-D shape (batch, n) with n >= 1");
+        gl_rng_uniform(a->rng, NULL, a->out, rows, 0.0f, 1.0f);
+        for (int64_t i = rows - 1; i >= 0; i--) {
+            int64_t idx = (int64_t)(a->out[i] * (float)cols);
+            if (idx >= cols) idx = cols - 1;
+            float *row = a->out + i * cols;
+            for (int64_t c = 0; c < cols; c++) row[c] = 0.0f;
+            row[idx] = 1.0f;
+        }
+        return GL_OK;
+    }
     default:
         return gl_fail(err, GL_ERR_INTERNAL, "%s is not a random op", gl_op_name(nd->op));
     }

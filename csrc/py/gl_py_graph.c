@@ -191,7 +191,8 @@ static PyObject *graph_const(GraphObject *self, PyObject *args, PyObject *kw) {
 PyDoc_STRVAR(random_doc,
 "random($self, kind, shape, f0=0.0, f1=1.0)\n--\n\n"
 "Append a node drawn afresh on every run: kind 'uniform' (f0=low, f1=high),\n"
-"'normal' (f0=mean, f1=std) or 'dropout' (f0=p: 0 with probability p, else 1/(1-p)).");
+"'normal' (f0=mean, f1=std), 'dropout' (f0=p: 0 with probability p, else 1/(1-p))\n"
+"or 'onehot' (shape (batch, n): each row one-hot at a uniform index).");
 
 static PyObject *graph_random(GraphObject *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"kind", "shape", "f0", "f1", NULL};
@@ -204,8 +205,9 @@ static PyObject *graph_random(GraphObject *self, PyObject *args, PyObject *kw) {
     if (strcmp(kind, "uniform") == 0) op = GL_OP_RAND_UNIFORM;
     else if (strcmp(kind, "normal") == 0) op = GL_OP_RAND_NORMAL;
     else if (strcmp(kind, "dropout") == 0) op = GL_OP_DROPOUT_MASK;
+    else if (strcmp(kind, "onehot") == 0) op = GL_OP_RAND_ONEHOT;
     else {
-        PyErr_Format(PyExc_ValueError, "random: unknown kind '%s' (known: uniform, normal, dropout)", kind);
+        PyErr_Format(PyExc_ValueError, "random: unknown kind '%s' (known: uniform, normal, dropout, onehot)", kind);
         return NULL;
     }
     if (gl_py_graph_writable(self) < 0) return NULL;
