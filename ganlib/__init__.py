@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from . import _C
 from ._errors import GanlibError
-from . import ops, nn, optim, datasets, metrics
+from . import ops, nn, optim, datasets, metrics, losses, latent, io
 from .ops import Tensor, function, grad
 from .train import compile_step
 from .nn.init import manual_seed
+from .gan import GAN, load
 
 __version__ = "0.1.0"
 
-__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "Tensor", "function", "grad", "compile_step",
+__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "GAN", "load", "Tensor", "function", "grad", "compile_step",
            "set_num_threads", "get_num_threads", "show_config", "manual_seed", "__version__"]
 
 

@@ -29,8 +29,8 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "scale", "exp", "log", "sqrt", "square", "abs",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "log_sigmoid", "clip", "sign",
     "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
-    "broadcast_to", "sum_to", "dropout", "constant", "zeros", "ones", "full",
-    "rand", "randn", "softmax_cross_entropy",
+    "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
+    "rand", "randn", "rand_onehot", "softmax_cross_entropy",
 ]
 
 Shape = tuple
@@ -43,6 +43,7 @@ class Trace:
         self.graph = _C.Graph()
         self._params: dict[tuple[int, int, tuple], Tensor] = {}
         self._buffers: list[np.ndarray] = []   # keep param buffers alive and identifiable
+        self._subst: dict[tuple[int, int, tuple], Tensor] = {}
         self.training = True
 
     def input(self, shape: Sequence[int]) -> "Tensor":
@@ -50,6 +51,8 @@ class Trace:
 
     def param(self, buffer: np.ndarray, offset: int, shape: Sequence[int]) -> "Tensor":
         key = (id(buffer), int(offset), tuple(shape))
+        if key in self._subst:  # a module called with substituted parameters (unrolled steps)
+            return self._subst[key]
         t = self._params.get(key)
         if t is None:
             t = Tensor(self, self.graph.param(buffer, int(offset), tuple(shape)))
@@ -347,6 +350,11 @@ def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     return Tensor(x.trace, x.trace.graph.reshape(x.id, tuple(shape)))
 
 
+def stop_gradient(x: Tensor) -> Tensor:
+    """A copy of x that gradients do not flow through (treated as a constant by grad)."""
+    return Tensor(x.trace, x.trace.graph.stop_gradient(x.id))
+
+
 def flatten(x: Tensor) -> Tensor:
     """(N, ...) -> (N, prod(...))."""
     return reshape(x, (x.shape[0], -1))
@@ -378,6 +386,12 @@ def randn(shape: Sequence[int], mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fresh N(mean, std^2) draws every run, from the program's seeded RNG."""
     tr = current_trace()
     return Tensor(tr, tr.graph.random("normal", tuple(shape), float(mean), float(std)))
+
+
+def rand_onehot(batch: int, n: int) -> Tensor:
+    """(batch, n): each row one-hot at an index drawn uniformly from [0, n), fresh each run."""
+    tr = current_trace()
+    return Tensor(tr, tr.graph.random("onehot", (int(batch), int(n)), 0.0, 0.0))
 
 
 def dropout(x: Tensor, p: float, training: bool | None = None) -> Tensor:

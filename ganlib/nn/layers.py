@@ -51,6 +51,9 @@ class Linear(Module):
             binit = _init.torch_default if _init.INITS[init] is _init.torch_default else _init.zeros
             self.add_param("bias", (out_features,), binit, rng, fan_in=in_features)
 
+    def spec(self) -> dict:
+        return {"type": "Linear", "in": self.in_features, "out": self.out_features, "bias": self.has_bias}
+
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected input of shape "
@@ -64,6 +67,9 @@ class Linear(Module):
 
 class _Act(Module):
     fn = staticmethod(lambda x: x)
+
+    def spec(self) -> dict:
+        return {"type": type(self).__name__}
 
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         return type(self).fn(x)
@@ -99,6 +105,9 @@ class LeakyReLU(Module):
         super().__init__()
         self.slope = float(slope)
 
+    def spec(self) -> dict:
+        return {"type": "LeakyReLU", "slope": self.slope}
+
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         return ops.leaky_relu(x, self.slope)
 
@@ -114,6 +123,9 @@ class Dropout(Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p_drop = float(p)
+
+    def spec(self) -> dict:
+        return {"type": "Dropout", "p": self.p_drop}
 
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         return ops.dropout(x, self.p_drop, training=self.training)
@@ -158,6 +170,9 @@ class Sequential(Module):
 
     def __getitem__(self, i: int) -> Module:
         return list(self._children.values())[i]
+
+    def spec(self) -> dict:
+        return {"type": "Sequential", "layers": [m.spec() for m in self._children.values()]}
 
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         for layer in self._children.values():
@@ -207,3 +222,32 @@ def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: A
 
 
 __all__.append("mlp")
+
+
+_SPEC_TYPES = {"Linear": lambda d: Linear(d["in"], d["out"], bias=d.get("bias", True), seed=0),
+               "ReLU": lambda d: ReLU(), "Tanh": lambda d: Tanh(), "Sigmoid": lambda d: Sigmoid(),
+               "Softplus": lambda d: Softplus(), "Identity": lambda d: Identity(),
+               "LeakyReLU": lambda d: LeakyReLU(d["slope"]), "Dropout": lambda d: Dropout(d["p"]),
+               "Sequential": lambda d: Sequential(*[from_spec(x) for x in d["layers"]])}
+
+
+def register_spec(type_name: str, build: Any) -> None:
+    """Teach :func:`from_spec` a module type: ``build(spec_dict) -> Module``."""
+    _SPEC_TYPES[type_name] = build
+
+
+def from_spec(spec: dict) -> Module:
+    """Rebuild a module (architecture only; parameters freshly initialised) from ``module.spec()``.
+
+    Examples
+    --------
+    >>> net = gl.nn.mlp(2, [8], 1)
+    >>> twin = gl.nn.from_spec(net.spec()); twin.load_state_dict(net.state_dict())
+    """
+    if not isinstance(spec, dict) or spec.get("type") not in _SPEC_TYPES:
+        known = sorted(_SPEC_TYPES)
+        raise ValueError(f"from_spec: unknown module spec {spec!r}; known types: {known}")
+    return _SPEC_TYPES[spec["type"]](spec)
+
+
+__all__ += ["from_spec", "register_spec"]

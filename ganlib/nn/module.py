@@ -8,6 +8,7 @@ container's buffer, so views taken from a child before composition go stale.
 """
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -132,10 +133,38 @@ class Module:
         """This module's parameters as PARAM nodes of ``trace`` (named_parameters order)."""
         return [trace.param(m.buffer.data, off, shape) for m, _, off, shape in self._slots()]
 
+    def call_with(self, params: list["ops.Tensor"], x: "ops.Tensor") -> "ops.Tensor":
+        """Run forward on x with ``params`` (Tensors, named_parameters order) in place
+        of this module's own parameters, e.g. a discriminator advanced k steps."""
+        tr = x.trace
+        slots = list(self._slots())
+        if len(params) != len(slots):
+            raise ValueError(f"call_with: expected {len(slots)} parameter tensors, got {len(params)}")
+        saved = dict(tr._subst)
+        for (m, name, off, shape), t in zip(slots, params):
+            if tuple(t.shape) != tuple(shape):
+                raise ValueError(f"call_with: {name} needs shape {shape}, got {t.shape}")
+            tr._subst[(id(m.buffer.data), off, tuple(shape))] = t
+        try:
+            return self.forward(x)
+        finally:
+            tr._subst = saved
+
     def p(self, name: str) -> "ops.Tensor":
         """A parameter as a node of the current trace (for use inside ``forward``)."""
         off, shape = self._specs[name]
         return ops.current_trace().param(self.buffer.data, off, shape)
+
+    def clone(self) -> "Module":
+        """A deep copy with its own parameter buffer (same values)."""
+        caches = [(m, m._forward_cache) for m in self._modules()]
+        for m, _ in caches:
+            m._forward_cache = {}  # compiled programs are not copyable; the clone rebuilds its own
+        try:
+            return copy.deepcopy(self)
+        finally:
+            for m, cache in caches:
+                m._forward_cache = cache
 
     # ---- state ----
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
@@ -173,6 +202,11 @@ class Module:
         return self.train(False)
 
     # ---- calling ----
+    def spec(self) -> dict:
+        """A JSON-able description of the architecture (see ``gl.nn.from_spec``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot describe itself; "
+                                  "pass the module explicitly when loading")
+
     def forward(self, x: "ops.Tensor") -> "ops.Tensor":
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 

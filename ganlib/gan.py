@@ -1,0 +1,610 @@
+"""gl.GAN: adversarial training whose whole loop runs in C.
+
+The trainer traces the discriminator step and the generator step once per
+batch size into compiled C programs (losses, penalties, unrolled updates and
+gradients as graph nodes), hands them to the C fit loop with the optimizers,
+and calls back into Python only every ``log_every`` steps.
+
+Examples
+--------
+>>> X = gl.datasets.ring(n=20_000, seed=0)
+>>> G, D = gl.nn.mlp(2, [128, 128], 2, seed=0), gl.nn.mlp(2, [128, 128], 1, seed=1)
+>>> gan = gl.GAN(G, D, latent=gl.latent.normal(2), loss="nonsaturating", seed=0)
+>>> hist = gan.fit(X, steps=2000, batch_size=256, progress=False)
+>>> S = gan.sample(2500)
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import _C, latent as _latent, losses as _losses, ops, optim as _optim
+from .io.safetensors import load_safetensors, save_safetensors
+from .nn.layers import from_spec
+from .nn.module import Module
+
+__all__ = ["GAN", "load", "HISTORY_COLUMNS"]
+
+HISTORY_COLUMNS = ("d_loss", "g_loss", "penalty", "d_grad_norm", "g_grad_norm")
+_COL = {name: k for k, name in enumerate(HISTORY_COLUMNS)}
+UPDATES = ("alternating", "simultaneous")
+
+
+def _first_in_features(m: Module) -> int | None:
+    for sub in m._modules():
+        if hasattr(sub, "in_features"):
+            return int(sub.in_features)
+    return None
+
+
+def _global_norm(grads: list[ops.Tensor]) -> ops.Tensor:
+    total = None
+    for g in grads:
+        s = ops.sum(ops.square(g))
+        total = s if total is None else total + s
+    return ops.sqrt(total)
+
+
+class GAN:
+    """A generator G and a discriminator/critic D trained adversarially in C.
+
+    Parameters
+    ----------
+    G, D : Module
+        Generator (latent -> data) and discriminator (data -> one logit per row).
+        ``D`` may be None only for ``loss="mmd"`` (generative moment matching).
+    latent : Latent, optional
+        ``gl.latent.normal(k)``, ``uniform(k)`` or ``custom(fn, k)``; default
+        ``normal`` of G's input width.
+    loss : str, Objective or callable
+        A name from ``gl.losses`` ("nonsaturating", "minimax", "least_squares", "hinge",
+        "wasserstein", "wgan-gp", "dragan", "ns-gp", scoring rules, f-GAN names, "mmd"),
+        or ``fn(real_logits, fake_logits) -> (d_loss, g_loss)`` written with ``gl.ops``.
+    penalty : {"default", None, "wgan-gp", "dragan"} or callable
+        Gradient penalty added to D's loss; "default" takes the objective's own
+        (e.g. wgan-gp for loss="wgan-gp"). A callable gets ``(D, x_real, x_fake)``.
+    penalty_weight : float, optional
+        λ of the penalty (default: the objective's, usually 10).
+    d_steps, g_steps : int
+        Discriminator steps per generator step (n_critic) and generator steps per step.
+    update : {"alternating", "simultaneous"}
+        Simultaneous: both players step from the same point (one program).
+    unroll : int
+        Unrolled GAN: G's loss is taken against D advanced ``unroll`` SGD steps
+        (learning rate of ``d_opt``), differentiating through those steps.
+    unroll_first_order : bool
+        Treat the unrolled D parameters as constants (no gradient through the steps).
+    g_opt, d_opt : ganlib.optim optimizer
+        Default Adam(1e-4, betas=(0.5, 0.999)) for both.
+    label_smoothing : float, optional
+        One-sided label smoothing: real targets become ``1 - label_smoothing``.
+    g_ema : float, optional
+        Keep an exponential moving average of G's weights with this decay; ``sample``
+        and ``generate`` use it by default.
+    historical_averaging : float
+        Weight of ‖θ − mean of past θ‖² added to each player's loss.
+    clip : float, optional
+        Clip D's weights to [-clip, clip] after each update (default: the objective's,
+        0.01 for "wasserstein").
+    feature_matching : bool
+        Generator minimises ‖E f(x) − E f(G(z))‖² over D's penultimate features.
+    seed : int
+        Seeds every random stream of training (latents, batches, penalties).
+    """
+
+    def __init__(self, G: Module, D: Module | None = None, latent: Any = None, loss: Any = "nonsaturating",
+                 penalty: Any = "default", penalty_weight: float | None = None, d_steps: int = 1,
+                 g_steps: int = 1, update: str = "alternating", unroll: int = 0, unroll_first_order: bool = False,
+                 g_opt: Any = None, d_opt: Any = None, label_smoothing: float | None = None,
+                 g_ema: float | None = None, historical_averaging: float = 0.0, clip: float | None = None,
+                 feature_matching: bool = False, seed: int = 0) -> None:
+        if not isinstance(G, Module):
+            raise TypeError(f"GAN: G must be a ganlib Module, got {type(G).__name__}")
+        self.mmd = isinstance(loss, str) and loss.lower() == "mmd"
+        if D is None and not self.mmd:
+            raise ValueError("GAN: a discriminator D is required (only loss='mmd' trains without one)")
+        if D is not None and not isinstance(D, Module):
+            raise TypeError(f"GAN: D must be a ganlib Module, got {type(D).__name__}")
+        if D is not None and D.buffer is G.buffer:
+            raise ValueError("GAN: G and D share a parameter buffer; build them separately")
+        self.G, self.D = G, (None if self.mmd else D)
+        if latent is None:
+            k = _first_in_features(G)
+            if k is None:
+                raise ValueError("GAN: cannot infer the latent size from G; pass latent=gl.latent.normal(k)")
+            latent = _latent.normal(k)
+        if not isinstance(latent, _latent.Latent):
+            raise TypeError("GAN: latent must be gl.latent.normal(k), uniform(k) or custom(fn, k)")
+        self.latent = latent
+        self.loss_spec = loss
+        self.objective = None if self.mmd else _losses.get_objective(loss)
+        for name, v in (("d_steps", d_steps), ("g_steps", g_steps)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"GAN: {name} must be an int >= 1, got {v!r}")
+        if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 0:
+            raise ValueError(f"GAN: unroll must be an int >= 0, got {unroll!r}")
+        if update not in UPDATES:
+            raise ValueError(f"GAN: update must be one of {UPDATES}, got {update!r}")
+        if update == "simultaneous" and (d_steps != 1 or g_steps != 1 or unroll):
+            raise ValueError("GAN: simultaneous updates take d_steps=g_steps=1 and no unrolling")
+        if self.mmd and (unroll or feature_matching or update != "alternating"):
+            raise ValueError("GAN: loss='mmd' has no discriminator: no unroll, feature matching or simultaneous update")
+        self.d_steps, self.g_steps, self.update, self.unroll = d_steps, g_steps, update, unroll
+        self.unroll_first_order = bool(unroll_first_order)
+        self.feature_matching = bool(feature_matching)
+        if penalty == "default":
+            penalty = None if self.mmd else self.objective.default_penalty
+        self.penalty_spec = penalty
+        self.penalty = _losses.get_penalty(penalty) if penalty is not None else None
+        if penalty_weight is None:
+            penalty_weight = self.objective.default_penalty_weight if (self.objective and penalty is not None
+                                                                         and self.objective.default_penalty) else 10.0
+        self.penalty_weight = float(penalty_weight)
+        if label_smoothing is not None and not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"GAN: label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+        self.real_target = 1.0 - (label_smoothing or 0.0)
+        if clip is None and self.objective is not None:
+            clip = self.objective.clip
+        if clip is not None and not clip > 0:
+            raise ValueError(f"GAN: clip must be > 0, got {clip}")
+        self.clip = clip
+        if g_ema is not None and not 0.0 < g_ema < 1.0:
+            raise ValueError(f"GAN: g_ema (decay) must be in (0, 1), got {g_ema}")
+        self.g_ema = g_ema
+        self.G_ema = G.clone() if g_ema is not None else None
+        if historical_averaging < 0:
+            raise ValueError(f"GAN: historical_averaging must be >= 0, got {historical_averaging}")
+        self.historical_averaging = float(historical_averaging)
+        self._hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if self.historical_averaging > 0:
+            for name, m in (("G", self.G), ("D", self.D)):
+                if m is not None:
+                    self._hist[name] = (m.buffer.data.copy(), np.zeros(1, np.int64))
+        self.g_opt = g_opt if g_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999))
+        self.d_opt = None if self.D is None else (d_opt if d_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999)))
+        if self.d_opt is not None and self.d_opt is self.g_opt:
+            raise ValueError("GAN: g_opt and d_opt must be two optimizer objects")
+        self.g_opt.bind(self.G.buffer.data, self.G.buffer.grad)
+        if self.D is not None:
+            self.d_opt.bind(self.D.buffer.data, self.D.buffer.grad)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"GAN: seed must be a non-negative int, got {seed!r}")
+        self.seed = seed
+        self.step = 0
+        self._fit = None           # (fit object, data array, batch size, programs)
+        self._pending: dict | None = None   # RNG/sampler state from a checkpoint, applied on first fit
+        self._samplers: dict[tuple, ops.Function] = {}
+        self._out_shape = self._generator_output_shape()
+
+    # ---- shapes ---------------------------------------------------------------
+    def _generator_output_shape(self) -> tuple:
+        tr = ops.Trace()
+        with ops.tracing(tr):
+            out = self.G(self.latent.sample(1))
+        return tuple(out.shape[1:])
+
+    # ---- graph building -----------------------------------------------------------
+    def _hist_term(self, tr: ops.Trace, name: str, module: Module) -> ops.Tensor | None:
+        if self.historical_averaging <= 0:
+            return None
+        avg, _ = self._hist[name]
+        term = None
+        for m, _, off, shape in module._slots():
+            d = ops.square(tr.param(m.buffer.data, off, shape) - tr.param(avg, off, shape))
+            s = ops.sum(d)
+            term = s if term is None else term + s
+        return term * self.historical_averaging
+
+    def _d_losses(self, D_call: Callable, x: ops.Tensor, fake: ops.Tensor) -> ops.Tensor:
+        return self.objective.d_loss(D_call(x), D_call(fake), self.real_target)
+
+    def _g_loss(self, tr: ops.Trace, x: ops.Tensor | None, fake: ops.Tensor) -> ops.Tensor:
+        if self.mmd:
+            return _losses.mmd2(ops.flatten(x) if x.ndim > 2 else x, ops.flatten(fake) if fake.ndim > 2 else fake)
+        D_call: Callable = self.D
+        if self.unroll:
+            theta = self.D.param_tensors(tr)
+            lr = float(self.d_opt.lr)
+            for _ in range(self.unroll):
+                call = (lambda th: (lambda v: self.D.call_with(th, v)))(theta)
+                grads = ops.grad(self._d_losses(call, x, fake), theta)
+                theta = [t - lr * g for t, g in zip(theta, grads)]
+            if self.unroll_first_order:
+                theta = [ops.stop_gradient(t) for t in theta]
+            D_call = (lambda th: (lambda v: self.D.call_with(th, v)))(theta)
+        if self.feature_matching:
+            return _losses.feature_matching(_losses.penultimate(self.D, x), _losses.penultimate(self.D, fake))
+        real = D_call(x) if (x is not None and self.objective.needs_real_for_g) else None
+        return self.objective.g_loss(D_call(fake), real)
+
+    def _g_needs_data(self) -> bool:
+        return bool(self.mmd or self.unroll or self.feature_matching or self.objective.needs_real_for_g)
+
+    def _batch_input(self, tr: ops.Trace, batch: int) -> tuple[ops.Tensor, ops.Tensor]:
+        width = int(np.prod(self._out_shape))
+        xin = tr.input((batch, width))
+        x = xin if len(self._out_shape) == 1 else ops.reshape(xin, (batch, *self._out_shape))
+        return xin, x
+
+    def _build_d(self, batch: int) -> tuple:
+        tr = ops.Trace()
+        with ops.tracing(tr):
+            xin, x = self._batch_input(tr, batch)
+            fake = self.G(self.latent.sample(batch))
+            d_loss = self._d_losses(self.D, x, fake)
+            pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
+            total = d_loss + pen if self.penalty else d_loss
+            h = self._hist_term(tr, "D", self.D)
+            total = total + h if h is not None else total
+            grads = ops.grad(total, self.D)
+            outs = [d_loss, pen, _global_norm(grads)]
+        return tr, xin, outs, grads
+
+    def _build_g(self, batch: int) -> tuple:
+        tr = ops.Trace()
+        with ops.tracing(tr):
+            xin, x = self._batch_input(tr, batch)
+            fake = self.G(self.latent.sample(batch))
+            g_loss = self._g_loss(tr, x if self._g_needs_data() else None, fake)
+            h = self._hist_term(tr, "G", self.G)
+            total = g_loss + h if h is not None else g_loss
+            grads = ops.grad(total, self.G)
+            outs = [g_loss, _global_norm(grads)]
+        return tr, xin, outs, grads
+
+    def _build_simultaneous(self, batch: int) -> tuple:
+        tr = ops.Trace()
+        with ops.tracing(tr):
+            xin, x = self._batch_input(tr, batch)
+            fake = self.G(self.latent.sample(batch))
+            lr, lf = self.D(x), self.D(fake)
+            d_loss = self.objective.d_loss(lr, lf, self.real_target)
+            pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
+            d_total = d_loss + pen if self.penalty else d_loss
+            g_loss = self.objective.g_loss(lf, lr if self.objective.needs_real_for_g else None)
+            g_total = g_loss
+            hd, hg = self._hist_term(tr, "D", self.D), self._hist_term(tr, "G", self.G)
+            d_total = d_total + hd if hd is not None else d_total
+            g_total = g_total + hg if hg is not None else g_total
+            d_grads, g_grads = ops.grad(d_total, self.D), ops.grad(g_total, self.G)
+            outs = [d_loss, pen, _global_norm(d_grads), g_loss, _global_norm(g_grads)]
+        return tr, xin, outs, d_grads, g_grads
+
+    def _program(self, tr: ops.Trace, outs: list, grads_and_modules: list, seed: int) -> Any:
+        ids = [o.id for o in outs]
+        sinks: list = [None] * len(outs)
+        for grads, module in grads_and_modules:
+            ids += [g.id for g in grads]
+            sinks += list(module.named_grads().values())
+        return _C.Program(tr.graph, ids, sinks, seed)
+
+    def _post(self, name: str, module: Module) -> list:
+        post = []
+        if name == "D" and self.clip is not None:
+            post.append(("clip", module.buffer.data, float(self.clip)))
+        if name == "G" and self.G_ema is not None:
+            post.append(("ema", module.buffer.data, self.G_ema.buffer.data, float(self.g_ema)))
+        if name in self._hist:
+            avg, count = self._hist[name]
+            post.append(("running_mean", module.buffer.data, avg, count))
+        return post
+
+    def _phases(self, batch: int) -> tuple[list[dict], list]:
+        s = self.seed * 8
+        if self.update == "simultaneous":
+            tr, xin, outs, dg, gg = self._build_simultaneous(batch)
+            prog = self._program(tr, outs, [(dg, self.D), (gg, self.G)], s + 1)
+            phase = {"program": prog, "repeats": 1, "fresh_batch": True,
+                     "batch_input": xin.id if xin.id in prog.inputs else -1,
+                     "optimizers": [self.d_opt._c, self.g_opt._c],
+                     "post": self._post("D", self.D) + self._post("G", self.G),
+                     "check": [(0, "D loss"), (1, "gradient penalty"), (2, "D gradient norm"),
+                               (3, "G loss"), (4, "G gradient norm")],
+                     "record": [(0, _COL["d_loss"]), (1, _COL["penalty"]), (2, _COL["d_grad_norm"]),
+                                (3, _COL["g_loss"]), (4, _COL["g_grad_norm"])]}
+            return [phase], [tr]
+        phases, traces = [], []
+        if self.D is not None:
+            tr, xin, outs, grads = self._build_d(batch)
+            prog = self._program(tr, outs, [(grads, self.D)], s + 1)
+            phases.append({"program": prog, "repeats": self.d_steps, "fresh_batch": True,
+                           "batch_input": xin.id if xin.id in prog.inputs else -1,
+                           "optimizers": [self.d_opt._c], "post": self._post("D", self.D),
+                           "check": [(0, "D loss"), (1, "gradient penalty"), (2, "D gradient norm")],
+                           "record": [(0, _COL["d_loss"]), (1, _COL["penalty"]), (2, _COL["d_grad_norm"])]})
+            traces.append(tr)
+        tr, xin, outs, grads = self._build_g(batch)
+        prog = self._program(tr, outs, [(grads, self.G)], s + 2)
+        phases.append({"program": prog, "repeats": self.g_steps, "fresh_batch": self.D is None,
+                       "batch_input": xin.id if xin.id in prog.inputs else -1,
+                       "optimizers": [self.g_opt._c], "post": self._post("G", self.G),
+                       "check": [(0, "G loss"), (1, "G gradient norm")],
+                       "record": [(0, _COL["g_loss"]), (1, _COL["g_grad_norm"])]})
+        traces.append(tr)
+        return phases, traces
+
+    # ---- data -----------------------------------------------------------------------
+    def _check_data(self, data: Any) -> np.ndarray:
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data)
+        if data.dtype.kind not in "fiu":
+            raise TypeError(f"GAN.fit: data must be a numeric array, got dtype {data.dtype}")
+        if data.ndim < 2 or data.shape[0] == 0:
+            raise ValueError(f"GAN.fit: data must have shape (n, ...) with n >= 1 rows, got {data.shape}")
+        if tuple(data.shape[1:]) != self._out_shape:
+            raise ValueError(f"GAN.fit: data rows have shape {tuple(data.shape[1:])}, but G produces "
+                             f"{self._out_shape}")
+        flat = np.ascontiguousarray(data.reshape(data.shape[0], -1), dtype=np.float32)
+        bad = ~np.isfinite(flat).all(axis=1)
+        if bad.any():
+            raise ValueError(f"GAN.fit: data has {int(bad.sum())} rows with NaN or inf (first: row "
+                             f"{int(np.argmax(bad))})")
+        return flat
+
+    def _ensure_fit(self, data: np.ndarray, batch_size: int) -> Any:
+        cur = self._fit
+        if cur is not None and cur["source"] is data and cur["batch"] == batch_size:
+            return cur["fit"]
+        flat = self._check_data(data)
+        if batch_size > flat.shape[0]:
+            raise ValueError(f"GAN.fit: batch_size {batch_size} is larger than the data ({flat.shape[0]} rows)")
+        fit = _C.Fit(flat, batch_size, self.seed * 8 + 3)
+        phases, traces = self._phases(batch_size)
+        fit.set_phases(phases)
+        fit.step = self.step
+        pend = self._pending
+        if pend is not None and pend.get("batch") == batch_size and pend.get("rows") == flat.shape[0]:
+            fit.sampler_state = pend["sampler"]
+            for ph, st in zip(phases, pend["programs"]):
+                ph["program"].rng_state = st
+            self._pending = None
+        self._fit = {"fit": fit, "source": data, "flat": flat, "batch": batch_size,
+                     "phases": phases, "traces": traces}
+        return fit
+
+    # ---- training -----------------------------------------------------------------------
+    def fit(self, data: Any, steps: int, batch_size: int = 256, log_every: int = 100,
+            callbacks: Iterable[Callable] = (), progress: bool = True) -> dict[str, np.ndarray]:
+        """Train for ``steps`` steps; the loop runs in C.
+
+        Parameters
+        ----------
+        data : ndarray (n, ...)
+            Training data; rows must have G's output shape. Batches are drawn in C
+            without replacement, reshuffled every epoch.
+        steps : int
+            Generator steps (each preceded by ``d_steps`` discriminator steps).
+        batch_size : int
+        log_every : int
+            Python is called back (progress bar, callbacks) every this many steps.
+        callbacks : iterable of callables
+            ``cb(gan, step, logs)`` with ``logs`` the last history row as a dict.
+        progress : bool
+            Show a tqdm progress bar when tqdm is installed.
+
+        Returns
+        -------
+        dict of ndarray
+            ``step`` and one array per column of :data:`HISTORY_COLUMNS`, one row per step
+            done (fewer than ``steps`` if interrupted with Ctrl-C).
+
+        Raises
+        ------
+        FloatingPointError
+            A loss or gradient became NaN/inf; the message names the step and the
+            quantity, and the parameters are those before that step.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"GAN.fit: steps must be an int >= 0, got {steps!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"GAN.fit: batch_size must be an int >= 1, got {batch_size!r}")
+        if isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer)) or log_every < 1:
+            raise ValueError(f"GAN.fit: log_every must be an int >= 1, got {log_every!r}")
+        callbacks = list(callbacks)
+        fit = self._ensure_fit(data, int(batch_size))
+        hist = np.full((int(steps), len(HISTORY_COLUMNS)), np.nan, np.float32)
+        first = self.step
+        bar = _progress(int(steps)) if progress else None
+        done = 0
+        try:
+            while done < steps:
+                n = int(min(log_every, steps - done))
+                try:
+                    fit.run(n, hist[done:done + n])
+                finally:
+                    moved = int(fit.step) - first - done
+                    done += moved
+                    self.step = int(fit.step)
+                    if bar is not None:
+                        bar.update(moved)
+                if done and (callbacks or bar is not None):
+                    logs = {c: float(hist[done - 1, k]) for k, c in enumerate(HISTORY_COLUMNS)}
+                    if bar is not None:
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if not math.isnan(v)})
+                    for cb in callbacks:
+                        cb(self, self.step, logs)
+        except KeyboardInterrupt:
+            pass  # stopped at a step boundary: the model and the history so far are valid
+        finally:
+            if bar is not None:
+                bar.close()
+        out = {"step": np.arange(first + 1, first + done + 1, dtype=np.int64)}
+        for k, c in enumerate(HISTORY_COLUMNS):
+            out[c] = hist[:done, k].copy()
+        return out
+
+    # ---- using the model -----------------------------------------------------------------
+    def _gen_module(self, ema: bool | None) -> Module:
+        if ema is None:
+            ema = self.G_ema is not None
+        if ema and self.G_ema is None:
+            raise ValueError("GAN: this GAN keeps no EMA generator (pass g_ema=decay)")
+        return self.G_ema if ema else self.G
+
+    def sample(self, n: int, ema: bool | None = None) -> np.ndarray:
+        """``n`` samples G(z), z drawn from the latent in C (a seeded stream of its own).
+
+        Uses the EMA generator when the GAN keeps one (``ema=False`` for the raw G).
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"GAN.sample: n must be an int >= 1, got {n!r}")
+        G = self._gen_module(ema)
+        key = (int(n), id(G), id(G.buffer))
+        fn = self._samplers.get(key)
+        if fn is None:
+            fn = ops.Function(lambda: G(self.latent.sample(int(n))), seed=self.seed * 8 + 4)
+            self._samplers[key] = fn
+        return fn()
+
+    def generate(self, z: Any, ema: bool | None = None) -> np.ndarray:
+        """G(z) for given latents ``z`` of shape (n, latent dim)."""
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != self.latent.dim:
+            raise ValueError(f"GAN.generate: z must have shape (n, {self.latent.dim}), got {z.shape}")
+        return self._gen_module(ema)(z)
+
+    def discriminate(self, x: Any) -> np.ndarray:
+        """D's raw outputs (logits / critic values) for ``x``."""
+        if self.D is None:
+            raise ValueError("GAN.discriminate: this GAN has no discriminator (loss='mmd')")
+        x = np.asarray(x)
+        if tuple(x.shape[1:]) != self._out_shape:
+            raise ValueError(f"GAN.discriminate: rows must have shape {self._out_shape}, got {tuple(x.shape[1:])}")
+        return self.D(x)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def _config(self) -> dict:
+        def spec(m: Module | None) -> Any:
+            if m is None:
+                return None
+            try:
+                return m.spec()
+            except NotImplementedError:
+                return None
+        return {"loss": self.loss_spec if isinstance(self.loss_spec, str) else None,
+                "penalty": self.penalty_spec if isinstance(self.penalty_spec, (str, type(None))) else "custom",
+                "penalty_weight": self.penalty_weight, "d_steps": self.d_steps, "g_steps": self.g_steps,
+                "update": self.update, "unroll": self.unroll, "unroll_first_order": self.unroll_first_order,
+                "label_smoothing": self.label_smoothing, "g_ema": self.g_ema,
+                "historical_averaging": self.historical_averaging, "clip": self.clip,
+                "feature_matching": self.feature_matching, "seed": self.seed,
+                "latent": self.latent.spec(), "G": spec(self.G), "D": spec(self.D),
+                "g_opt": {"kind": self.g_opt.kind, "config": self.g_opt.config},
+                "d_opt": None if self.d_opt is None else {"kind": self.d_opt.kind, "config": self.d_opt.config}}
+
+    def save(self, path: str) -> None:
+        """Write a resumable checkpoint (safetensors, atomic): parameters, optimizer
+        states, EMA / historical averages, RNG and sampler states, step."""
+        tensors: dict[str, np.ndarray] = {}
+        for prefix, m in (("G/", self.G), ("D/", self.D), ("G_ema/", self.G_ema)):
+            if m is not None:
+                for k, v in m.parameters().items():
+                    tensors[prefix + k] = v
+        state: dict[str, Any] = {"step": self.step, "opt_t": {}}
+        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
+            if opt is not None:
+                sd = opt.state_dict()
+                tensors[f"{name}/state"] = sd["state"]
+                state["opt_t"][name] = sd["t"]
+        for name, (avg, count) in self._hist.items():
+            tensors[f"hist/{name}"] = avg
+            tensors[f"hist/{name}_count"] = count
+        if self._fit is not None:
+            fit = self._fit["fit"]
+            pos, epoch, rseed, rcount, perm = fit.sampler_state
+            tensors["sampler/perm"] = perm
+            state["sampler"] = [int(pos), int(epoch), int(rseed), int(rcount)]
+            state["programs"] = [list(map(int, ph["program"].rng_state)) for ph in self._fit["phases"]]
+            state["batch"] = self._fit["batch"]
+            state["rows"] = int(self._fit["flat"].shape[0])
+        elif self._pending is not None:
+            tensors["sampler/perm"] = self._pending["sampler"][4]
+            state.update({k: self._pending[k] for k in ("batch", "rows")})
+            state["sampler"] = list(self._pending["sampler"][:4])
+            state["programs"] = self._pending["programs"]
+        meta = {"format": "ganlib.GAN/1", "config": json.dumps(self._config()), "state": json.dumps(state)}
+        save_safetensors(path, tensors, meta)
+
+    def load_state(self, path: str) -> None:
+        """Restore everything ``save`` wrote into this GAN (same architecture and settings)."""
+        tensors, meta = load_safetensors(path)
+        if meta.get("format") != "ganlib.GAN/1":
+            raise ValueError(f"{path}: not a ganlib GAN checkpoint")
+        state = json.loads(meta["state"])
+        for prefix, m in (("G/", self.G), ("D/", self.D), ("G_ema/", self.G_ema)):
+            if m is not None:
+                sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+                m.load_state_dict(sub)
+        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
+            if opt is not None:
+                sd = opt.state_dict()
+                sd.update(t=state["opt_t"][name], state=tensors[f"{name}/state"])
+                opt.load_state_dict(sd)
+        for name, (avg, count) in self._hist.items():
+            avg[...] = tensors[f"hist/{name}"]
+            count[...] = tensors[f"hist/{name}_count"]
+        self.step = int(state["step"])
+        self._fit = None
+        self._samplers = {}
+        self._pending = None
+        if "sampler" in state:
+            self._pending = {"sampler": (*state["sampler"], tensors["sampler/perm"]),
+                             "programs": [tuple(p) for p in state["programs"]],
+                             "batch": state["batch"], "rows": state["rows"]}
+
+
+def load(path: str, G: Module | None = None, D: Module | None = None, latent: Any = None,
+         loss: Any = None, penalty: Any = None) -> GAN:
+    """Rebuild a GAN saved with :meth:`GAN.save` and restore its full training state.
+
+    Architectures, the latent and named losses are rebuilt from the file; pass
+    ``G``/``D``/``latent``/``loss``/``penalty`` for parts that were custom.
+    """
+    tensors, meta = load_safetensors(path)
+    if meta.get("format") != "ganlib.GAN/1":
+        raise ValueError(f"{path}: not a ganlib GAN checkpoint (format {meta.get('format')!r})")
+    cfg = json.loads(meta["config"])
+
+    def need(value: Any, key: str, build: Callable) -> Any:
+        if value is not None:
+            return value
+        if cfg.get(key) is None:
+            raise ValueError(f"gl.load: the checkpoint cannot rebuild '{key}' (it was custom); pass {key}=...")
+        return build(cfg[key])
+
+    G = need(G, "G", from_spec)
+    is_mmd = cfg.get("loss") == "mmd"
+    D = None if is_mmd else need(D, "D", from_spec)
+    latent = need(latent, "latent", _latent.from_spec)
+    loss = need(loss, "loss", lambda s: s)
+    if penalty is None:
+        penalty = cfg["penalty"]
+        if penalty == "custom":
+            raise ValueError("gl.load: the checkpoint used a custom penalty; pass penalty=...")
+
+    def make_opt(o: dict | None) -> Any:
+        if o is None:
+            return None
+        cls = {"sgd": _optim.SGD, "adam": _optim.Adam, "adamw": _optim.AdamW, "rmsprop": _optim.RMSProp}[o["kind"]]
+        return cls(**o["config"])
+
+    gan = GAN(G, D, latent=latent, loss=loss, penalty=penalty, penalty_weight=cfg["penalty_weight"],
+              d_steps=cfg["d_steps"], g_steps=cfg["g_steps"], update=cfg["update"], unroll=cfg["unroll"],
+              unroll_first_order=cfg["unroll_first_order"], g_opt=make_opt(cfg["g_opt"]),
+              d_opt=make_opt(cfg["d_opt"]), label_smoothing=cfg["label_smoothing"], g_ema=cfg["g_ema"],
+              historical_averaging=cfg["historical_averaging"], clip=cfg["clip"],
+              feature_matching=cfg["feature_matching"], seed=cfg["seed"])
+    gan.load_state(path)
+    return gan
+
+
+def _progress(total: int) -> Any:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="step", leave=False)
