@@ -11,6 +11,8 @@ from __future__ import annotations
 from . import toy
 from .toy import (circle_points, gaussian_mixture, grid, grid_centers, ring, ring_centers,
                   swiss_roll)
+from .mnist import mnist, load_idx
+from .lines import lines
 
 __all__ = ["toy", "ring", "ring_centers", "grid", "grid_centers", "gaussian_mixture",
-           "swiss_roll", "circle_points"]
+           "swiss_roll", "circle_points", "mnist", "load_idx", "lines"]

@@ -14,5 +14,8 @@ from __future__ import annotations
 
 from . import modes
 from .modes import ModeCoverage, mode_coverage
+from .images import (batched, class_diversity, classifier_score, frechet_distance, kernel_distance,
+                     renyi_entropy)
 
-__all__ = ["modes", "ModeCoverage", "mode_coverage"]
+__all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
+           "kernel_distance", "class_diversity", "renyi_entropy"]
