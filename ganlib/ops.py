@@ -31,6 +31,7 @@ __all__ = [
     "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
     "rand", "randn", "rand_onehot", "softmax_cross_entropy",
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm",
 ]
 
 Shape = tuple
@@ -412,6 +413,144 @@ def softmax_cross_entropy(logits: Tensor, onehot: Tensor) -> Tensor:
     """Mean over the batch of -sum(onehot * log_softmax(logits))."""
     lse = logsumexp(logits, keepdims=True)
     return mean(sum(mul(onehot, sub(lse, logits)), axis=1))
+
+
+# ---- convolution, pooling, normalisation (NCHW) ---------------------------------------
+
+def _int_param(v: Any, name: str, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if v < low:
+        raise ValueError(f"{name} must be >= {low}, got {v}")
+    return int(v)
+
+
+def _need_4d(x: Tensor, what: str, layout: str = "(N, C, H, W)") -> tuple:
+    if x.ndim != 4:
+        raise ValueError(f"{what} must be 4-D {layout}, got shape {x.shape}")
+    return x.shape
+
+
+def conv2d(x: Tensor, w: Tensor, stride: int = 1, padding: int = 0) -> Tensor:
+    """2-D convolution (cross-correlation, like ``torch.nn.functional.conv2d``), NCHW.
+
+    x: (N, C, H, W); w: (O, C, kh, kw) -> (N, O, Ho, Wo) with
+    Ho = (H + 2 padding - kh) // stride + 1 (likewise Wo).  No bias: add a
+    (1, O, 1, 1) tensor.  Differentiable to any order (gradient penalties).
+    """
+    tr = _trace_of(x, w)
+    x, w = _as_tensor(x, tr), _as_tensor(w, tr)
+    stride, padding = _int_param(stride, "stride", 1), _int_param(padding, "padding", 0)
+    xs, ws = _need_4d(x, "conv2d: x"), _need_4d(w, "conv2d: w", "(O, C, kh, kw)")
+    if xs[1] != ws[1]:
+        raise ValueError(f"conv2d: x {xs} has {xs[1]} channels but w {ws} expects {ws[1]}")
+    if ws[2] > xs[2] + 2 * padding or ws[3] > xs[3] + 2 * padding:
+        raise ValueError(f"conv2d: kernel of w {ws} is larger than x {xs} padded by {padding}")
+    return Tensor(tr, tr.graph.conv2d(x.id, w.id, stride, padding))
+
+
+def conv_transpose2d(x: Tensor, w: Tensor, stride: int = 1, padding: int = 0,
+                     output_padding: Any = 0) -> Tensor:
+    """Transposed 2-D convolution (like ``torch.nn.functional.conv_transpose2d``), NCHW.
+
+    x: (N, C, H, W); w: (C, O, kh, kw) (torch's layout) -> (N, O, Ho, Wo) with
+    Ho = (H - 1) stride - 2 padding + kh + output_padding.  ``output_padding``
+    is an int or a (height, width) pair, each smaller than ``stride``.
+    Differentiable to any order.
+    """
+    tr = _trace_of(x, w)
+    x, w = _as_tensor(x, tr), _as_tensor(w, tr)
+    stride, padding = _int_param(stride, "stride", 1), _int_param(padding, "padding", 0)
+    op = tuple(output_padding) if isinstance(output_padding, (tuple, list)) else (output_padding,) * 2
+    if len(op) != 2:
+        raise ValueError(f"output_padding must be an int or a pair, got {output_padding!r}")
+    op = tuple(_int_param(v, "output_padding", 0) for v in op)
+    if max(op) >= stride:
+        raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than the stride {stride}")
+    xs, ws = _need_4d(x, "conv_transpose2d: x"), _need_4d(w, "conv_transpose2d: w", "(C, O, kh, kw)")
+    if xs[1] != ws[0]:
+        raise ValueError(f"conv_transpose2d: x {xs} has {xs[1]} channels but w {ws} expects {ws[0]}")
+    ho = (xs[2] - 1) * stride - 2 * padding + ws[2] + op[0]
+    wo = (xs[3] - 1) * stride - 2 * padding + ws[3] + op[1]
+    if ho < 1 or wo < 1:
+        raise ValueError(f"conv_transpose2d: x {xs}, w {ws}, stride {stride}, padding {padding} "
+                         f"give an empty output ({ho} x {wo})")
+    return Tensor(tr, tr.graph.conv_transpose2d(x.id, w.id, stride, padding, op))
+
+
+def _pool_check(x: Tensor, what: str, kernel_size: Any, stride: Any, padding: Any) -> tuple[int, int, int]:
+    k = _int_param(kernel_size, "kernel_size", 1)
+    s = k if stride is None else _int_param(stride, "stride", 1)
+    p = _int_param(padding, "padding", 0)
+    if 2 * p > k:
+        raise ValueError(f"{what}: padding {p} must be at most kernel_size // 2 (kernel_size {k})")
+    xs = _need_4d(x, f"{what}: x")
+    if k > xs[2] + 2 * p or k > xs[3] + 2 * p:
+        raise ValueError(f"{what}: kernel_size {k} is larger than x {xs} padded by {p}")
+    return k, s, p
+
+
+def max_pool2d(x: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
+    """Max pooling over kernel_size x kernel_size windows (stride defaults to kernel_size).
+
+    Padding never wins; ties go to the first element of the window.  The
+    gradient routes to the argmax and is itself differentiable.
+    """
+    k, s, p = _pool_check(x, "max_pool2d", kernel_size, stride, padding)
+    return Tensor(x.trace, x.trace.graph.max_pool2d(x.id, k, s, p))
+
+
+def avg_pool2d(x: Tensor, kernel_size: int, stride: int | None = None, padding: int = 0) -> Tensor:
+    """Average pooling; the divisor is always kernel_size**2 (torch's count_include_pad=True)."""
+    k, s, p = _pool_check(x, "avg_pool2d", kernel_size, stride, padding)
+    return Tensor(x.trace, x.trace.graph.avg_pool2d(x.id, k, s, p))
+
+
+def upsample_nearest(x: Tensor, scale: int) -> Tensor:
+    """Nearest-neighbour upsampling of (N, C, H, W) by an integer ``scale`` -> (N, C, H*scale, W*scale)."""
+    scale = _int_param(scale, "scale", 1)
+    _need_4d(x, "upsample_nearest: x")
+    return Tensor(x.trace, x.trace.graph.upsample_nearest(x.id, scale))
+
+
+def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: np.ndarray | None,
+               running_var: np.ndarray | None, eps: float = 1e-5, momentum: float = 0.1,
+               training: bool | None = None) -> Tensor:
+    """Batch normalisation per channel of x (N, C, H, W) or (N, C), like torch's.
+
+    gamma, beta: Tensors of shape (C,).  running_mean / running_var: float32
+    C-contiguous ndarrays of shape (C,), updated in place by every run of the
+    compiled function in training mode (running_var from the unbiased batch
+    variance, ``new = (1 - momentum) old + momentum batch``); the graph keeps
+    them alive.  ``training`` defaults to the trace's mode.  In training mode
+    the gradient is first-order only (a gradient penalty through it raises
+    GanlibError); eval mode normalises with the running statistics and is an
+    ordinary differentiable expression.
+    """
+    tr = _trace_of(x, gamma, beta)
+    x, gamma, beta = _as_tensor(x, tr), _as_tensor(gamma, tr), _as_tensor(beta, tr)
+    training = tr.training if training is None else bool(training)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"batch_norm: x must be (N, C, H, W) or (N, C), got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("gamma", gamma), ("beta", beta)):
+        if t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for x {x.shape}, got {t.shape}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if running_mean is None and not training:
+        raise ValueError("batch_norm: eval mode (training=False) needs running_mean and running_var")
+    for name, a in (("running_mean", running_mean), ("running_var", running_var)):
+        if a is None:
+            continue
+        if not isinstance(a, np.ndarray) or a.dtype != np.float32:
+            raise TypeError(f"batch_norm: {name} must be a float32 numpy array")
+        if a.shape != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for x {x.shape}, got {a.shape}")
+    if training and int(np.prod(x.shape)) // max(c, 1) < 2:
+        raise ValueError(f"batch_norm (training mode) needs more than one value per channel, got x {x.shape}")
+    return Tensor(tr, tr.graph.batch_norm(x.id, gamma.id, beta.id, running_mean, running_var,
+                                          float(eps), float(momentum), training))
 
 
 # ---- autodiff --------------------------------------------------------------------

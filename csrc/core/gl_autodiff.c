@@ -117,6 +117,63 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
     case GL_OP_SLICE_GRAD: c[0] = gl_slice(g, G, n->i[0], shp(g, x)->d[1]); break;
     case GL_OP_RESHAPE: c[0] = gl_reshape(g, G, *shp(g, x)); break;
 
+    /* conv2d <-> conv_transpose2d <-> conv2d_weight_grad: each the adjoint of
+     * another in one argument, so the set is closed (gradient penalties). */
+    case GL_OP_CONV2D: {
+        const gl_shape *sx = shp(g, x), *sw = shp(g, bb);
+        const int64_t s = n->i[0], p = n->i[1];
+        /* output padding brings the transposed conv back to exactly H x W */
+        if (wants(b, 0))
+            c[0] = gl_conv_transpose2d(g, G, bb, s, p, (sx->d[2] + 2 * p - sw->d[2]) % s,
+                                       (sx->d[3] + 2 * p - sw->d[3]) % s);
+        if (wants(b, 1)) c[1] = gl_conv2d_weight_grad(g, x, G, sw->d[2], sw->d[3], s, p);
+        break;
+    }
+    case GL_OP_CONV_TRANSPOSE2D: {
+        const gl_shape *sw = shp(g, bb);
+        if (wants(b, 0)) c[0] = gl_conv2d(g, G, bb, n->i[0], n->i[1]);
+        if (wants(b, 1)) c[1] = gl_conv2d_weight_grad(g, G, x, sw->d[2], sw->d[3], n->i[0], n->i[1]);
+        break;
+    }
+    case GL_OP_CONV2D_WEIGHT_GRAD: { /* bilinear in (a, b); G has the kernel's shape */
+        const gl_shape *sa = shp(g, a), *sk = &n->shape;
+        const int64_t s = n->i[0], p = n->i[1];
+        if (wants(b, 0))
+            c[0] = gl_conv_transpose2d(g, bb, G, s, p, (sa->d[2] + 2 * p - sk->d[2]) % s,
+                                       (sa->d[3] + 2 * p - sk->d[3]) % s);
+        if (wants(b, 1)) c[1] = gl_conv2d(g, a, G, s, p);
+        break;
+    }
+
+    /* pooling: argmax routing is piecewise constant in x, linear in the rest */
+    case GL_OP_MAX_POOL2D: c[0] = gl_max_pool2d_grad(g, x, G, n->i[0], n->i[1], n->i[2]); break;
+    case GL_OP_MAX_POOL2D_GRAD:
+        if (wants(b, 1)) c[1] = gl_max_pool2d_gather(g, x, G, n->i[0], n->i[1], n->i[2]);
+        break;
+    case GL_OP_MAX_POOL2D_GATHER:
+        if (wants(b, 1)) c[1] = gl_max_pool2d_grad(g, x, G, n->i[0], n->i[1], n->i[2]);
+        break;
+    case GL_OP_AVG_POOL2D: c[0] = gl_avg_pool2d_grad(g, G, *shp(g, x), n->i[0], n->i[1], n->i[2]); break;
+    case GL_OP_AVG_POOL2D_GRAD: c[0] = gl_avg_pool2d(g, G, n->i[0], n->i[1], n->i[2]); break;
+    case GL_OP_UPSAMPLE_NEAREST: c[0] = gl_upsample_nearest_grad(g, G, n->i[0]); break;
+    case GL_OP_UPSAMPLE_NEAREST_GRAD: c[0] = gl_upsample_nearest(g, G, n->i[0]); break;
+
+    case GL_OP_BATCH_NORM: {
+        const gl_shape *sx = shp(g, x);
+        if (wants(b, 0)) c[0] = gl_batch_norm_grad(g, x, bb, G, n->f[0], 0);
+        if (wants(b, 1)) c[1] = gl_batch_norm_grad(g, x, bb, G, n->f[0], 1);
+        if (wants(b, 2)) {
+            int64_t d[4] = {1, sx->d[1], 1, 1};
+            c[2] = gl_reshape(g, gl_sum_to(g, G, gl_shape_make(sx->ndim, d)), gl_shape1(sx->d[1]));
+        }
+        break;
+    }
+    case GL_OP_BATCH_NORM_GRAD:
+        return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
+                       "batch_norm (training mode) is first-order only: its gradient cannot be differentiated "
+                       "again (a gradient penalty through a training-mode batch norm is not supported; use "
+                       "eval mode or no batch norm in the critic)");
+
     default:
         return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
                        "op '%s' has no derivative rule (it is first-order only); it cannot lie on the path "
@@ -124,7 +181,8 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
     }
     for (int k = 0; k < n->nin; k++)
         if (wants(b, k) && c[k] < 0 && !(gl_op_flags(n->op) & GL_OPF_NONDIFF) &&
-            !(n->op >= GL_OP_RELU_MASK && n->op <= GL_OP_CLIP_MASK && k == 1))
+            !(n->op >= GL_OP_RELU_MASK && n->op <= GL_OP_CLIP_MASK && k == 1) &&
+            !((n->op == GL_OP_MAX_POOL2D_GRAD || n->op == GL_OP_MAX_POOL2D_GATHER) && k == 0))
             return g->err.code ? g->err.code
                                : gl_fail(&g->err, GL_ERR_INTERNAL, "backward of '%s' produced no gradient", gl_op_name(n->op));
     return g->err.code;

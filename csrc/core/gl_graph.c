@@ -36,6 +36,15 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_LOGSUMEXP] = {"logsumexp", 0}, [GL_OP_MATMUL] = {"matmul", 0},
     [GL_OP_CONCAT] = {"concat", 0}, [GL_OP_SLICE] = {"slice", 0},
     [GL_OP_SLICE_GRAD] = {"slice_grad", 0}, [GL_OP_RESHAPE] = {"reshape", 0},
+    [GL_OP_CONV2D] = {"conv2d", 0}, [GL_OP_CONV_TRANSPOSE2D] = {"conv_transpose2d", 0},
+    [GL_OP_CONV2D_WEIGHT_GRAD] = {"conv2d_weight_grad", 0},
+    [GL_OP_MAX_POOL2D] = {"max_pool2d", 0}, [GL_OP_MAX_POOL2D_GRAD] = {"max_pool2d_grad", 0},
+    [GL_OP_MAX_POOL2D_GATHER] = {"max_pool2d_gather", 0},
+    [GL_OP_AVG_POOL2D] = {"avg_pool2d", 0}, [GL_OP_AVG_POOL2D_GRAD] = {"avg_pool2d_grad", 0},
+    [GL_OP_UPSAMPLE_NEAREST] = {"upsample_nearest", 0},
+    [GL_OP_UPSAMPLE_NEAREST_GRAD] = {"upsample_nearest_grad", 0},
+    [GL_OP_BATCH_NORM] = {"batch_norm", 0},
+    [GL_OP_BATCH_NORM_GRAD] = {"batch_norm_grad", GL_OPF_FIRST_ORDER},
 };
 
 const char *gl_op_name(gl_op op) {
@@ -332,6 +341,252 @@ int gl_stop_gradient(gl_graph *g, int x) {
     if (!check_id(g, x)) return -1;
     int id = push(g, GL_OP_RESHAPE, 1, &x, *shape_of(g, x));
     if (id >= 0) g->nodes[id].flags |= GL_NODE_NO_GRAD; /* gl_grad never walks through it */
+    return id;
+}
+
+/* ---- convolutions and pooling ---- */
+
+/* "x (2, 3, 5, 5)" style text of node id's shape into buf. */
+static const char *sdesc(gl_graph *g, int id, char *buf, int len) {
+    return gl_shape_str(shape_of(g, id), buf, len);
+}
+
+static int check_conv_params(gl_graph *g, const char *what, int64_t stride, int64_t pad) {
+    if (stride < 1 || stride > (1 << 20) || pad < 0 || pad > (1 << 20)) {
+        fail(g, GL_ERR_VALUE, "%s: need stride >= 1 and padding >= 0, got stride %lld, padding %lld", what,
+             (long long)stride, (long long)pad);
+        return 0;
+    }
+    return 1;
+}
+
+/* Output size of a window sweep, or -1 when the kernel is larger than the
+ * padded input. */
+static int64_t sweep(int64_t n, int64_t k, int64_t stride, int64_t pad) {
+    if (k < 1 || n + 2 * pad < k) return -1;
+    return (n + 2 * pad - k) / stride + 1;
+}
+
+int gl_conv2d(gl_graph *g, int x, int w, int64_t stride, int64_t pad) {
+    if (!check_id(g, x) || !check_id(g, w) || !check_conv_params(g, "conv2d", stride, pad)) return -1;
+    const gl_shape *sx = shape_of(g, x), *sw = shape_of(g, w);
+    char b1[96], b2[96];
+    if (sx->ndim != 4 || sw->ndim != 4 || sx->d[1] != sw->d[1])
+        return fail(g, GL_ERR_VALUE,
+                    "conv2d: expects x (N, C, H, W) and w (O, C, kh, kw) with the same C, got x %s and w %s",
+                    sdesc(g, x, b1, sizeof b1), sdesc(g, w, b2, sizeof b2));
+    int64_t ho = sweep(sx->d[2], sw->d[2], stride, pad), wo = sweep(sx->d[3], sw->d[3], stride, pad);
+    if (ho < 1 || wo < 1)
+        return fail(g, GL_ERR_VALUE, "conv2d: kernel of w %s is larger than x %s padded by %lld",
+                    sdesc(g, w, b2, sizeof b2), sdesc(g, x, b1, sizeof b1), (long long)pad);
+    int64_t d[4] = {sx->d[0], sw->d[0], ho, wo};
+    int in[2] = {x, w};
+    int id = push(g, GL_OP_CONV2D, 2, in, gl_shape_make(4, d));
+    if (id >= 0) { g->nodes[id].i[0] = stride; g->nodes[id].i[1] = pad; }
+    return id;
+}
+
+int gl_conv_transpose2d(gl_graph *g, int x, int w, int64_t stride, int64_t pad, int64_t oph, int64_t opw) {
+    if (!check_id(g, x) || !check_id(g, w) || !check_conv_params(g, "conv_transpose2d", stride, pad)) return -1;
+    const gl_shape *sx = shape_of(g, x), *sw = shape_of(g, w);
+    char b1[96], b2[96];
+    if (sx->ndim != 4 || sw->ndim != 4 || sx->d[1] != sw->d[0])
+        return fail(g, GL_ERR_VALUE,
+                    "conv_transpose2d: expects x (N, C, H, W) and w (C, O, kh, kw) with the same C, got x %s and w %s",
+                    sdesc(g, x, b1, sizeof b1), sdesc(g, w, b2, sizeof b2));
+    if (oph < 0 || opw < 0 || oph >= stride || opw >= stride)
+        return fail(g, GL_ERR_VALUE, "conv_transpose2d: output_padding (%lld, %lld) must be >= 0 and smaller than "
+                    "the stride %lld", (long long)oph, (long long)opw, (long long)stride);
+    int64_t ho = (sx->d[2] - 1) * stride - 2 * pad + sw->d[2] + oph;
+    int64_t wo = (sx->d[3] - 1) * stride - 2 * pad + sw->d[3] + opw;
+    if (sx->d[2] < 1 || sx->d[3] < 1 || ho < 1 || wo < 1)
+        return fail(g, GL_ERR_VALUE, "conv_transpose2d: x %s with w %s, stride %lld and padding %lld gives an "
+                    "empty output (%lld x %lld)", sdesc(g, x, b1, sizeof b1), sdesc(g, w, b2, sizeof b2),
+                    (long long)stride, (long long)pad, (long long)ho, (long long)wo);
+    int64_t d[4] = {sx->d[0], sw->d[1], ho, wo};
+    int in[2] = {x, w};
+    int id = push(g, GL_OP_CONV_TRANSPOSE2D, 2, in, gl_shape_make(4, d));
+    if (id >= 0) {
+        gl_node *n = &g->nodes[id];
+        n->i[0] = stride; n->i[1] = pad; n->i[2] = oph; n->i[3] = opw;
+    }
+    return id;
+}
+
+int gl_conv2d_weight_grad(gl_graph *g, int a, int b, int64_t kh, int64_t kw, int64_t stride, int64_t pad) {
+    if (!check_id(g, a) || !check_id(g, b) || !check_conv_params(g, "conv2d_weight_grad", stride, pad)) return -1;
+    const gl_shape *sa = shape_of(g, a), *sb = shape_of(g, b);
+    char b1[96], b2[96];
+    int ok = sa->ndim == 4 && sb->ndim == 4 && sa->d[0] == sb->d[0];
+    if (ok) ok = sweep(sa->d[2], kh, stride, pad) == sb->d[2] && sweep(sa->d[3], kw, stride, pad) == sb->d[3];
+    if (!ok)
+        return fail(g, GL_ERR_VALUE, "conv2d_weight_grad: input %s and output gradient %s do not match a "
+                    "%lld x %lld kernel with stride %lld, padding %lld", sdesc(g, a, b1, sizeof b1),
+                    sdesc(g, b, b2, sizeof b2), (long long)kh, (long long)kw, (long long)stride, (long long)pad);
+    int64_t d[4] = {sb->d[1], sa->d[1], kh, kw};
+    int in[2] = {a, b};
+    int id = push(g, GL_OP_CONV2D_WEIGHT_GRAD, 2, in, gl_shape_make(4, d));
+    if (id >= 0) { g->nodes[id].i[0] = stride; g->nodes[id].i[1] = pad; }
+    return id;
+}
+
+/* Pooled shape of x for a k x k window, or fail. */
+static int pool_shape(gl_graph *g, const char *what, int x, int64_t k, int64_t stride, int64_t pad, int is_max,
+                      gl_shape *out) {
+    char b1[96];
+    const gl_shape *sx = shape_of(g, x);
+    if (sx->ndim != 4 || sx->d[2] < 1 || sx->d[3] < 1)
+        return fail(g, GL_ERR_VALUE, "%s: expects x (N, C, H, W) with H, W >= 1, got %s", what,
+                    sdesc(g, x, b1, sizeof b1));
+    if (k < 1 || stride < 1 || pad < 0 || k > (1 << 20) || stride > (1 << 20) || 2 * pad > k)
+        return fail(g, GL_ERR_VALUE, "%s: need kernel >= 1, stride >= 1 and 0 <= padding <= kernel / 2, got "
+                    "kernel %lld, stride %lld, padding %lld", what, (long long)k, (long long)stride, (long long)pad);
+    int64_t ho = sweep(sx->d[2], k, stride, pad), wo = sweep(sx->d[3], k, stride, pad);
+    if (ho < 1 || wo < 1)
+        return fail(g, GL_ERR_VALUE, "%s: kernel %lld is larger than x %s padded by %lld", what, (long long)k,
+                    sdesc(g, x, b1, sizeof b1), (long long)pad);
+    (void)is_max;
+    int64_t d[4] = {sx->d[0], sx->d[1], ho, wo};
+    *out = gl_shape_make(4, d);
+    return 0;
+}
+
+static int set_pool(gl_graph *g, int id, int64_t k, int64_t stride, int64_t pad) {
+    if (id >= 0) { g->nodes[id].i[0] = k; g->nodes[id].i[1] = stride; g->nodes[id].i[2] = pad; }
+    return id;
+}
+
+int gl_max_pool2d(gl_graph *g, int x, int64_t k, int64_t stride, int64_t pad) {
+    gl_shape s;
+    if (!check_id(g, x) || pool_shape(g, "max_pool2d", x, k, stride, pad, 1, &s) < 0) return -1;
+    return set_pool(g, push(g, GL_OP_MAX_POOL2D, 1, &x, s), k, stride, pad);
+}
+
+/* (x, second) where second has the pooled shape (grad) or x's shape (gather). */
+static int max_pool_pair(gl_graph *g, gl_op op, int x, int y, int64_t k, int64_t stride, int64_t pad) {
+    gl_shape s;
+    const char *what = gl_op_name(op);
+    if (!check_id(g, x) || !check_id(g, y) || pool_shape(g, what, x, k, stride, pad, 1, &s) < 0) return -1;
+    const gl_shape *want = op == GL_OP_MAX_POOL2D_GRAD ? &s : shape_of(g, x);
+    if (!gl_shape_eq(shape_of(g, y), want)) return shape_error(g, what, want, shape_of(g, y));
+    int in[2] = {x, y};
+    return set_pool(g, push(g, op, 2, in, op == GL_OP_MAX_POOL2D_GRAD ? *shape_of(g, x) : s), k, stride, pad);
+}
+
+int gl_max_pool2d_grad(gl_graph *g, int x, int gy, int64_t k, int64_t stride, int64_t pad) {
+    return max_pool_pair(g, GL_OP_MAX_POOL2D_GRAD, x, gy, k, stride, pad);
+}
+
+int gl_max_pool2d_gather(gl_graph *g, int x, int a, int64_t k, int64_t stride, int64_t pad) {
+    return max_pool_pair(g, GL_OP_MAX_POOL2D_GATHER, x, a, k, stride, pad);
+}
+
+int gl_avg_pool2d(gl_graph *g, int x, int64_t k, int64_t stride, int64_t pad) {
+    gl_shape s;
+    if (!check_id(g, x) || pool_shape(g, "avg_pool2d", x, k, stride, pad, 0, &s) < 0) return -1;
+    return set_pool(g, push(g, GL_OP_AVG_POOL2D, 1, &x, s), k, stride, pad);
+}
+
+int gl_avg_pool2d_grad(gl_graph *g, int gy, gl_shape xshape, int64_t k, int64_t stride, int64_t pad) {
+    if (!check_id(g, gy) || !check_shape(g, xshape)) return -1;
+    xshape = canon(xshape);
+    /* a placeholder node of x's shape is not needed: check the sweep directly */
+    int64_t ho = xshape.ndim == 4 ? sweep(xshape.d[2], k, stride, pad) : -1;
+    int64_t wo = xshape.ndim == 4 ? sweep(xshape.d[3], k, stride, pad) : -1;
+    const gl_shape *sg = shape_of(g, gy);
+    if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k || sg->ndim != 4 || sg->d[0] != xshape.d[0] ||
+        sg->d[1] != xshape.d[1] || sg->d[2] != ho || sg->d[3] != wo)
+        return shape_error(g, "avg_pool2d_grad", sg, &xshape);
+    return set_pool(g, push(g, GL_OP_AVG_POOL2D_GRAD, 1, &gy, xshape), k, stride, pad);
+}
+
+int gl_upsample_nearest(gl_graph *g, int x, int64_t scale) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *sx = shape_of(g, x);
+    char b1[96];
+    if (sx->ndim != 4 || scale < 1 || scale > (1 << 16))
+        return fail(g, GL_ERR_VALUE, "upsample_nearest: expects x (N, C, H, W) and an integer scale >= 1, got %s "
+                    "and %lld", sdesc(g, x, b1, sizeof b1), (long long)scale);
+    int64_t d[4] = {sx->d[0], sx->d[1], sx->d[2] * scale, sx->d[3] * scale};
+    int id = push(g, GL_OP_UPSAMPLE_NEAREST, 1, &x, gl_shape_make(4, d));
+    if (id >= 0) g->nodes[id].i[0] = scale;
+    return id;
+}
+
+int gl_upsample_nearest_grad(gl_graph *g, int x, int64_t scale) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *sx = shape_of(g, x);
+    char b1[96];
+    if (sx->ndim != 4 || scale < 1 || sx->d[2] % scale || sx->d[3] % scale)
+        return fail(g, GL_ERR_VALUE, "upsample_nearest_grad: %s is not a multiple of the scale %lld",
+                    sdesc(g, x, b1, sizeof b1), (long long)scale);
+    int64_t d[4] = {sx->d[0], sx->d[1], sx->d[2] / scale, sx->d[3] / scale};
+    int id = push(g, GL_OP_UPSAMPLE_NEAREST_GRAD, 1, &x, gl_shape_make(4, d));
+    if (id >= 0) g->nodes[id].i[0] = scale;
+    return id;
+}
+
+/* ---- batch norm ---- */
+
+static int check_bn(gl_graph *g, const char *what, int x, int gamma, int beta) {
+    const gl_shape *sx = shape_of(g, x);
+    char b1[96], b2[96], b3[96];
+    int ok = (sx->ndim == 2 || sx->ndim == 4);
+    int64_t c = ok ? sx->d[1] : 0;
+    ok = ok && shape_of(g, gamma)->ndim == 1 && shape_of(g, gamma)->d[0] == c;
+    if (beta >= 0) ok = ok && shape_of(g, beta)->ndim == 1 && shape_of(g, beta)->d[0] == c;
+    if (!ok)
+        return fail(g, GL_ERR_VALUE, "%s: expects x (N, C, H, W) or (N, C) and gamma, beta of shape (C,), got "
+                    "x %s, gamma %s, beta %s", what, sdesc(g, x, b1, sizeof b1), sdesc(g, gamma, b2, sizeof b2),
+                    beta >= 0 ? sdesc(g, beta, b3, sizeof b3) : "-");
+    return 0;
+}
+
+int gl_batch_norm(gl_graph *g, int x, int gamma, int beta, float *running_mean, float *running_var, float eps,
+                  float momentum, int training) {
+    if (!check_id(g, x) || !check_id(g, gamma) || !check_id(g, beta)) return -1;
+    if (check_bn(g, "batch_norm", x, gamma, beta) < 0) return -1;
+    if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
+        return fail(g, GL_ERR_VALUE, "batch_norm: need eps > 0 and 0 <= momentum <= 1, got eps %g, momentum %g",
+                    (double)eps, (double)momentum);
+    if ((running_mean == NULL) != (running_var == NULL))
+        return fail(g, GL_ERR_VALUE, "batch_norm: give both running_mean and running_var, or neither");
+    const gl_shape sx = *shape_of(g, x);
+    const int64_t c = sx.d[1];
+    if (training) {
+        int64_t m = gl_shape_numel(&sx) / (c > 0 ? c : 1);
+        char b1[96];
+        if (m < 2)
+            return fail(g, GL_ERR_VALUE, "batch_norm (training mode) needs more than one value per channel, "
+                        "got x %s", gl_shape_str(&sx, b1, sizeof b1));
+        int in[3] = {x, gamma, beta};
+        int id = push(g, GL_OP_BATCH_NORM, 3, in, sx);
+        if (id >= 0) {
+            gl_node *n = &g->nodes[id];
+            n->f[0] = eps; n->f[1] = momentum; n->data = running_mean; n->data2 = running_var;
+        }
+        return id;
+    }
+    /* eval: y = (x - mean) * (gamma / sqrt(var + eps)) + beta, per channel */
+    if (!running_mean)
+        return fail(g, GL_ERR_VALUE, "batch_norm (eval mode) needs running_mean and running_var");
+    int64_t d[4] = {1, c, 1, 1};
+    gl_shape cs = gl_shape_make(sx.ndim, d); /* (1, C) or (1, C, 1, 1) */
+    int rm = gl_param(g, gl_shape1(c), running_mean), rv = gl_param(g, gl_shape1(c), running_var);
+    int inv = gl_div(g, gamma, gl_unary(g, GL_OP_SQRT, gl_unary(g, GL_OP_SCALE, rv, 1.0f, eps), 0, 0));
+    int shift = gl_sub(g, beta, gl_mul(g, rm, inv));
+    return gl_add(g, gl_mul(g, x, gl_reshape(g, inv, cs)), gl_reshape(g, shift, cs));
+}
+
+int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mode) {
+    if (!check_id(g, x) || !check_id(g, gamma) || !check_id(g, gy)) return -1;
+    if (check_bn(g, "batch_norm_grad", x, gamma, -1) < 0) return -1;
+    if (!gl_shape_eq(shape_of(g, gy), shape_of(g, x))) return shape_error(g, "batch_norm_grad", shape_of(g, x),
+                                                                          shape_of(g, gy));
+    if (mode != 0 && mode != 1) return fail(g, GL_ERR_VALUE, "batch_norm_grad: mode is 0 (dx) or 1 (dgamma)");
+    int in[3] = {x, gamma, gy};
+    int id = push(g, GL_OP_BATCH_NORM_GRAD, 3, in, mode ? *shape_of(g, gamma) : *shape_of(g, x));
+    if (id >= 0) { g->nodes[id].f[0] = eps; g->nodes[id].i[0] = mode; }
     return id;
 }
 

@@ -70,6 +70,35 @@ typedef enum gl_op {
     GL_OP_SLICE_GRAD,   /* place x into zeros of node shape at axis-1 offset i[0]  */
     GL_OP_RESHAPE,      /* same numel, new shape                                   */
 
+    /* convolutions, NCHW.  i[0] = stride, i[1] = padding (both dims).          */
+    GL_OP_CONV2D,       /* x (N,C,H,W), w (O,C,kh,kw) -> (N,O,Ho,Wo)               */
+    GL_OP_CONV_TRANSPOSE2D, /* x (N,C,H,W), w (C,O,kh,kw) -> (N,O,Ho,Wo);
+                           Ho = (H-1)s - 2p + kh + i[2], Wo likewise with i[3]
+                           (output padding per dim, < stride)                      */
+    GL_OP_CONV2D_WEIGHT_GRAD, /* a (N,Ci,H,W), b (N,Co,Ho,Wo) -> (Co,Ci,kh,kw):
+                           the weight gradient of CONV2D(a, .) with output adjoint
+                           b; with roles swapped, that of CONV_TRANSPOSE2D          */
+
+    /* pooling, NCHW: i[0] = kernel, i[1] = stride, i[2] = padding             */
+    GL_OP_MAX_POOL2D,        /* x -> (N,C,Ho,Wo), padding never wins               */
+    GL_OP_MAX_POOL2D_GRAD,   /* (x, gy) -> shape of x: gy routed to each window's
+                                argmax (first on ties); linear in gy, zero
+                                derivative in x                                    */
+    GL_OP_MAX_POOL2D_GATHER, /* (x, a) -> shape of pool(x): a at each window's
+                                argmax; the adjoint of MAX_POOL2D_GRAD in gy       */
+    GL_OP_AVG_POOL2D,        /* x -> (N,C,Ho,Wo), divisor k*k (count_include_pad) */
+    GL_OP_AVG_POOL2D_GRAD,   /* gy -> node shape: its adjoint                      */
+    GL_OP_UPSAMPLE_NEAREST,      /* (N,C,H,W) -> (N,C,H*i[0],W*i[0])               */
+    GL_OP_UPSAMPLE_NEAREST_GRAD, /* its adjoint: sum over each i[0] x i[0] block   */
+
+    /* batch norm, training mode: statistics of the batch per channel over
+     * (N,H,W) (4-D) or N (2-D).  (x, gamma (C,), beta (C,)); f[0] = eps,
+     * f[1] = momentum; data / data2 = running mean / var (caller's buffers,
+     * may be NULL) updated by each forward run as torch does.               */
+    GL_OP_BATCH_NORM,
+    GL_OP_BATCH_NORM_GRAD,   /* (x, gamma, gy), f[0] = eps: i[0] = 0 -> dx,
+                                i[0] = 1 -> dgamma (C,).  First-order only.        */
+
     GL_OP_COUNT
 } gl_op;
 
@@ -92,10 +121,12 @@ typedef struct gl_node {
     int in[GL_MAX_IN];
     gl_shape shape;
     float f[2];            /* op parameters (see gl_op)                          */
-    int64_t i[2];          /* op parameters (see gl_op)                          */
+    int64_t i[4];          /* op parameters (see gl_op)                          */
     int flags;             /* GL_NODE_*                                          */
     float *data;           /* PARAM: caller's buffer; CONST: owned copy;
+                              BATCH_NORM: running mean (caller's, or NULL);
                               others: unused (programs keep their own pointers) */
+    float *data2;          /* BATCH_NORM: running var (caller's, or NULL)        */
 } gl_node;
 
 typedef struct gl_graph {
@@ -131,6 +162,29 @@ int gl_slice_grad(gl_graph *g, int x, gl_shape full, int64_t start);
 int gl_reshape(gl_graph *g, int x, gl_shape shape);
 /* A copy of x through which no gradient flows (first-order unrolling, targets). */
 int gl_stop_gradient(gl_graph *g, int x);
+
+/* convolutions and pooling (NCHW; see the ops for shapes) */
+int gl_conv2d(gl_graph *g, int x, int w, int64_t stride, int64_t pad);
+int gl_conv_transpose2d(gl_graph *g, int x, int w, int64_t stride, int64_t pad, int64_t out_pad_h,
+                        int64_t out_pad_w);
+int gl_conv2d_weight_grad(gl_graph *g, int a, int b, int64_t kh, int64_t kw, int64_t stride, int64_t pad);
+int gl_max_pool2d(gl_graph *g, int x, int64_t k, int64_t stride, int64_t pad);
+int gl_max_pool2d_grad(gl_graph *g, int x, int gy, int64_t k, int64_t stride, int64_t pad);
+int gl_max_pool2d_gather(gl_graph *g, int x, int a, int64_t k, int64_t stride, int64_t pad);
+int gl_avg_pool2d(gl_graph *g, int x, int64_t k, int64_t stride, int64_t pad);
+int gl_avg_pool2d_grad(gl_graph *g, int gy, gl_shape xshape, int64_t k, int64_t stride, int64_t pad);
+int gl_upsample_nearest(gl_graph *g, int x, int64_t scale);
+int gl_upsample_nearest_grad(gl_graph *g, int x, int64_t scale);
+
+/* Batch norm of x (N,C,H,W) or (N,C) with gamma, beta of shape (C,).
+ * Training mode: batch statistics; running_mean/var (C floats each, caller's,
+ * may be NULL) are updated by every run (running var from the unbiased batch
+ * variance); its gradient is first-order only.  Eval mode (training = 0):
+ * an ordinary composition normalising with the running statistics (which are
+ * then required), differentiable to any order. */
+int gl_batch_norm(gl_graph *g, int x, int gamma, int beta, float *running_mean, float *running_var,
+                  float eps, float momentum, int training);
+int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mode);
 
 /* convenience compositions (append several nodes) */
 int gl_add(gl_graph *g, int a, int b);

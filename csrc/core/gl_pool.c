@@ -152,7 +152,9 @@ gl_status gl_pool_new(int nthreads, gl_pool **out, gl_error *err) {
         return gl_fail(err, GL_ERR_NOMEM, "thread pool: cannot create condition variable");
     }
     atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
     atomic_flag_clear(&p->busy);
+    gl_blas_set_num_threads(1); /* the pool owns parallelism, GEMMs included */
     gl_status st = gl_pool_start(p, nthreads, err);
     if (st != GL_OK) {
         gl_pool_free(p);

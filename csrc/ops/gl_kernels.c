@@ -15,9 +15,18 @@ gl_status gl_k_check_inputs(const gl_kernel_args *a, int nin, gl_error *err) {
 }
 
 size_t gl_kernel_workspace(const gl_graph *g, int node) {
-    (void)g;
-    (void)node;
-    return 0; /* no kernel needs scratch: reductions keep partials on the stack */
+    if (!g || node < 0 || node >= g->n) return 0;
+    const gl_node *nd = &g->nodes[node];
+    switch (nd->op) {
+    case GL_OP_CONV2D:
+    case GL_OP_CONV_TRANSPOSE2D:
+    case GL_OP_CONV2D_WEIGHT_GRAD: /* im2col of a chunk of images (+ a transpose buffer) */
+        if (nd->nin != 2) return 0;
+        return gl_k_conv_workspace(nd->op, &g->nodes[nd->in[0]].shape, &g->nodes[nd->in[1]].shape, &nd->shape,
+                                   nd->i[0], nd->i[1]);
+    default:
+        return 0; /* reductions keep partials on the stack */
+    }
 }
 
 gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
@@ -77,6 +86,22 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
         return gl_k_slice_grad(a, err);
     case GL_OP_RESHAPE:
         return gl_k_reshape(a, err);
+    case GL_OP_CONV2D:
+    case GL_OP_CONV_TRANSPOSE2D:
+    case GL_OP_CONV2D_WEIGHT_GRAD:
+        return gl_k_conv(a, err);
+    case GL_OP_MAX_POOL2D:
+    case GL_OP_MAX_POOL2D_GRAD:
+    case GL_OP_MAX_POOL2D_GATHER:
+    case GL_OP_AVG_POOL2D:
+    case GL_OP_AVG_POOL2D_GRAD:
+        return gl_k_pool(a, err);
+    case GL_OP_UPSAMPLE_NEAREST:
+    case GL_OP_UPSAMPLE_NEAREST_GRAD:
+        return gl_k_upsample(a, err);
+    case GL_OP_BATCH_NORM:
+    case GL_OP_BATCH_NORM_GRAD:
+        return gl_k_batch_norm(a, err);
     case GL_OP_COUNT:
         break;
     }

@@ -101,7 +101,7 @@ static PyObject *graph_input(GraphObject *self, PyObject *args, PyObject *kw) {
 
 /* Keep buffer alive for as long as the graph (dedup against the last one:
  * usually all parameters share one flat buffer). */
-static int keep_buffer(GraphObject *self, PyObject *buffer) {
+int gl_py_graph_keep_buffer(GraphObject *self, PyObject *buffer) {
     if (!self->buffers) {
         self->buffers = PyList_New(0);
         if (!self->buffers) return -1;
@@ -144,7 +144,7 @@ static PyObject *graph_param(GraphObject *self, PyObject *args, PyObject *kw) {
         return NULL;
     }
     if (gl_py_graph_writable(self) < 0) return NULL;
-    if (keep_buffer(self, buffer) < 0) return NULL;
+    if (gl_py_graph_keep_buffer(self, buffer) < 0) return NULL;
     float *data = (float *)PyArray_DATA(a) + offset;
     return gl_py_graph_result(self, gl_param(self->g, s, data));
 }
@@ -302,6 +302,14 @@ static PyMethodDef graph_methods[] = {
     {"concat", FN(gl_py_graph_concat), KW, gl_py_graph_concat_doc},
     {"slice", FN(gl_py_graph_slice), KW, gl_py_graph_slice_doc},
     {"slice_grad", FN(gl_py_graph_slice_grad), KW, gl_py_graph_slice_grad_doc},
+    {"conv2d", FN(gl_py_graph_conv2d), KW, gl_py_graph_conv2d_doc},
+    {"conv_transpose2d", FN(gl_py_graph_conv_transpose2d), KW, gl_py_graph_conv_transpose2d_doc},
+    {"conv2d_weight_grad", FN(gl_py_graph_conv2d_weight_grad), KW, gl_py_graph_conv2d_weight_grad_doc},
+    {"max_pool2d", FN(gl_py_graph_max_pool2d), KW, gl_py_graph_max_pool2d_doc},
+    {"avg_pool2d", FN(gl_py_graph_avg_pool2d), KW, gl_py_graph_avg_pool2d_doc},
+    {"pool_adjoint", FN(gl_py_graph_pool_adjoint), KW, gl_py_graph_pool_adjoint_doc},
+    {"upsample_nearest", FN(gl_py_graph_upsample_nearest), KW, gl_py_graph_upsample_nearest_doc},
+    {"batch_norm", FN(gl_py_graph_batch_norm), KW, gl_py_graph_batch_norm_doc},
     {"shape", FN(graph_shape), METH_O, shape_doc},
     {"op", FN(graph_op), METH_O, op_doc},
     {"grad", FN(graph_grad), KW, grad_doc},

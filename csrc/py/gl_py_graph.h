@@ -23,7 +23,27 @@ PyObject *gl_py_graph_result(GraphObject *self, int id);
 /* Checks a node id argument against the graph. 0 or -1 (ValueError). */
 int gl_py_graph_node(GraphObject *self, int64_t id, const char *what, int *out);
 
-/* Methods implemented in gl_py_graph_ops.c. */
+/* Keep an ndarray that nodes point into alive as long as the graph. 0 or -1. */
+int gl_py_graph_keep_buffer(GraphObject *self, PyObject *buffer);
+
+/* Methods implemented in gl_py_graph_ops.c and gl_py_graph_conv.c. */
+PyObject *gl_py_graph_conv2d(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_conv_transpose2d(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_conv2d_weight_grad(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_max_pool2d(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_avg_pool2d(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_pool_adjoint(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_upsample_nearest(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_batch_norm(GraphObject *self, PyObject *args, PyObject *kw);
+extern const char gl_py_graph_conv2d_doc[];
+extern const char gl_py_graph_conv_transpose2d_doc[];
+extern const char gl_py_graph_conv2d_weight_grad_doc[];
+extern const char gl_py_graph_max_pool2d_doc[];
+extern const char gl_py_graph_avg_pool2d_doc[];
+extern const char gl_py_graph_pool_adjoint_doc[];
+extern const char gl_py_graph_upsample_nearest_doc[];
+extern const char gl_py_graph_batch_norm_doc[];
+
 PyObject *gl_py_graph_unary(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_binary(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_matmul(GraphObject *self, PyObject *args, PyObject *kw);

@@ -1,0 +1,301 @@
+/* gl_k_conv.c - CONV2D, CONV_TRANSPOSE2D and CONV2D_WEIGHT_GRAD through
+ * im2col / col2im and one sgemm per chunk of images.
+ *
+ * All three are described in conv2d terms: an "image side" tensor
+ * (N, Ci, H, W), a kernel (Co, Ci, kh, kw) and a "column side" tensor
+ * (N, Co, Ho, Wo):
+ *   CONV2D            image = x,   kernel = w,   column side = output
+ *   CONV_TRANSPOSE2D  image = out, kernel = w,   column side = x
+ *   WEIGHT_GRAD       image = a,   kernel = out, column side = b
+ * The images of a chunk are laid side by side in the workspace
+ * (col: K x nb*P, K = Ci*kh*kw, P = Ho*Wo), so each chunk is one large GEMM
+ * instead of N thin ones (DCGAN's 7x7 maps give P = 49, far too few columns
+ * for an efficient sgemm per image).  The price is a transpose of the
+ * column-side tensor between (nb, Co, P) and (Co, nb*P), which costs 1/K of
+ * the GEMM.
+ *
+ * One owner of parallelism: OpenBLAS is single-threaded; im2col / col2im /
+ * transposes and the GEMM (by row or column blocks) are split over the pool. */
+#include "gl_k_internal.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "gl_blas.h"
+
+#define GL_CONV_COL_MAX ((int64_t)1 << 23) /* floats of im2col per chunk (32 MiB) */
+#define GL_GEMM_PAR_FLOPS 4.0e6             /* below this a thread handoff costs more */
+#define GL_GEMM_MIN_BLOCK 32                /* rows/columns per block: keeps sgemm efficient */
+
+typedef struct gl_conv_geom {
+    int64_t N, Ci, H, W;   /* image side  */
+    int64_t Co, Ho, Wo;    /* column side */
+    int64_t kh, kw, s, p;
+    int64_t K, P;          /* Ci*kh*kw, Ho*Wo */
+    int64_t nb;            /* images per chunk */
+} gl_conv_geom;
+
+/* Fill c from the op's operand shapes; 0, or -1 when they are inconsistent. */
+static int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s,
+                           int64_t p, gl_conv_geom *c) {
+    const gl_shape *img, *ker, *cs;
+    if (op == GL_OP_CONV2D) { img = in0; ker = in1; cs = out; }
+    else if (op == GL_OP_CONV_TRANSPOSE2D) { img = out; ker = in1; cs = in0; }
+    else if (op == GL_OP_CONV2D_WEIGHT_GRAD) { img = in0; ker = out; cs = in1; }
+    else return -1;
+    if (!img || !ker || !cs || img->ndim != 4 || ker->ndim != 4 || cs->ndim != 4 || s < 1 || p < 0) return -1;
+    c->N = img->d[0]; c->Ci = img->d[1]; c->H = img->d[2]; c->W = img->d[3];
+    c->Co = ker->d[0]; c->kh = ker->d[2]; c->kw = ker->d[3];
+    c->Ho = cs->d[2]; c->Wo = cs->d[3]; c->s = s; c->p = p;
+    if (ker->d[1] != c->Ci || cs->d[0] != c->N || cs->d[1] != c->Co || c->kh < 1 || c->kw < 1) return -1;
+    if (c->H + 2 * p < c->kh || c->W + 2 * p < c->kw) return -1;
+    if ((c->H + 2 * p - c->kh) / s + 1 != c->Ho || (c->W + 2 * p - c->kw) / s + 1 != c->Wo) return -1;
+    c->K = c->Ci * c->kh * c->kw;
+    c->P = c->Ho * c->Wo;
+    int64_t per = c->K * c->P > 0 ? c->K * c->P : 1;
+    c->nb = GL_CONV_COL_MAX / per;
+    if (c->nb < 1) c->nb = 1;
+    if (c->nb > c->N) c->nb = c->N > 0 ? c->N : 1;
+    return 0;
+}
+
+static size_t gl_conv_work(const gl_conv_geom *c) {
+    return (size_t)(c->K * c->nb * c->P + (c->nb > 1 ? c->Co * c->nb * c->P : 0));
+}
+
+size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s,
+                           int64_t p) {
+    gl_conv_geom c;
+    if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
+    return gl_conv_work(&c);
+}
+
+/* ---- GEMM split over the pool (C = op(A) op(B) + beta C, row-major) ---- */
+
+typedef struct gl_gemm {
+    int ta, tb, m, n, k;
+    float beta;
+    const float *A; int lda;
+    const float *B; int ldb;
+    float *C; int ldc;
+    int by_rows;
+} gl_gemm;
+
+static void gl_gemm_block(const gl_gemm *j, int64_t r0, int64_t r1) {
+    const CBLAS_TRANSPOSE TA = j->ta ? CblasTrans : CblasNoTrans, TB = j->tb ? CblasTrans : CblasNoTrans;
+    if (r1 <= r0) return;
+    if (j->by_rows) {
+        const float *A = j->ta ? j->A + r0 : j->A + r0 * j->lda;
+        gl_cblas_sgemm(CblasRowMajor, TA, TB, (int)(r1 - r0), j->n, j->k, 1.0f, A, j->lda, j->B, j->ldb, j->beta,
+                       j->C + r0 * j->ldc, j->ldc);
+    } else {
+        const float *B = j->tb ? j->B + r0 * j->ldb : j->B + r0;
+        gl_cblas_sgemm(CblasRowMajor, TA, TB, j->m, (int)(r1 - r0), j->k, 1.0f, j->A, j->lda, B, j->ldb, j->beta,
+                       j->C + r0, j->ldc);
+    }
+}
+
+static void gl_gemm_range(void *arg, int64_t b, int64_t e) { gl_gemm_block(arg, b, e); }
+
+static void gl_gemm_run(gl_pool *pool, gl_gemm *j) {
+    const int nt = pool ? gl_pool_threads(pool) : 1;
+    if (nt < 2 || 2.0 * j->m * (double)j->n * (double)j->k < GL_GEMM_PAR_FLOPS) {
+        j->by_rows = 1;
+        gl_gemm_block(j, 0, j->m);
+        return;
+    }
+    j->by_rows = j->m > j->n;
+    gl_parallel_for(pool, j->by_rows ? j->m : j->n, GL_GEMM_MIN_BLOCK, gl_gemm_range, j);
+}
+
+/* ---- im2col / col2im / transposes over a chunk of nb images ---- */
+
+typedef struct gl_cols_job {
+    const gl_conv_geom *c;
+    int64_t nb;
+    const float *src;
+    float *dst;
+} gl_cols_job;
+
+static int64_t gl_cdiv(int64_t a, int64_t s) { return a <= 0 ? -((-a) / s) : (a + s - 1) / s; }
+
+/* Output columns ow in [*lo, *hi) read input column ow*s - p + kj inside [0, W). */
+static void gl_valid_cols(const gl_conv_geom *c, int64_t kj, int64_t *lo, int64_t *hi) {
+    int64_t a = gl_cdiv(c->p - kj, c->s), b = gl_cdiv(c->W + c->p - kj, c->s);
+    if (a < 0) a = 0;
+    if (b > c->Wo) b = c->Wo;
+    if (b < a) b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* col[r][b*P + q] = image[b][ch][ih][iw] (0 in the padding), rows r0..r1 */
+static void gl_im2col_range(void *vp, int64_t r0, int64_t r1) {
+    const gl_cols_job *j = vp;
+    const gl_conv_geom *c = j->c;
+    const int64_t ld = j->nb * c->P, HW = c->H * c->W, kk = c->kh * c->kw;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t ch = r / kk, ki = (r / c->kw) % c->kh, kj = r % c->kw;
+        int64_t lo, hi;
+        gl_valid_cols(c, kj, &lo, &hi);
+        for (int64_t b = 0; b < j->nb; b++) {
+            const float *src = j->src + (b * c->Ci + ch) * HW;
+            float *dst = j->dst + r * ld + b * c->P;
+            for (int64_t oh = 0; oh < c->Ho; oh++, dst += c->Wo) {
+                const int64_t ih = oh * c->s - c->p + ki;
+                if (ih < 0 || ih >= c->H) {
+                    memset(dst, 0, sizeof(float) * (size_t)c->Wo);
+                    continue;
+                }
+                const int64_t base = ih * c->W + kj - c->p;
+                for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
+                if (c->s == 1) {
+                    if (hi > lo) memcpy(dst + lo, src + base + lo, sizeof(float) * (size_t)(hi - lo));
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[base + ow * c->s];
+                }
+                for (int64_t ow = hi; ow < c->Wo; ow++) dst[ow] = 0.0f;
+            }
+        }
+    }
+}
+
+/* image[b][ch] = sum of the col entries that read it; one plane per task, so
+ * each output is summed by one thread in a fixed order (deterministic). */
+static void gl_col2im_range(void *vp, int64_t t0, int64_t t1) {
+    const gl_cols_job *j = vp;
+    const gl_conv_geom *c = j->c;
+    const int64_t ld = j->nb * c->P, HW = c->H * c->W;
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t b = t / c->Ci, ch = t % c->Ci;
+        float *dst = j->dst + (b * c->Ci + ch) * HW;
+        memset(dst, 0, sizeof(float) * (size_t)HW);
+        for (int64_t ki = 0; ki < c->kh; ki++)
+            for (int64_t kj = 0; kj < c->kw; kj++) {
+                const float *src = j->src + ((ch * c->kh + ki) * c->kw + kj) * ld + b * c->P;
+                int64_t lo, hi;
+                gl_valid_cols(c, kj, &lo, &hi);
+                for (int64_t oh = 0; oh < c->Ho; oh++) {
+                    const int64_t ih = oh * c->s - c->p + ki;
+                    if (ih < 0 || ih >= c->H) continue;
+                    const int64_t base = ih * c->W + kj - c->p;
+                    const float *s = src + oh * c->Wo;
+                    if (c->s == 1) {
+                        float *restrict d = dst + base;
+                        for (int64_t ow = lo; ow < hi; ow++) d[ow] += s[ow];
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) dst[base + ow * c->s] += s[ow];
+                    }
+                }
+            }
+    }
+}
+
+/* (nb, Co, P) -> (Co, nb*P), rows o0..o1 */
+static void gl_gather_range(void *vp, int64_t o0, int64_t o1) {
+    const gl_cols_job *j = vp;
+    const gl_conv_geom *c = j->c;
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t b = 0; b < j->nb; b++)
+            memcpy(j->dst + (o * j->nb + b) * c->P, j->src + (b * c->Co + o) * c->P, sizeof(float) * (size_t)c->P);
+}
+
+/* (Co, nb*P) -> (nb, Co, P) */
+static void gl_scatter_range(void *vp, int64_t o0, int64_t o1) {
+    const gl_cols_job *j = vp;
+    const gl_conv_geom *c = j->c;
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t b = 0; b < j->nb; b++)
+            memcpy(j->dst + (b * c->Co + o) * c->P, j->src + (o * j->nb + b) * c->P, sizeof(float) * (size_t)c->P);
+}
+
+static void gl_cols_par(gl_pool *pool, int64_t n, int64_t per_item, gl_range_fn fn, gl_cols_job *j) {
+    int64_t min = GL_K_PAR_MIN / (per_item > 0 ? per_item : 1);
+    gl_parallel_for(pool, n, min < 1 ? 1 : min, fn, j);
+}
+
+/* ---- the kernel ---- */
+
+gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
+    const gl_node *nd = a->node;
+    gl_status st = gl_k_check_inputs(a, 2, err);
+    if (st != GL_OK) return st;
+    gl_conv_geom c;
+    char b1[96], b2[96], b3[96];
+    if (gl_conv_geom_of(nd->op, a->in_shape[0], a->in_shape[1], &nd->shape, nd->i[0], nd->i[1], &c) < 0)
+        return gl_fail(err, GL_ERR_VALUE, "%s: inconsistent shapes %s, %s -> %s (stride %lld, padding %lld)",
+                       gl_op_name(nd->op), gl_shape_str(a->in_shape[0], b1, sizeof b1),
+                       gl_shape_str(a->in_shape[1], b2, sizeof b2), gl_shape_str(&nd->shape, b3, sizeof b3),
+                       (long long)nd->i[0], (long long)nd->i[1]);
+    const int64_t nout = gl_shape_numel(&nd->shape);
+    if (c.N == 0 || c.K == 0 || c.Co == 0 || c.P == 0) { /* empty sums (or nothing to do) */
+        if (nout > 0) memset(a->out, 0, sizeof(float) * (size_t)nout);
+        return GL_OK;
+    }
+    if (c.K > INT_MAX || c.Co > INT_MAX || c.nb * c.P > INT_MAX)
+        return gl_fail(err, GL_ERR_VALUE, "%s: dimensions too large for 32-bit BLAS", gl_op_name(nd->op));
+    if (!a->work)
+        return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace (gl_kernel_workspace not consulted)",
+                       gl_op_name(nd->op));
+
+    float *col = a->work, *tmp = a->work + c.K * c.nb * c.P;
+    const int64_t img_sz = c.Ci * c.H * c.W, cs_sz = c.Co * c.P;
+    for (int64_t n0 = 0; n0 < c.N; n0 += c.nb) {
+        const int64_t nb = c.N - n0 < c.nb ? c.N - n0 : c.nb;
+        const int ld = (int)(nb * c.P);
+        gl_cols_job j = {&c, nb, NULL, NULL};
+        gl_gemm gm;
+        memset(&gm, 0, sizeof gm);
+        switch (nd->op) {
+        case GL_OP_CONV2D: { /* y = W (Co, K) @ col (K, nb*P) */
+            float *y = a->out + n0 * cs_sz;
+            j.src = a->in[0] + n0 * img_sz;
+            j.dst = col;
+            gl_cols_par(a->pool, c.K, nb * c.P, gl_im2col_range, &j);
+            gm = (gl_gemm){0, 0, (int)c.Co, ld, (int)c.K, 0.0f, a->in[1], (int)c.K, col, ld,
+                           nb > 1 ? tmp : y, ld, 0};
+            gl_gemm_run(a->pool, &gm);
+            if (nb > 1) {
+                j.src = tmp;
+                j.dst = y;
+                gl_cols_par(a->pool, c.Co, nb * c.P, gl_scatter_range, &j);
+            }
+            break;
+        }
+        case GL_OP_CONV_TRANSPOSE2D: { /* col (K, nb*P) = W^T (K, Co) @ x (Co, nb*P); image = col2im */
+            const float *x = a->in[0] + n0 * cs_sz;
+            if (nb > 1) {
+                j.src = x;
+                j.dst = tmp;
+                gl_cols_par(a->pool, c.Co, nb * c.P, gl_gather_range, &j);
+                x = tmp;
+            }
+            gm = (gl_gemm){1, 0, (int)c.K, ld, (int)c.Co, 0.0f, a->in[1], (int)c.K, x, ld, col, ld, 0};
+            gl_gemm_run(a->pool, &gm);
+            j.src = col;
+            j.dst = a->out + n0 * img_sz;
+            gl_cols_par(a->pool, nb * c.Ci, c.H * c.W * c.kh * c.kw, gl_col2im_range, &j);
+            break;
+        }
+        case GL_OP_CONV2D_WEIGHT_GRAD: { /* out (Co, K) += b (Co, nb*P) @ col^T (nb*P, K) */
+            const float *gy = a->in[1] + n0 * cs_sz;
+            j.src = a->in[0] + n0 * img_sz;
+            j.dst = col;
+            gl_cols_par(a->pool, c.K, nb * c.P, gl_im2col_range, &j);
+            if (nb > 1) {
+                j.src = gy;
+                j.dst = tmp;
+                gl_cols_par(a->pool, c.Co, nb * c.P, gl_gather_range, &j);
+                gy = tmp;
+            }
+            gm = (gl_gemm){0, 1, (int)c.Co, (int)c.K, ld, n0 > 0 ? 1.0f : 0.0f, gy, ld, col, ld, a->out,
+                           (int)c.K, 0};
+            gl_gemm_run(a->pool, &gm);
+            break;
+        }
+        default:
+            return gl_fail(err, GL_ERR_INTERNAL, "gl_k_conv: op %s", gl_op_name(nd->op));
+        }
+    }
+    return GL_OK;
+}
