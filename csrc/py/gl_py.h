@@ -18,6 +18,14 @@
 #endif
 #include <numpy/arrayobject.h>
 
+/* Flags of every ganlib heap type: GC-tracked, and immutable where the
+ * running Python supports it (3.10+), so type attributes cannot be swapped. */
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+#define GL_PY_TYPE_FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE)
+#else
+#define GL_PY_TYPE_FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC)
+#endif
+
 #include <pthread.h>
 
 #include "core/gl_graph.h"

@@ -935,11 +935,7 @@ static PyType_Spec fit_spec = {
     .name = "ganlib._C.Fit",
     .basicsize = sizeof(FitObject),
     .itemsize = 0,
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
-#else
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-#endif
+    .flags = GL_PY_TYPE_FLAGS,
     .slots = fit_slots,
 };
 

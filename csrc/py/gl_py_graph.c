@@ -346,11 +346,7 @@ static PyType_Spec graph_spec = {
     .name = "ganlib._C.Graph",
     .basicsize = sizeof(GraphObject),
     .itemsize = 0,
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
-#else
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-#endif
+    .flags = GL_PY_TYPE_FLAGS,
     .slots = graph_slots,
 };
 

@@ -485,11 +485,7 @@ static PyType_Spec gl_py_optimizer_spec = {
     .name = "ganlib._C.Optimizer",
     .basicsize = sizeof(gl_py_optimizer),
     .itemsize = 0,
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-             | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ,
+    .flags = GL_PY_TYPE_FLAGS,
     .slots = gl_py_optimizer_slots,
 };
 

@@ -299,11 +299,7 @@ static PyType_Spec program_spec = {
     .name = "ganlib._C.Program",
     .basicsize = sizeof(ProgramObject),
     .itemsize = 0,
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
-#else
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-#endif
+    .flags = GL_PY_TYPE_FLAGS,
     .slots = program_slots,
 };
 
