@@ -49,6 +49,7 @@ class Module:
     def __init__(self) -> None:
         self._specs: "OrderedDict[str, tuple[int, tuple]]" = OrderedDict()  # own params: offset, shape
         self._children: "OrderedDict[str, Module]" = OrderedDict()
+        self._buffers: "OrderedDict[str, np.ndarray]" = OrderedDict()  # own non-parameter state
         self.buffer = ParamBuffer(0)
         self.training = True
         self._forward_cache: dict = {}
@@ -63,6 +64,80 @@ class Module:
         self.buffer.data[:offset] = old.data
         self._specs[name] = (offset, tuple(int(d) for d in shape))
         init(self.param(name), rng, **kw)
+
+    # ---- buffers (state that is not a parameter: running statistics, references) ----
+    def add_buffer(self, name: str, array: Any) -> np.ndarray:
+        """Register a non-parameter state array (e.g. batch norm running statistics).
+
+        The module keeps its own float32 C-contiguous copy of ``array``; it is
+        not in the parameter buffer (no gradient, no optimizer update), but it is
+        part of :meth:`state_dict` (under ``prefix + name``, like a PyTorch
+        buffer) and is restored *in place* by :meth:`load_state_dict`, so compiled
+        graphs that read it by address see loaded values.
+
+        Parameters
+        ----------
+        name : str
+            Name in the state dict; must not clash with a parameter of this module.
+        array : array_like
+            Initial value.
+
+        Returns
+        -------
+        ndarray
+            The module-owned array (the same object as ``get_buffer(name)``).
+
+        Examples
+        --------
+        >>> m = gl.nn.Module()
+        >>> m.add_buffer("count", np.zeros(1)).dtype
+        dtype('float32')
+        """
+        if name in self._specs:
+            raise ValueError(f"add_buffer: {name!r} is already a parameter of {type(self).__name__}")
+        arr = np.array(array, dtype=np.float32, order="C", copy=True)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        self._buffers[name] = arr
+        return arr
+
+    def get_buffer(self, name: str) -> np.ndarray:
+        """The module-owned array of one of this module's own buffers (see :meth:`add_buffer`)."""
+        if name not in self._buffers:
+            raise KeyError(f"{type(self).__name__} has no buffer {name!r}; buffers: {list(self._buffers)}")
+        return self._buffers[name]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) pairs of every buffer in the tree; names like ``"1.running_mean"``."""
+        for name, arr in self._buffers.items():
+            yield prefix + name, arr
+        for cname, child in self._children.items():
+            yield from child.named_buffers(prefix + cname + ".")
+
+    def buffers(self) -> "OrderedDict[str, np.ndarray]":
+        """Named buffers (the module-owned arrays, not copies)."""
+        return OrderedDict(self.named_buffers())
+
+    def buffer_tensor(self, name: str) -> "ops.Tensor":
+        """A buffer as a node of the current trace that reads the array at every run.
+
+        Used inside ``forward`` for state that changes between runs without a
+        retrace (e.g. a reference batch's statistics). It is not a parameter:
+        ``gl.grad(loss, module)`` never differentiates with respect to it.
+        """
+        arr = self.get_buffer(name)
+        return ops.current_trace().param(arr.reshape(-1), 0, arr.shape) if arr.ndim != 1 else \
+            ops.current_trace().param(arr, 0, arr.shape)
+
+    def _named_state(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray, bool]]:
+        """(name, array, is_buffer) in PyTorch's state_dict order: own parameters,
+        own buffers, then each child."""
+        for name in self._specs:
+            yield prefix + name, self.param(name), False
+        for name, arr in self._buffers.items():
+            yield prefix + name, arr, True
+        for cname, child in self._children.items():
+            yield from child._named_state(prefix + cname + ".")
 
     def add_child(self, name: str, child: "Module") -> None:
         if not isinstance(child, Module):
@@ -168,18 +243,37 @@ class Module:
 
     # ---- state ----
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Copies of every parameter, by name."""
-        return OrderedDict((k, v.copy()) for k, v in self.named_parameters())
+        """Copies of every parameter and buffer (e.g. ``running_mean``), by name.
+
+        The order is PyTorch's: each module's parameters, then its buffers, then
+        its children.
+
+        Examples
+        --------
+        >>> net = gl.nn.Sequential(gl.nn.Linear(2, 3), gl.nn.BatchNorm(3))
+        >>> list(net.state_dict())
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var']
+        """
+        return OrderedDict((k, v.copy()) for k, v, _ in self._named_state())
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy values in; names and shapes must match exactly (checked before any copy)."""
-        own = self.parameters()
-        missing = [k for k in own if k not in state]
+        """Copy values in; names and shapes must match exactly (checked before any copy).
+
+        Every parameter must be present. Buffers (running statistics, references)
+        are restored when present; a buffer missing from ``state`` keeps its
+        current value, so a parameters-only dict (e.g. ``module.parameters()``)
+        still loads. Buffers are written in place, so compiled graphs that read
+        them see the loaded values.
+        """
+        own = OrderedDict((k, (v, is_buf)) for k, v, is_buf in self._named_state())
+        missing = [k for k, (_, is_buf) in own.items() if k not in state and not is_buf]
         extra = [k for k in state if k not in own]
         if missing or extra:
             raise ValueError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}")
         arrays = {}
-        for k, v in own.items():
+        for k, (v, _) in own.items():
+            if k not in state:
+                continue
             a = np.asarray(state[k])
             if a.shape != v.shape:
                 raise ValueError(f"load_state_dict: {k!r} has shape {a.shape}, expected {v.shape}")
@@ -188,8 +282,9 @@ class Module:
             if not np.all(np.isfinite(a)):
                 raise ValueError(f"load_state_dict: {k!r} contains NaN or inf")
             arrays[k] = a
-        for k, v in own.items():
-            v[...] = arrays[k]
+        for k, (v, _) in own.items():
+            if k in arrays:
+                v[...] = arrays[k]
 
     # ---- modes ----
     def train(self, mode: bool = True) -> "Module":
