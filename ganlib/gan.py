@@ -139,6 +139,11 @@ class GAN:
             penalty = None if self.mmd else self.objective.default_penalty
         self.penalty_spec = penalty
         self.penalty = _losses.get_penalty(penalty) if penalty is not None else None
+        if self.penalty is not None and self.D is not None and any(
+                type(m).__name__ == "BatchNorm" and m.training for m in self.D._modules()):
+            raise ValueError("GAN: a gradient penalty differentiates D's gradient again, but batch norm in "
+                             "training mode is first-order only; use norm='layer' (or no norm) in the "
+                             "critic, or penalty=None")
         if penalty_weight is None:
             penalty_weight = self.objective.default_penalty_weight if (self.objective and penalty is not None
                                                                          and self.objective.default_penalty) else 10.0
@@ -502,7 +507,7 @@ class GAN:
         tensors: dict[str, np.ndarray] = {}
         for prefix, m in (("G/", self.G), ("D/", self.D), ("G_ema/", self.G_ema)):
             if m is not None:
-                for k, v in m.parameters().items():
+                for k, v in m.state_dict().items():  # parameters and buffers (BatchNorm statistics)
                     tensors[prefix + k] = v
         state: dict[str, Any] = {"step": self.step, "opt_t": {}}
         for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
