@@ -18,4 +18,22 @@ from .images import (batched, class_diversity, classifier_score, frechet_distanc
                      renyi_entropy)
 
 __all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
-           "kernel_distance", "class_diversity", "renyi_entropy"]
+           "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier"]
+
+
+
+def default_mnist_classifier():
+    """The shipped MNIST classifier (:func:`ganlib.classifier.default_mnist_classifier`).
+
+    Imported on first use, which avoids an import cycle with ``ganlib.classifier``.
+    """
+    from ..classifier import default_mnist_classifier as factory
+    return factory()
+
+
+def __getattr__(name: str):
+    """Lazy ``MnistClassifier`` (from ``ganlib.classifier``)."""
+    if name == "MnistClassifier":
+        from ..classifier import MnistClassifier
+        return MnistClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

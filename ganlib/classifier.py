@@ -1,0 +1,487 @@
+"""Supervised classifiers trained in C, and the shipped MNIST classifier behind the image metrics.
+
+:func:`train_classifier` traces one softmax cross-entropy training step of a
+module into a compiled C program and hands it, with the optimizer, to the C
+fit loop (``_C.Fit``): each data row is ``[flattened image | one-hot label]``;
+the program slices the two parts back apart, reshapes the images, and writes
+the gradients straight into the module's flat gradient buffer.  Python is only
+called back every ``log_every`` steps (progress bar, Ctrl-C).
+
+:class:`MnistClassifier` / :func:`default_mnist_classifier` load the small
+convnet shipped as ``ganlib/data/mnist_classifier.safetensors`` (trained by
+``python -m ganlib.tools.train_mnist_classifier``).  It is the classifier that
+``ganlib.metrics.classifier_score`` and ``class_diversity`` use with
+``classifier=None``, and its ``.features`` (penultimate activations) give a
+Fréchet distance for MNIST-like images.
+
+Examples
+--------
+>>> import ganlib as gl
+>>> from ganlib.classifier import train_classifier, evaluate, default_mnist_classifier
+>>> x, y = gl.datasets.mnist(split="train", limit=2000)            # doctest: +SKIP
+>>> net = gl.nn.mlp(784, [128], 10, seed=0)                          # doctest: +SKIP
+>>> hist = train_classifier(net, x, y, steps=300, progress=False)    # doctest: +SKIP
+>>> evaluate(net, x, y) > 0.9                                        # doctest: +SKIP
+True
+>>> clf = default_mnist_classifier()                                 # doctest: +SKIP
+>>> clf(x[:5]).shape, clf.features(x[:5]).shape                      # doctest: +SKIP
+((5, 10), (5, 128))
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _C, ops, optim as _optim
+from .io.safetensors import load_safetensors, save_safetensors
+from .nn import init as _init
+from .nn.layers import Dropout, Linear, ReLU, Sequential, from_spec, register_spec
+from .nn.module import Module
+
+__all__ = ["train_classifier", "evaluate", "predict_logits", "mnist_convnet", "save_classifier",
+           "load_classifier", "MnistClassifier", "default_mnist_classifier", "DEFAULT_WEIGHTS",
+           "HISTORY_COLUMNS"]
+
+#: Where the shipped MNIST classifier weights live (inside the installed package).
+DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist_classifier.safetensors")
+#: Columns recorded per step by :func:`train_classifier` (besides ``step``).
+HISTORY_COLUMNS = ("loss", "accuracy")
+FORMAT = "ganlib.classifier/1"
+
+
+# ----------------------------------------------------------------------------- small conv layers
+# Self-contained layers for the shipped convnet, so that the weights file loads
+# no matter which other layer types gl.nn grows; their spec types are namespaced.
+
+class _Conv2d(Module):
+    """2-D convolution with bias, weight (out, in, k, k) and bias (out,) as in PyTorch."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, seed: Optional[int] = None) -> None:
+        super().__init__()
+        if min(in_channels, out_channels, kernel_size, stride) < 1 or padding < 0:
+            raise ValueError(f"Conv2d: bad sizes in={in_channels}, out={out_channels}, k={kernel_size}, "
+                             f"stride={stride}, padding={padding}")
+        self.cin, self.cout, self.k = int(in_channels), int(out_channels), int(kernel_size)
+        self.stride, self.padding = int(stride), int(padding)
+        rng = _init.default_rng() if seed is None else np.random.default_rng(int(seed))
+        fan_in = self.cin * self.k * self.k
+        self.add_param("weight", (self.cout, self.cin, self.k, self.k), _init.torch_default, rng)
+        self.add_param("bias", (self.cout,), _init.torch_default, rng, fan_in=fan_in)
+
+    def spec(self) -> dict:
+        return {"type": "ganlib.classifier.Conv2d", "in": self.cin, "out": self.cout, "k": self.k,
+                "stride": self.stride, "padding": self.padding}
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        y = ops.conv2d(x, self.p("weight"), self.stride, self.padding)
+        return ops.add(y, ops.reshape(self.p("bias"), (1, self.cout, 1, 1)))
+
+    def __repr__(self) -> str:
+        return f"Conv2d({self.cin}, {self.cout}, {self.k}, stride={self.stride}, padding={self.padding})"
+
+
+class _MaxPool2d(Module):
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.k = int(kernel_size)
+
+    def spec(self) -> dict:
+        return {"type": "ganlib.classifier.MaxPool2d", "k": self.k}
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        return ops.max_pool2d(x, self.k)
+
+    def __repr__(self) -> str:
+        return f"MaxPool2d({self.k})"
+
+
+class _Flatten(Module):
+    def spec(self) -> dict:
+        return {"type": "ganlib.classifier.Flatten"}
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        return ops.flatten(x)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+register_spec("ganlib.classifier.Conv2d",
+              lambda d: _Conv2d(d["in"], d["out"], d["k"], d.get("stride", 1), d.get("padding", 0), seed=0))
+register_spec("ganlib.classifier.MaxPool2d", lambda d: _MaxPool2d(d["k"]))
+register_spec("ganlib.classifier.Flatten", lambda d: _Flatten())
+
+
+def mnist_convnet(num_classes: int = 10, dropout: float = 0.25, seed: int = 0) -> Sequential:
+    """The shipped classifier's architecture, for (N, 1, 28, 28) inputs.
+
+    conv 1->32 3x3 pad 1, ReLU, maxpool 2, conv 32->64 3x3 pad 1, ReLU, maxpool 2,
+    flatten, Linear 3136->128, ReLU, Dropout, Linear 128->``num_classes``.
+    """
+    rng = np.random.default_rng(int(seed))
+    s = [int(v) for v in rng.integers(2**31, size=4)]
+    layers: list[Module] = [_Conv2d(1, 32, 3, padding=1, seed=s[0]), ReLU(), _MaxPool2d(2),
+                            _Conv2d(32, 64, 3, padding=1, seed=s[1]), ReLU(), _MaxPool2d(2),
+                            _Flatten(), Linear(64 * 7 * 7, 128, seed=s[2]), ReLU()]
+    if dropout:
+        layers.append(Dropout(dropout))
+    layers.append(Linear(128, num_classes, seed=s[3]))
+    return Sequential(*layers)
+
+
+# ----------------------------------------------------------------------------- validation
+def _is_int(v: Any) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
+
+
+def _check_images(where: str, images: Any) -> np.ndarray:
+    x = images if isinstance(images, np.ndarray) else np.asarray(images)
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"{where}: images must be a numeric array, got dtype {x.dtype}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"{where}: images must have shape (n, ...) with n >= 1, got {x.shape}")
+    if x.ndim > 4:
+        raise ValueError(f"{where}: images have at most 4 dimensions (n, C, H, W), got shape {x.shape}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bad = ~np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{where}: images has {int(bad.sum())} rows with NaN or inf values "
+                         f"(first: row {int(np.argmax(bad))})")
+    return x
+
+
+def _check_labels(where: str, labels: Any, n: int, num_classes: int) -> np.ndarray:
+    y = labels if isinstance(labels, np.ndarray) else np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"{where}: labels must have shape ({n},) (one per image), got {y.shape}")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError(f"{where}: labels must be integers (class indices), got non-integer values")
+    elif y.dtype.kind not in "iu":
+        raise TypeError(f"{where}: labels must be integer class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    bad = (y < 0) | (y >= num_classes)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"{where}: labels must be in [0, {num_classes}) (the model has {num_classes} outputs), "
+                         f"got {int(y[k])} at index {k} ({int(bad.sum())} out of range)")
+    return y
+
+
+def _output_width(where: str, model: Module, sample_shape: tuple) -> int:
+    tr = ops.Trace()
+    try:
+        with ops.tracing(tr):
+            out = model(tr.input((1, *sample_shape)))
+    except ValueError as e:
+        raise ValueError(f"{where}: the model does not accept inputs of shape (batch, "
+                         f"{', '.join(map(str, sample_shape))}): {e}") from None
+    if out.ndim != 2 or out.shape[1] < 2:
+        raise ValueError(f"{where}: the model must return logits of shape (batch, num_classes >= 2), "
+                         f"got {out.shape}")
+    return int(out.shape[1])
+
+
+# ----------------------------------------------------------------------------- training
+def train_classifier(model: Module, images: Any, labels: Any, steps: Optional[int] = None,
+                     epochs: Optional[float] = None, batch_size: int = 128, optimizer: Any = None,
+                     log_every: int = 100, progress: bool = True, seed: int = 0) -> dict[str, np.ndarray]:
+    """Train ``model`` to classify ``images`` by softmax cross-entropy; the loop runs in C.
+
+    Parameters
+    ----------
+    model : Module
+        Maps a batch of images ``(batch, *images.shape[1:])`` to logits ``(batch, K)``.
+    images : ndarray (n, ...)
+        Training inputs (finite), e.g. MNIST ``(n, 1, 28, 28)`` in [-1, 1].
+    labels : ndarray (n,)
+        Integer classes in ``[0, K)``.
+    steps, epochs : int / float, optional
+        Length of training: ``steps`` optimizer steps, or ``epochs`` passes over the
+        data (``epochs * (n // batch_size)`` steps). Give at most one; default 1 epoch.
+    batch_size : int
+        Rows per step, drawn without replacement and reshuffled every epoch (the
+        partial last batch of an epoch is dropped).
+    optimizer : ganlib.optim optimizer, optional
+        Default ``Adam(1e-3)``. It is (re)bound to the model's parameter buffer.
+    log_every : int
+        Python is called back (progress bar, Ctrl-C check) every this many steps.
+    progress : bool
+        Show a tqdm progress bar when tqdm is installed.
+    seed : int
+        Seeds batch order and dropout.
+
+    Returns
+    -------
+    dict of ndarray
+        ``step`` (1-based), ``loss`` and ``accuracy`` (of each step's batch, before
+        its update), one row per step done -- fewer than asked if interrupted by
+        Ctrl-C, which stops at a step boundary with the model valid.
+
+    Raises
+    ------
+    FloatingPointError
+        The loss became NaN/inf (message names the step); the parameters are those
+        before that step.
+    ValueError, TypeError
+        Bad shapes, labels out of range, NaN inputs, ``batch_size`` > n, ...
+    """
+    where = "train_classifier"
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: model must be a ganlib Module, got {type(model).__name__}")
+    x = _check_images(where, images)
+    n = int(x.shape[0])
+    sample_shape = tuple(int(d) for d in x.shape[1:])
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be an int >= 1, got {batch_size!r}")
+    batch_size = int(batch_size)
+    if batch_size > n:
+        raise ValueError(f"{where}: batch_size {batch_size} is larger than the data ({n} images)")
+    if not _is_int(log_every) or log_every < 1:
+        raise ValueError(f"{where}: log_every must be an int >= 1, got {log_every!r}")
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"{where}: seed must be a non-negative int, got {seed!r}")
+    if steps is not None and epochs is not None:
+        raise ValueError(f"{where}: give steps or epochs, not both")
+    if steps is None:
+        epochs = 1 if epochs is None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, float, np.integer, np.floating)) \
+                or not epochs > 0 or not math.isfinite(epochs):
+            raise ValueError(f"{where}: epochs must be a positive number, got {epochs!r}")
+        steps = max(1, int(round(float(epochs) * (n // batch_size))))
+    elif not _is_int(steps) or steps < 0:
+        raise ValueError(f"{where}: steps must be an int >= 0, got {steps!r}")
+    steps = int(steps)
+    k = _output_width(where, model, sample_shape)
+    y = _check_labels(where, labels, n, k)
+    if optimizer is None:
+        optimizer = _optim.Adam(1e-3)
+    if not isinstance(optimizer, _optim.Optimizer):
+        raise TypeError(f"{where}: optimizer must be a ganlib.optim optimizer, got {type(optimizer).__name__}")
+    optimizer.bind(model.buffer.data, model.buffer.grad)
+
+    d = int(np.prod(sample_shape))
+    data = np.zeros((n, d + k), np.float32)
+    data[:, :d] = x.reshape(n, d)
+    data[np.arange(n), d + y] = 1.0
+
+    model.train()
+    tr = ops.Trace()
+    tr.training = True
+    with ops.tracing(tr):
+        xin = tr.input((batch_size, d + k))
+        xb = ops.slice(xin, 0, d)
+        if len(sample_shape) > 1:
+            xb = ops.reshape(xb, (batch_size, *sample_shape))
+        onehot = ops.slice(xin, d, d + k)
+        logits = model(xb)
+        loss = ops.softmax_cross_entropy(logits, onehot)
+        # batch accuracy: a row is right when no logit exceeds the true class's logit
+        true_logit = ops.sum(ops.mul(onehot, logits), axis=1, keepdims=True)
+        beaten = ops.sum(ops.sign(ops.relu(ops.sub(logits, true_logit))), axis=1)
+        acc = ops.scale(ops.mean(ops.clip(beaten, 0.0, 1.0)), -1.0, 1.0)
+        grads = ops.grad(loss, model)
+    sinks = [None, None] + list(model.named_grads().values())
+    prog = _C.Program(tr.graph, [loss.id, acc.id] + [g.id for g in grads], sinks, int(seed) * 4 + 1)
+    fit = _C.Fit(data, batch_size, int(seed) * 4 + 2)
+    fit.set_phases([{"program": prog, "batch_input": xin.id, "optimizers": [optimizer._c],
+                     "check": [(0, "classifier loss")], "record": [(0, 0), (1, 1)]}])
+
+    parts: list[np.ndarray] = []   # one history block per chunk: no up-front allocation of `steps` rows
+    bar = _progress(steps) if progress else None
+    done = 0
+    try:
+        while done < steps:
+            m = min(int(log_every), steps - done)
+            block = np.full((m, len(HISTORY_COLUMNS)), np.nan, np.float32)
+            try:
+                fit.run(m, block)
+            finally:
+                moved = int(fit.step) - done
+                done += moved
+                parts.append(block[:moved])
+                if bar is not None:
+                    bar.update(moved)
+            if bar is not None and moved:
+                bar.set_postfix({"loss": f"{block[moved - 1, 0]:.3g}", "acc": f"{block[moved - 1, 1]:.3f}"})
+    except KeyboardInterrupt:
+        pass  # stopped at a step boundary: the model and the history so far are valid
+    finally:
+        if bar is not None:
+            bar.close()
+        model._forward_cache = {}
+    hist = np.concatenate(parts, axis=0) if parts else np.zeros((0, len(HISTORY_COLUMNS)), np.float32)
+    return {"step": np.arange(1, done + 1, dtype=np.int64), "loss": hist[:, 0].copy(),
+            "accuracy": hist[:, 1].copy()}
+
+
+# ----------------------------------------------------------------------------- inference
+def predict_logits(model: Module, images: Any, batch_size: int = 500) -> np.ndarray:
+    """The model's outputs (logits) for ``images``, in eval mode, in chunks run in C.
+
+    The model is switched to eval mode (dropout off) for the call and restored after.
+
+    Returns
+    -------
+    ndarray (n, K) float32
+    """
+    where = "predict_logits"
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: model must be a ganlib Module, got {type(model).__name__}")
+    if not _is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be an int >= 1, got {batch_size!r}")
+    x = _check_images(where, images)
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        outs = [np.asarray(model(x[i:i + batch_size]), np.float32) for i in range(0, x.shape[0], batch_size)]
+    finally:
+        if was_training:
+            model.train()
+    out = np.concatenate(outs, axis=0)
+    if out.ndim != 2:
+        raise ValueError(f"{where}: the model must return (batch, K) logits, got shape {out.shape[1:]} per batch")
+    return out
+
+
+def evaluate(model: Module, images: Any, labels: Any, batch_size: int = 500) -> float:
+    """Accuracy (fraction of argmax logits equal to the labels) of ``model`` on ``images``."""
+    logits = predict_logits(model, images, batch_size)
+    y = _check_labels("evaluate", labels, logits.shape[0], logits.shape[1])
+    return float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- save / load
+def save_classifier(path: str, model: Module, metadata: Optional[dict[str, Any]] = None) -> None:
+    """Write ``model``'s weights and architecture spec to a safetensors file (atomically).
+
+    ``metadata`` values are stored as JSON strings next to ``format`` and ``spec``.
+    """
+    meta = {"format": FORMAT, "spec": json.dumps(model.spec())}
+    for key, v in (metadata or {}).items():
+        meta[str(key)] = json.dumps(v)
+    save_safetensors(path, model.state_dict(), meta)
+
+
+def load_classifier(path: str) -> tuple[Module, dict[str, Any]]:
+    """Rebuild a model saved by :func:`save_classifier`: (model in eval mode, metadata)."""
+    tensors, meta = load_safetensors(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a ganlib classifier file (format {meta.get('format')!r})")
+    model = from_spec(json.loads(meta["spec"]))
+    model.load_state_dict(tensors)
+    model.eval()
+    extra = {k: json.loads(v) for k, v in meta.items() if k not in ("format", "spec")}
+    return model, extra
+
+
+class MnistClassifier:
+    """A trained MNIST classifier: callable on images in [-1, 1], returning class probabilities.
+
+    Parameters
+    ----------
+    path : str, optional
+        Weights file written by :func:`save_classifier` (default: the shipped
+        ``ganlib/data/mnist_classifier.safetensors``).
+    batch_size : int
+        Chunk size of the compiled forward passes.
+
+    Notes
+    -----
+    Inputs may be ``(N, 1, 28, 28)``, ``(N, 28, 28)`` or ``(N, 784)`` with pixels in
+    [-1, 1] (``gl.datasets.mnist``'s default scale, and a tanh generator's range).
+    """
+
+    def __init__(self, path: Optional[str] = None, batch_size: int = 500) -> None:
+        path = DEFAULT_WEIGHTS if path is None else path
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"MnistClassifier: weights file not found: {path} (train one with "
+                                    "`python -m ganlib.tools.train_mnist_classifier`)")
+        self.path = path
+        self.model, self.info = load_classifier(path)
+        if not isinstance(self.model, Sequential) or len(self.model) < 2:
+            raise ValueError(f"{path}: expected a Sequential classifier, got {type(self.model).__name__}")
+        self.batch_size = int(batch_size)
+        self.input_shape = tuple(self.info.get("input_shape", (1, 28, 28)))
+        layers = list(self.model._children.values())
+        self._features_fn = ops.Function(lambda x: _run(layers[:-1], x), training=False)
+        self._lock = threading.Lock()
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model[len(self.model) - 1].out_features)
+
+    def _inputs(self, images: Any) -> np.ndarray:
+        x = images if isinstance(images, np.ndarray) else np.asarray(images)
+        if x.ndim >= 1 and x.shape[0] > 0 and int(np.prod(x.shape[1:])) == int(np.prod(self.input_shape)):
+            x = x.reshape((x.shape[0], *self.input_shape))
+        else:
+            raise ValueError(f"MnistClassifier: expects images of shape (N, {', '.join(map(str, self.input_shape))})"
+                             f" (or (N, 28, 28) / (N, 784)), got {x.shape}")
+        return _check_images("MnistClassifier", x)
+
+    def _chunks(self, fn: Any, x: np.ndarray) -> np.ndarray:
+        b = self.batch_size
+        with self._lock:  # one compiled program must not run from two threads at once
+            return np.concatenate([np.asarray(fn(x[i:i + b])) for i in range(0, x.shape[0], b)], axis=0)
+
+    def logits(self, images: Any) -> np.ndarray:
+        """Class logits, shape (N, 10)."""
+        return self._chunks(self.model, self._inputs(images))
+
+    def __call__(self, images: Any) -> np.ndarray:
+        """Class probabilities p(y|x), shape (N, 10), rows summing to 1."""
+        return _softmax(self.logits(images))
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Predicted classes (int64), shape (N,)."""
+        return np.argmax(self.logits(images), axis=1).astype(np.int64)
+
+    def features(self, images: Any) -> np.ndarray:
+        """Penultimate-layer activations (after the last hidden ReLU), shape (N, 128)."""
+        return self._chunks(self._features_fn, self._inputs(images))
+
+    def __repr__(self) -> str:
+        acc = self.info.get("test_accuracy")
+        return f"MnistClassifier({self.path!r}, test_accuracy={acc})"
+
+
+def _run(layers: list[Module], x: ops.Tensor) -> ops.Tensor:
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+_default: dict[str, MnistClassifier] = {}
+_default_lock = threading.Lock()
+
+
+def default_mnist_classifier() -> MnistClassifier:
+    """The shipped MNIST classifier (loaded once, then shared)."""
+    with _default_lock:
+        clf = _default.get("clf")
+        if clf is None:
+            clf = _default["clf"] = MnistClassifier()
+        return clf
+
+
+def _progress(total: int) -> Any:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="step", leave=False)

@@ -1,0 +1,1 @@
+"""Command-line tools shipped with ganlib (``python -m ganlib.tools.<name>``)."""
