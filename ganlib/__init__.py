@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import _C
 from ._errors import GanlibError
-from . import ops, nn, optim, datasets, metrics, losses, latent, io
+from . import ops, nn, optim, datasets, metrics, losses, latent, io, demos
 from .ops import Tensor, function, grad
 from .train import compile_step
 from .nn.init import manual_seed
@@ -17,7 +17,7 @@ from .gan import GAN, load
 
 __version__ = "0.1.0"
 
-__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "GAN", "load", "Tensor", "function", "grad", "compile_step",
+__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "demos", "GAN", "load", "Tensor", "function", "grad", "compile_step",
            "set_num_threads", "get_num_threads", "show_config", "manual_seed", "__version__"]
 
 
