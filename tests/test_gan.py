@@ -248,6 +248,9 @@ def test_checkpoint_is_standard_safetensors(tmp_path, ring):
     np.testing.assert_array_equal(tensors["G/0.weight"], gan.G.parameters()["0.weight"])
     assert tensors["sampler/perm"].dtype == np.int64
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]  # atomic write left nothing
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask  # ordinary permissions, not mkstemp's 0600
 
 
 def test_corrupt_checkpoint_is_refused(tmp_path):

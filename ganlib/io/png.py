@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from .atomic import write_atomic
 from .tiling import make_grid
 
 __all__ = ["save_png", "load_png", "encode_png", "decode_png"]
@@ -99,21 +99,7 @@ def save_png(path: PathLike, images: Any, value_range: Optional[Sequence[float]]
     >>> save_png("lines.png", lines(64), nrow=8)                 # doctest: +SKIP
     """
     data = encode_png(make_grid(images, nrow=nrow, padding=padding, value_range=value_range))
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(os.fspath(path), lambda f: f.write(data))
 
 
 def _unfilter(raw: bytes, h: int, w: int, bpp: int) -> np.ndarray:

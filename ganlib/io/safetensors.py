@@ -8,12 +8,12 @@ the same directory, flushed and fsynced, then renamed over the target.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from typing import Mapping
 
 import numpy as np
+
+from .atomic import write_atomic
 
 __all__ = ["save_safetensors", "load_safetensors"]
 
@@ -49,21 +49,14 @@ def save_safetensors(path: str, tensors: Mapping[str, np.ndarray], metadata: Map
         header["__metadata__"] = dict(metadata)
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)  # align the data section to 8 bytes
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(raw)))
-            f.write(raw)
-            for b in blobs:
-                f.write(b)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    def write(f) -> None:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+    write_atomic(path, write)
 
 
 def load_safetensors(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
