@@ -122,7 +122,7 @@ typedef struct gl_opt_job {
     int w1_small;
     float beta2, w2; /* Adam: beta2, 1 - beta2 */
     float alpha;     /* RMSprop */
-    float bc2_sqrt;  /* Adam: sqrt(1 - beta2^t) */
+    float inv_bc2_sqrt; /* Adam: 1 / sqrt(1 - beta2^t): a multiply, not a divide, per element */
     float eps;
     float neg_step;  /* Adam: -lr / (1 - beta1^t) */
     int first;       /* SGD: the momentum buffer starts as the gradient */
@@ -157,7 +157,7 @@ static void gl_adam_range(void *arg, int64_t begin, int64_t end) {
     float *restrict v = j->s1;
     float *restrict vmax = j->s2;
     const float wd = j->wd, decay = j->decay, w1 = j->w1, w1c = j->w1c, b2 = j->beta2, w2 = j->w2;
-    const float bc2s = j->bc2_sqrt, eps = j->eps, neg_step = j->neg_step;
+    const float ibc2s = j->inv_bc2_sqrt, eps = j->eps, neg_step = j->neg_step;
     const int small = j->w1_small, decoupled = j->decoupled, amsgrad = j->amsgrad;
     /* flags in locals (not read through j per element) so gcc can vectorise */
     for (int64_t i = begin; i < end; i++) {
@@ -175,7 +175,7 @@ static void gl_adam_range(void *arg, int64_t begin, int64_t end) {
             vv = (vi > old || isnan(vi)) ? vi : old; /* torch.maximum propagates NaN */
             vmax[i] = vv;
         }
-        const float denom = sqrtf(vv) / bc2s + eps;
+        const float denom = sqrtf(vv) * ibc2s + eps;
         p[i] = pi + neg_step * mi / denom;
     }
 }
@@ -269,7 +269,7 @@ gl_status gl_opt_step(const gl_opt_config *c, float *param, const float *grad, f
         j.w1_small = fabsf(j.w1) < 0.5f;
         j.beta2 = (float)c->beta2;
         j.w2 = (float)(1.0 - b2);
-        j.bc2_sqrt = (float)sqrt(bc2);
+        j.inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
         j.neg_step = (float)(-(lr / bc1));
         j.amsgrad = c->amsgrad != 0;
         fn = gl_adam_range;
