@@ -7,6 +7,8 @@ Examples
 """
 from __future__ import annotations
 
+import atexit
+
 from . import _C
 from ._errors import GanlibError
 from . import ops, nn, optim, datasets, metrics, losses, latent, io, demos
@@ -16,6 +18,8 @@ from .nn.init import manual_seed
 from .gan import GAN, load
 
 __version__ = "0.1.0"
+
+atexit.register(_C._release_pool)  # join the worker threads at exit (see gl_py_module.c)
 
 __all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "demos", "GAN", "load", "Tensor", "function", "grad", "compile_step",
            "set_num_threads", "get_num_threads", "show_config", "manual_seed", "__version__"]

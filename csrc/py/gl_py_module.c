@@ -152,7 +152,25 @@ static PyObject *py_op_names(PyObject *m, PyObject *unused) {
     return l;
 }
 
+PyDoc_STRVAR(release_pool_doc,
+"_release_pool($module, /)\n--\n\n"
+"Join and free the worker threads (ganlib registers this with atexit). Does\n"
+"nothing while a run is in flight; later runs go single-threaded.");
+
+/* CPython need not deallocate extension modules at exit, so module_free may
+ * never run; releasing the pool from atexit joins its threads while the
+ * interpreter is still whole. The GIL is held: no run can start meanwhile. */
+static PyObject *py_release_pool(PyObject *m, PyObject *Py_UNUSED(ignored)) {
+    gl_py_state *st = mod_state(m);
+    if (st && st->pool && st->pool_users == 0) {
+        gl_pool_free(st->pool);
+        st->pool = NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"_release_pool", py_release_pool, METH_NOARGS, release_pool_doc},
     {"set_num_threads", py_set_num_threads, METH_O, set_num_threads_doc},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, get_num_threads_doc},
     {"alloc_count", py_alloc_count, METH_NOARGS, alloc_count_doc},
