@@ -168,13 +168,16 @@ def test_conv2d_first_order(case, rng):
     check_first_order(lambda a, b: ops.conv2d(a, b, s, p), lambda a, b: ref_conv2d(a, b, s, p), [x, w], rng)
 
 
-@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+# the cases whose transposed convolution has a non-empty output
+TRANSPOSE_CASES = [c for c in CONV_CASES
+                   if (c[2] - 1) * c[7] - 2 * c[8] + c[5] >= 1 and (c[3] - 1) * c[7] - 2 * c[8] + c[6] >= 1]
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=str)
 def test_conv_transpose2d_first_order(case, rng):
     N, C, H, W, O, kh, kw, s, p = case
     op = (s - 1, 0) if s > 1 else (0, 0)
     x, w = f32(rng, N, C, H, W), f32(rng, C, O, kh, kw, scale=0.5)
-    if (H - 1) * s - 2 * p + kh < 1 or (W - 1) * s - 2 * p + kw < 1:
-        pytest.skip("empty output")
     check_first_order(lambda a, b: ops.conv_transpose2d(a, b, s, p, op),
                       lambda a, b: ref_conv_transpose2d(a, b, s, p, op), [x, w], rng)
 
