@@ -229,3 +229,24 @@ void gl_py_array_shape_str(PyArrayObject *a, char *buf, int len) {
         k += snprintf(buf + k, (size_t)(len - k), i ? ", %lld" : "%lld", (long long)dims[i]);
     if (k < len) snprintf(buf + k, (size_t)(len - k), nd == 1 ? ",)" : ")");
 }
+
+/* A Python int in [0, 2**64): bool/float -> TypeError, out of range -> ValueError. */
+int gl_py_as_uint64(PyObject *o, const char *what, uint64_t *out) {
+    if (PyBool_Check(o) || PyFloat_Check(o) || !PyIndex_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", what, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    PyObject *idx = PyNumber_Index(o);
+    if (!idx) return -1;
+    unsigned long long v = PyLong_AsUnsignedLongLong(idx);
+    Py_DECREF(idx);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s must be in [0, 2**64)", what);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+

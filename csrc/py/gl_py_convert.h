@@ -16,6 +16,8 @@ PyObject *gl_py_raise_err(PyObject *ganlib_error, const gl_error *err);
 /* A Python int (or an object with __index__) that is not a bool.
  * what names the argument in the TypeError. 0 or -1. */
 int gl_py_as_int64(PyObject *o, const char *what, int64_t *out);
+/* A Python int in [0, 2**64): bool/float -> TypeError, out of range -> ValueError. */
+int gl_py_as_uint64(PyObject *o, const char *what, uint64_t *out);
 
 /* PyArg "O&" converters. */
 int gl_py_conv_shape(PyObject *o, void *out);    /* -> gl_shape            */

@@ -57,26 +57,6 @@ static int check_idle(FitObject *self) {
     return 0;
 }
 
-/* A Python int in [0, 2**64). */
-static int as_uint64(PyObject *o, const char *what, uint64_t *out) {
-    if (PyBool_Check(o) || PyFloat_Check(o) || !PyIndex_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", what, Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    PyObject *idx = PyNumber_Index(o);
-    if (!idx) return -1;
-    unsigned long long v = PyLong_AsUnsignedLongLong(idx);
-    Py_DECREF(idx);
-    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s must be in [0, 2**64)", what);
-        return -1;
-    }
-    *out = (uint64_t)v;
-    return 0;
-}
-
 static int as_int_range(PyObject *o, const char *what, int64_t lo, int64_t hi, int64_t *out) {
     if (gl_py_as_int64(o, what, out) < 0) return -1;
     if (*out < lo || *out > hi) {
@@ -119,7 +99,7 @@ static PyObject *fit_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (!st) return NULL;
     int64_t batch;
     uint64_t seed;
-    if (gl_py_as_int64(batch_obj, "batch", &batch) < 0 || as_uint64(seed_obj, "seed", &seed) < 0) return NULL;
+    if (gl_py_as_int64(batch_obj, "batch", &batch) < 0 || gl_py_as_uint64(seed_obj, "seed", &seed) < 0) return NULL;
 
     PyArrayObject *a = gl_py_as_f32(data_obj, "data");
     if (!a) return NULL;
@@ -844,8 +824,8 @@ static int fit_set_sampler_state(FitObject *self, PyObject *value, void *closure
     gl_fit_sampler_state s;
     if (gl_py_as_int64(PyTuple_GET_ITEM(value, 0), "sampler_state pos", &s.pos) < 0 ||
         gl_py_as_int64(PyTuple_GET_ITEM(value, 1), "sampler_state epoch", &s.epoch) < 0 ||
-        as_uint64(PyTuple_GET_ITEM(value, 2), "sampler_state rng_seed", &s.rng.seed) < 0 ||
-        as_uint64(PyTuple_GET_ITEM(value, 3), "sampler_state rng_counter", &s.rng.counter) < 0)
+        gl_py_as_uint64(PyTuple_GET_ITEM(value, 2), "sampler_state rng_seed", &s.rng.seed) < 0 ||
+        gl_py_as_uint64(PyTuple_GET_ITEM(value, 3), "sampler_state rng_counter", &s.rng.counter) < 0)
         return -1;
     PyObject *po = PyTuple_GET_ITEM(value, 4);
     PyArrayObject *perm = NULL;

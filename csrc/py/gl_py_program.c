@@ -7,26 +7,6 @@
 #include <stdio.h>
 #include <structmember.h>
 
-/* A Python int in [0, 2**64): bool/float -> TypeError, out of range -> ValueError. */
-static int as_uint64(PyObject *o, const char *what, uint64_t *out) {
-    if (PyBool_Check(o) || PyFloat_Check(o) || !PyIndex_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", what, Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    PyObject *idx = PyNumber_Index(o);
-    if (!idx) return -1;
-    unsigned long long v = PyLong_AsUnsignedLongLong(idx);
-    Py_DECREF(idx);
-    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return -1;
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "%s must be in [0, 2**64)", what);
-        return -1;
-    }
-    *out = (uint64_t)v;
-    return 0;
-}
-
 /* sinks argument -> new tuple of nout (ndarray or None) and dst pointers. */
 static int parse_sinks(GraphObject *graph, PyObject *sinks_obj, int nout, const int *outs, PyObject **sinks_out,
                        float ***dst_out) {
@@ -86,7 +66,7 @@ static PyObject *program_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     }
     GraphObject *graph = (GraphObject *)graph_obj;
     uint64_t seed = 0;
-    if (seed_obj && as_uint64(seed_obj, "seed", &seed) < 0) return NULL;
+    if (seed_obj && gl_py_as_uint64(seed_obj, "seed", &seed) < 0) return NULL;
 
     int *outs = NULL, *in_nodes = NULL;
     Py_ssize_t nout = 0;
@@ -235,8 +215,8 @@ static int program_set_rng_state(ProgramObject *self, PyObject *value, void *clo
         return -1;
     }
     uint64_t seed, counter;
-    if (as_uint64(PyTuple_GET_ITEM(value, 0), "rng_state seed", &seed) < 0 ||
-        as_uint64(PyTuple_GET_ITEM(value, 1), "rng_state counter", &counter) < 0)
+    if (gl_py_as_uint64(PyTuple_GET_ITEM(value, 0), "rng_state seed", &seed) < 0 ||
+        gl_py_as_uint64(PyTuple_GET_ITEM(value, 1), "rng_state counter", &counter) < 0)
         return -1;
     self->rng.seed = seed;
     self->rng.counter = counter;
