@@ -14,13 +14,9 @@ The full run also writes ``notebooks/dcgan_mnist_samples.png``.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import time
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbbuild import main  # the shared builder beside this script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -227,42 +223,5 @@ display(Markdown(f"""
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    for kind, src in CELLS:
-        nb.cells.append(new_code_cell(src) if kind == "code" else new_markdown_cell(src))
-    for i, c in enumerate(nb.cells):
-        c["id"] = f"cell-{i:02d}"
-    return nb
-
-
-def execute(nb: nbformat.NotebookNode, timeout: int = 3600) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
-    env_path = os.environ.get("PYTHONPATH", "")
-    if ROOT not in env_path.split(os.pathsep):
-        os.environ["PYTHONPATH"] = ROOT + (os.pathsep + env_path if env_path else "")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": HERE}})
-    client.execute()
-    return nb
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--execute", action="store_true", help="run the notebook and store its outputs")
-    p.add_argument("-o", "--output", default=PATH, help="where to write the notebook")
-    a = p.parse_args(argv)
-    nb = build()
-    if a.execute:
-        t = time.perf_counter()
-        execute(nb)
-        print(f"executed in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    nbformat.validate(nb)
-    nbformat.write(nb, a.output)
-    print(f"wrote {a.output} ({os.path.getsize(a.output) / 1e6:.2f} MB)", file=sys.stderr)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(CELLS, PATH, __doc__))
