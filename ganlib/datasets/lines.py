@@ -36,25 +36,17 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Tuple, Union
 
 import numpy as np
+
+from .._checks import check_int
 
 __all__ = ["lines", "render_lines"]
 
 LINE_WIDTH = 2.0
 # images rendered per chunk: bounds the (chunk, size, size) float64 temporaries
 _CHUNK = 2048
-
-
-def _int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 def render_lines(angles: Any, size: int = 32) -> np.ndarray:
@@ -79,7 +71,7 @@ def render_lines(angles: Any, size: int = 32) -> np.ndarray:
     >>> x[0, 0, 15:17, 16:31].tolist() == [[1.0] * 15] * 2    # the 2-px line, theta = 0
     True
     """
-    size = _int("size", size, 4)
+    size = check_int("size", size, 4)
     theta = np.asarray(angles, dtype=np.float64)
     if theta.ndim != 1:
         raise ValueError(f"angles must be a 1-D array, got shape {theta.shape}")
@@ -132,8 +124,8 @@ def lines(n: int, size: int = 32, seed: int = 0,
     >>> x.shape, bool((x == -1).mean() > 0.9)
     ((1000, 1, 32, 32), True)
     """
-    n = _int("n", n, 0)
-    size = _int("size", size, 4)
+    n = check_int("n", n, 0)
+    size = check_int("size", size, 4)
     theta = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi, n)
     images = render_lines(theta, size)
     return (images, theta) if return_angles else images

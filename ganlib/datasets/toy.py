@@ -25,11 +25,11 @@ Examples
 """
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
+
+from .._checks import check_int, check_real
 
 __all__ = ["ring", "ring_centers", "grid", "grid_centers", "gaussian_mixture", "swiss_roll",
            "circle_points"]
@@ -38,30 +38,6 @@ ArrayLike = Any
 
 
 # ----------------------------------------------------------------------------- validation
-
-def _int(name: str, value: Any, minimum: int) -> int:
-    """``int(value)`` for an integer ``>= minimum``; ``TypeError``/``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _real(name: str, value: Any, *, positive: bool = False) -> float:
-    """A finite real ``>= 0`` (``> 0`` if ``positive``), else an error naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    if value < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
 
 def _seed(value: Any) -> Any:
     """Accept what ``numpy.random.default_rng`` accepts, but reject bools and floats early."""
@@ -96,7 +72,7 @@ def _per_mode(name: str, value: Any, k: int, *, positive: bool) -> np.ndarray:
     if np.ndim(value) == 0:
         if isinstance(value, np.ndarray):
             value = value.item()
-        return np.full(k, _real(name, value, positive=positive), dtype=np.float64)
+        return np.full(k, check_real(name, value, positive=positive, nonnegative=True), dtype=np.float64)
     arr = _float_array(name, value)
     if arr.shape != (k,):
         raise ValueError(f"{name} must be a scalar or have shape ({k},), got shape {arr.shape}")
@@ -149,8 +125,8 @@ def ring_centers(modes: int = 8, radius: float = 1.0) -> np.ndarray:
            [-1.,  0.],
            [-0., -1.]], dtype=float32)
     """
-    modes = _int("modes", modes, 1)
-    radius = _real("radius", radius, positive=True)
+    modes = check_int("modes", modes, 1)
+    radius = check_real("radius", radius, positive=True)
     theta = 2.0 * np.pi * np.arange(modes, dtype=np.float64) / modes
     return np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1).astype(np.float32)
 
@@ -182,8 +158,8 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> np.ndarray:
            [ 0.5, -0.5],
            [ 0.5,  0.5]], dtype=float32)
     """
-    side = _int("side", side, 1)
-    spacing = _real("spacing", spacing, positive=True)
+    side = check_int("side", side, 1)
+    spacing = check_real("spacing", spacing, positive=True)
     axis = spacing * (np.arange(side, dtype=np.float64) - (side - 1) / 2.0)
     xx, yy = np.meshgrid(axis, axis, indexing="ij")
     return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
@@ -212,8 +188,8 @@ def circle_points(n: int = 7, radius: float = 1.0) -> np.ndarray:
     >>> circle_points().shape
     (7, 2)
     """
-    n = _int("n", n, 1)
-    radius = _real("radius", radius, positive=True)
+    n = check_int("n", n, 1)
+    radius = check_real("radius", radius, positive=True)
     return ring_centers(n, radius)
 
 
@@ -259,7 +235,7 @@ def gaussian_mixture(n: int, centers: ArrayLike, std: Union[float, ArrayLike],
     >>> x.shape, y.shape, y.dtype
     ((5, 2), (5,), dtype('int64'))
     """
-    n = _int("n", n, 1)
+    n = check_int("n", n, 1)
     c = _centers(centers)
     k, d = c.shape
     s = _per_mode("std", std, k, positive=False)
@@ -308,7 +284,7 @@ def ring(n: int = 100_000, modes: int = 8, radius: float = 1.0, std: float = 0.0
     >>> bool(abs(float((x ** 2).sum(1).mean()) - 1.0) < 0.01)
     True
     """
-    std = _real("std", std)
+    std = check_real("std", std, nonnegative=True)
     return gaussian_mixture(n, ring_centers(modes, radius), std, seed=seed,
                             return_labels=return_labels)
 
@@ -346,7 +322,7 @@ def grid(n: int = 100_000, side: int = 5, spacing: float = 2.0, std: float = 0.0
     >>> grid(1000, seed=0).shape
     (1000, 2)
     """
-    std = _real("std", std)
+    std = check_real("std", std, nonnegative=True)
     return gaussian_mixture(n, grid_centers(side, spacing), std, seed=seed,
                             return_labels=return_labels)
 
@@ -384,8 +360,8 @@ def swiss_roll(n: int = 100_000, noise: float = 0.05, seed: Any = 0) -> np.ndarr
     >>> bool(float(abs(x).max()) <= 1.0)
     True
     """
-    n = _int("n", n, 1)
-    noise = _real("noise", noise)
+    n = check_int("n", n, 1)
+    noise = check_real("noise", noise, nonnegative=True)
     rng = np.random.default_rng(_seed(seed))
     t = 1.5 * np.pi * (1.0 + 2.0 * rng.random(n))
     scale = 1.0 / (4.5 * np.pi)

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import importlib
 import math
-import numbers
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+
+from .._checks import check_int, check_real
 
 __all__ = ["batched", "classifier_score", "frechet_distance", "kernel_distance",
            "class_diversity", "renyi_entropy"]
@@ -46,24 +47,6 @@ PROB_SUM_TOL = 1e-3
 
 
 # ----------------------------------------------------------------------------- validation
-
-def _int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _real(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (positive and value <= 0.0):
-        raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}, got {value}")
-    return value
-
 
 def _float64(name: str, value: ArrayLike) -> np.ndarray:
     try:
@@ -149,7 +132,7 @@ def batched(fn: Fn, x: ArrayLike, batch_size: int = 500) -> np.ndarray:
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    batch_size = _int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     x = np.asarray(x)
     if x.ndim < 1 or x.shape[0] < 1:
         raise ValueError(f"batched: need at least one sample along axis 0, got shape {x.shape}")
@@ -226,7 +209,7 @@ def classifier_score(images_or_probs: ArrayLike, classifier: Optional[Fn] = None
     >>> [round(v, 9) for v in classifier_score(np.tile([0.2, 0.8], (100, 1)), splits=1)]
     [1.0, 0.0]
     """
-    splits = _int("splits", splits, 1)
+    splits = check_int("splits", splits, 1)
     if classifier is None:
         arr = np.asarray(images_or_probs)
         if arr.ndim == 2:
@@ -411,11 +394,11 @@ def kernel_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = N
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
                          f"{y.shape[1]}")
-    subsets = _int("subsets", subsets, 1)
-    subset_size = _int("subset_size", subset_size, 2)
-    degree = _int("degree", degree, 1)
-    g = 1.0 / x.shape[1] if gamma is None else _real("gamma", gamma, positive=True)
-    c = _real("coef0", coef0)
+    subsets = check_int("subsets", subsets, 1)
+    subset_size = check_int("subset_size", subset_size, 2)
+    degree = check_int("degree", degree, 1)
+    g = 1.0 / x.shape[1] if gamma is None else check_real("gamma", gamma, positive=True)
+    c = check_real("coef0", coef0)
     m = min(subset_size, x.shape[0], y.shape[0])
     rng = np.random.default_rng(seed)
 
@@ -539,7 +522,7 @@ def class_diversity(images_or_labels: ArrayLike, classifier: Optional[Fn] = None
     if num_classes is None:
         k = width if width is not None else int(labels.max()) + 1
     else:
-        k = _int("num_classes", num_classes, 1)
+        k = check_int("num_classes", num_classes, 1)
         if int(labels.max()) >= k:
             raise ValueError(f"class label {int(labels.max())} out of range for num_classes={k}")
     counts = np.bincount(labels, minlength=k).astype(np.int64)
