@@ -137,6 +137,10 @@ class GAN:
         self.feature_matching = bool(feature_matching)
         if penalty == "default":
             penalty = None if self.mmd else self.objective.default_penalty
+        if penalty is None and penalty_weight is not None:
+            raise ValueError("GAN: penalty_weight was given but there is no penalty (penalty=None)")
+        if unroll_first_order and not unroll:
+            raise ValueError("GAN: unroll_first_order=True needs unroll >= 1")
         self.penalty_spec = penalty
         self.penalty = _losses.get_penalty(penalty) if penalty is not None else None
         if self.penalty is not None and self.D is not None and any(
@@ -492,7 +496,7 @@ class GAN:
                 return None
         return {"loss": self.loss_spec if isinstance(self.loss_spec, str) else None,
                 "penalty": self.penalty_spec if isinstance(self.penalty_spec, (str, type(None))) else "custom",
-                "penalty_weight": self.penalty_weight, "d_steps": self.d_steps, "g_steps": self.g_steps,
+                "penalty_weight": self.penalty_weight if self.penalty is not None else None, "d_steps": self.d_steps, "g_steps": self.g_steps,
                 "update": self.update, "unroll": self.unroll, "unroll_first_order": self.unroll_first_order,
                 "label_smoothing": self.label_smoothing, "g_ema": self.g_ema,
                 "historical_averaging": self.historical_averaging, "clip": self.clip,
@@ -597,7 +601,8 @@ def load(path: str, G: Module | None = None, D: Module | None = None, latent: An
         cls = {"sgd": _optim.SGD, "adam": _optim.Adam, "adamw": _optim.AdamW, "rmsprop": _optim.RMSProp}[o["kind"]]
         return cls(**o["config"])
 
-    gan = GAN(G, D, latent=latent, loss=loss, penalty=penalty, penalty_weight=cfg["penalty_weight"],
+    weight = cfg["penalty_weight"] if penalty is not None else None
+    gan = GAN(G, D, latent=latent, loss=loss, penalty=penalty, penalty_weight=weight,
               d_steps=cfg["d_steps"], g_steps=cfg["g_steps"], update=cfg["update"], unroll=cfg["unroll"],
               unroll_first_order=cfg["unroll_first_order"], g_opt=make_opt(cfg["g_opt"]),
               d_opt=make_opt(cfg["d_opt"]), label_smoothing=cfg["label_smoothing"], g_ema=cfg["g_ema"],

@@ -9,6 +9,7 @@ Examples
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -71,7 +72,7 @@ class CompiledStep:
         _, prog, used, nout, _ = hit
         res = prog.step([arrs[k] for k in used], [self.optimizer._c])
         loss = float(res[0])
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             raise FloatingPointError(f"compile_step: the loss became {loss}")
         return loss if nout == 1 else (loss, *res[1:nout])
 

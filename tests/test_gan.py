@@ -235,7 +235,7 @@ def test_resume_is_bit_identical(tmp_path, ring, kw):
     np.testing.assert_array_equal(a.d_opt._c.state, c.d_opt._c.state)
     np.testing.assert_array_equal(ha["d_loss"][n:], hc["d_loss"])
     np.testing.assert_array_equal(ha["step"][n:], hc["step"])
-    np.testing.assert_array_equal(a.sample(10), c.sample(10)) if not kw else None
+    np.testing.assert_array_equal(a.sample(10), c.sample(10))  # the sampling stream resumes too
 
 
 def test_checkpoint_is_standard_safetensors(tmp_path, ring):
@@ -331,6 +331,10 @@ def test_bad_arguments_are_refused(ring):
         gl.GAN(G, D, update="simultaneous", unroll=2)
     with pytest.raises(ValueError, match="g_ema"):
         gl.GAN(G, D, g_ema=1.5)
+    with pytest.raises(ValueError, match="penalty_weight was given"):   # not silently ignored
+        gl.GAN(G, D, penalty=None, penalty_weight=5.0)
+    with pytest.raises(ValueError, match="unroll_first_order"):
+        gl.GAN(G, D, unroll_first_order=True)
 
 
 def test_gan_ring_example_runs():
