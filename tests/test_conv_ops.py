@@ -341,6 +341,8 @@ def _close(a, b, tol=1e-4):
 ORACLE_CONV = [  # (N, C, H, W, O, k, stride, padding, output_padding for the transpose)
     (1, 3, 9, 7, 5, 3, 1, 1, 0), (4, 2, 11, 9, 3, 4, 2, 1, 1), (3, 4, 8, 8, 6, 4, 2, 1, 0),
     (2, 3, 7, 5, 2, 3, 2, 0, 1), (1, 1, 28, 28, 8, 4, 2, 1, 0),
+    # 4x4 stride 2 with >= 32 channels: the Winograd path for conv, transposed conv and both gradients
+    (2, 32, 14, 14, 32, 4, 2, 1, 0), (17, 32, 9, 11, 33, 4, 2, 2, 1), (1, 40, 7, 7, 36, 4, 2, 0, 1),
 ]
 
 
@@ -429,13 +431,14 @@ def test_batch_norm_vs_torch(shape, rng):
     _close(fe(x, g, b), bn(torch.tensor(x)).detach().numpy())
 
 
-def test_wgan_gp_conv_critic_vs_torch(rng):
+@pytest.mark.parametrize("widths", [(4, 6), (8, 32)], ids=["im2col", "winograd"])
+def test_wgan_gp_conv_critic_vs_torch(widths, rng):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
-    N = 5
-    params = {"W1": f32(rng, 4, 1, 4, 4, scale=0.3), "b1": f32(rng, 1, 4, 1, 1, scale=0.1),
-              "W2": f32(rng, 6, 4, 4, 4, scale=0.2), "b2": f32(rng, 1, 6, 1, 1, scale=0.1),
-              "W3": f32(rng, 6 * 3 * 3, 1, scale=0.2), "b3": f32(rng, 1, 1, scale=0.1)}
+    N, (c1, c2) = 5, widths
+    params = {"W1": f32(rng, c1, 1, 4, 4, scale=0.3), "b1": f32(rng, 1, c1, 1, 1, scale=0.1),
+              "W2": f32(rng, c2, c1, 4, 4, scale=0.2), "b2": f32(rng, 1, c2, 1, 1, scale=0.1),
+              "W3": f32(rng, c2 * 3 * 3, 1, scale=0.2), "b3": f32(rng, 1, 1, scale=0.1)}
     xr, xf, eps = f32(rng, N, 1, 13, 13), f32(rng, N, 1, 13, 13), rng.uniform(size=(N, 1, 1, 1)).astype(np.float32)
 
     def critic(x, W1, b1, W2, b2, W3, b3, lib):

@@ -14,9 +14,13 @@
  * column-side tensor between (nb, Co, P) and (Co, nb*P), which costs 1/K of
  * the GEMM.
  *
+ * 4x4 kernels with stride 2 and enough channels (DCGAN's large layers) take
+ * the Winograd path in gl_k_winograd.c instead, with about half the
+ * multiply-adds.
+ *
  * One owner of parallelism: OpenBLAS is single-threaded; im2col / col2im /
  * transposes and the GEMM (by row or column blocks) are split over the pool. */
-#include "gl_k_internal.h"
+#include "gl_k_conv.h"
 
 #include <limits.h>
 #include <string.h>
@@ -27,17 +31,8 @@
 #define GL_GEMM_PAR_FLOPS 4.0e6             /* below this a thread handoff costs more */
 #define GL_GEMM_MIN_BLOCK 32                /* rows/columns per block: keeps sgemm efficient */
 
-typedef struct gl_conv_geom {
-    int64_t N, Ci, H, W;   /* image side  */
-    int64_t Co, Ho, Wo;    /* column side */
-    int64_t kh, kw, s, p;
-    int64_t K, P;          /* Ci*kh*kw, Ho*Wo */
-    int64_t nb;            /* images per chunk */
-} gl_conv_geom;
-
-/* Fill c from the op's operand shapes; 0, or -1 when they are inconsistent. */
-static int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s,
-                           int64_t p, gl_conv_geom *c) {
+int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s, int64_t p,
+                    gl_conv_geom *c) {
     const gl_shape *img, *ker, *cs;
     if (op == GL_OP_CONV2D) { img = in0; ker = in1; cs = out; }
     else if (op == GL_OP_CONV_TRANSPOSE2D) { img = out; ker = in1; cs = in0; }
@@ -67,7 +62,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
                            int64_t p) {
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
-    return gl_conv_work(&c);
+    return gl_wino_applies(op, &c) ? gl_wino_workspace(op, &c) : gl_conv_work(&c);
 }
 
 /* ---- GEMM split over the pool (C = op(A) op(B) + beta C, row-major) ---- */
@@ -237,6 +232,10 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
     if (!a->work)
         return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace (gl_kernel_workspace not consulted)",
                        gl_op_name(nd->op));
+    if (gl_wino_applies(nd->op, &c)) {
+        gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
+        return GL_OK;
+    }
 
     float *col = a->work, *tmp = a->work + c.K * c.nb * c.P;
     const int64_t img_sz = c.Ci * c.H * c.W, cs_sz = c.Co * c.P;

@@ -218,7 +218,12 @@ int main(void) {
     gl_error_clear(&err);
     if (gl_pool_new(3, &pool, &err) != GL_OK) { printf("pool: %s\n", err.msg); return 1; }
     const int cases[][8] = {{2, 3, 9, 8, 4, 3, 1, 1}, {3, 2, 11, 9, 5, 4, 2, 1}, {1, 1, 7, 7, 2, 3, 2, 0},
-                            {4, 5, 6, 6, 3, 1, 1, 0}, {16, 8, 14, 14, 16, 4, 2, 1}};
+                            {4, 5, 6, 6, 3, 1, 1, 0}, {16, 8, 14, 14, 16, 4, 2, 1},
+                            /* 4x4 stride 2 with >= 32 channels: the Winograd path (gl_k_winograd.c) for
+                             * conv, convT and weight gradient; odd sizes, every padding, partial lanes,
+                             * and batches beyond one 64-image chunk */
+                            {3, 32, 14, 13, 32, 4, 2, 1}, {2, 8, 15, 15, 32, 4, 2, 0}, {17, 32, 9, 11, 8, 4, 2, 2},
+                            {80, 32, 8, 8, 16, 4, 2, 1}, {70, 8, 8, 7, 32, 4, 2, 1}, {1, 40, 7, 7, 40, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);

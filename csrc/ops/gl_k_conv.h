@@ -1,0 +1,33 @@
+/* gl_k_conv.h - what the two convolution paths share: the geometry of a conv
+ * op in conv2d terms, and the Winograd path's entry points (gl_k_winograd.c).
+ * Not a public API. */
+#ifndef GL_K_CONV_H
+#define GL_K_CONV_H
+
+#include "gl_k_internal.h"
+
+/* image side (N, Ci, H, W), kernel (Co, Ci, kh, kw), column side (N, Co, Ho, Wo) */
+typedef struct gl_conv_geom {
+    int64_t N, Ci, H, W;   /* image side  */
+    int64_t Co, Ho, Wo;    /* column side */
+    int64_t kh, kw, s, p;
+    int64_t K, P;          /* Ci*kh*kw, Ho*Wo */
+    int64_t nb;            /* images per im2col chunk */
+} gl_conv_geom;
+
+/* Fill c from the op's operand shapes; 0, or -1 when they are inconsistent. */
+int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s, int64_t p,
+                    gl_conv_geom *c);
+
+/* Nonzero when the op runs on the Winograd path: 4x4 kernels with stride 2
+ * (DCGAN's layers) and enough channels on both sides for the GEMMs to pay. */
+int gl_wino_applies(gl_op op, const gl_conv_geom *c);
+
+/* Workspace floats the Winograd path needs for this op. */
+size_t gl_wino_workspace(gl_op op, const gl_conv_geom *c);
+
+/* Runs the op (gl_wino_applies must hold): in0, in1 and out as in gl_k_conv. */
+void gl_wino_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, float *out, float *work,
+                  gl_pool *pool);
+
+#endif

@@ -1,0 +1,458 @@
+/* gl_k_winograd.c - 4x4 / stride-2 convolutions through Winograd F(4x4, 2x2).
+ *
+ * Why: every convolution of DCGAN is a 4x4 kernel with stride 2.  Split into
+ * its four input phases (even/odd rows x even/odd columns) such a conv is a
+ * stride-1 2x2 conv over 4*Ci channels, and a transposed one is a stride-1
+ * 2x2 conv whose 4*Ci output channels are the four phases of the output.
+ * F(4x4, 2x2) computes a 4x4 output tile of a 2x2 conv with 25 multiplies
+ * instead of 64: the 25 entries of the transformed tiles become 25
+ * independent GEMMs (transformed kernels x transformed inputs) with about
+ * half the multiply-adds of im2col + GEMM, and no im2col.  Interpolation
+ * points 0, 1, -1, 2 and infinity, so the data transforms B^T and A^T have
+ * small integer entries; the error stays within a few float32 ulps of the
+ * sums (checked against double references in csrc/tests/test_conv.c).
+ *
+ * Layouts (Np = the chunk's batch rounded up to 16, the SIMD width of the
+ * transforms; padding lanes hold zeros so they add nothing to any sum):
+ *   X  [C][Hx][Wx][Np]    input of the 2x2 conv, batch innermost, Hx = 4 Th + 1
+ *   V  [25][C][T Np]      B^T d B of every 5x5 input tile (T = Th Tw tiles)
+ *   U  [25][O][C]         G g G^T of every 2x2 kernel
+ *   M  [25][O][T Np]      U_xi V_xi
+ *   Y  [O][4Th][4Tw][Np]  A^T m A, then scattered into the NCHW output
+ * The weight gradient runs the adjoint: Z = A dy A^T from the output gradient
+ * (Y holds dy, M holds Z), MW_xi = Z_xi V_xi^T summed over chunks (in U's
+ * place), dg = G^T MW G.
+ *
+ * Transforms are split over channels and the GEMMs over the 25 entries; each
+ * output element is written by one task in a fixed order, so results do not
+ * depend on the thread count. */
+#include "gl_k_conv.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "gl_blas.h"
+
+#define GL_WL 16                           /* lanes (images) per transform step */
+#define GL_WINO_MAX ((int64_t)1 << 24)     /* workspace floats before the batch is chunked (64 MiB) */
+#define GL_WINO_CHUNK 64                   /* at most this many images per chunk: keeps V and M in cache */
+#define GL_WINO_MIN_CHANNELS 32            /* below this the GEMMs are too thin to pay */
+
+typedef struct gl_wino {
+    gl_op op;
+    const gl_conv_geom *g;
+    int64_t C, O;          /* channels in / out of the 2x2 conv */
+    int64_t Th, Tw, Hx, Wx;
+    int64_t nc;            /* images per chunk, a multiple of GL_WL */
+    int64_t n0, nn, Np, TN; /* current chunk: first image, images, padded, GEMM columns */
+    const float *in0, *in1;
+    float *out;
+    float *X, *V, *U, *M, *Y;
+    float beta;            /* weight gradient: 0 for the first chunk, then 1 */
+} gl_wino;
+
+/* d[0..GL_WL) = s[0..GL_WL): a plain loop the compiler turns into one vector move */
+static inline void gl_lanes_copy(float *restrict d, const float *restrict s) {
+    for (int k = 0; k < GL_WL; k++) d[k] = s[k];
+}
+
+static int64_t gl_round_lanes(int64_t n) { return (n + GL_WL - 1) / GL_WL * GL_WL; }
+
+/* Channels and tiles of the 2x2 conv; nc left for the caller. */
+static void gl_wino_shape(gl_op op, const gl_conv_geom *g, gl_wino *w) {
+    memset(w, 0, sizeof *w);
+    w->op = op;
+    w->g = g;
+    if (op == GL_OP_CONV_TRANSPOSE2D) {
+        /* output row h comes from phase row u = (h + p - pa) / 2 <= (H - 1 + p) / 2 */
+        w->C = g->Co;
+        w->O = 4 * g->Ci;
+        w->Th = ((g->H - 1 + g->p) / 2 + 1 + 3) / 4;
+        w->Tw = ((g->W - 1 + g->p) / 2 + 1 + 3) / 4;
+    } else {
+        w->C = 4 * g->Ci;
+        w->O = g->Co;
+        w->Th = (g->Ho + 3) / 4;
+        w->Tw = (g->Wo + 3) / 4;
+    }
+    w->Hx = 4 * w->Th + 1;
+    w->Wx = 4 * w->Tw + 1;
+}
+
+static int64_t gl_wino_floats(const gl_wino *w, int64_t np) {
+    const int64_t T = w->Th * w->Tw;
+    return w->C * w->Hx * w->Wx * np + 25 * w->C * T * np + 25 * w->O * w->C + 25 * w->O * T * np +
+           w->O * 16 * T * np;
+}
+
+static void gl_wino_plan(gl_op op, const gl_conv_geom *g, gl_wino *w) {
+    gl_wino_shape(op, g, w);
+    w->nc = gl_round_lanes(g->N < GL_WINO_CHUNK ? g->N : GL_WINO_CHUNK);
+    while (w->nc > GL_WL && gl_wino_floats(w, w->nc) > GL_WINO_MAX) w->nc = gl_round_lanes(w->nc / 2);
+}
+
+int gl_wino_applies(gl_op op, const gl_conv_geom *g) {
+    if (op != GL_OP_CONV2D && op != GL_OP_CONV_TRANSPOSE2D && op != GL_OP_CONV2D_WEIGHT_GRAD) return 0;
+    if (g->kh != 4 || g->kw != 4 || g->s != 2 || g->N < 1 || g->Ho < 1 || g->Wo < 1) return 0;
+    gl_wino w;
+    gl_wino_plan(op, g, &w);
+    const int64_t cols = w.Th * w.Tw * w.nc;
+    return w.C >= GL_WINO_MIN_CHANNELS && w.O >= GL_WINO_MIN_CHANNELS && w.C <= INT_MAX && w.O <= INT_MAX &&
+           cols <= INT_MAX;
+}
+
+size_t gl_wino_workspace(gl_op op, const gl_conv_geom *g) {
+    gl_wino w;
+    gl_wino_plan(op, g, &w);
+    return (size_t)gl_wino_floats(&w, w.nc);
+}
+
+/* ---- 1-D transforms on GL_WL lanes (points 0, 1, -1, 2, inf) ---- */
+
+/* d <- B^T d (5 -> 5), in place */
+static inline void gl_bt(float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3,
+                         float *restrict d4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float a0 = d0[k], a1 = d1[k], a2 = d2[k], a3 = d3[k], a4 = d4[k];
+        d0[k] = 2.0f * (a0 - a2) + (a3 - a1);
+        d1[k] = a3 - a2 - 2.0f * a1;
+        d2[k] = 2.0f * a1 - 3.0f * a2 + a3;
+        d3[k] = a3 - a1;
+        d4[k] = 2.0f * (a1 - a3) - a2 + a4;
+    }
+}
+
+/* y <- A^T m (5 -> 4) */
+static inline void gl_at(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                         const float *restrict m3, const float *restrict m4, float *restrict y0, float *restrict y1,
+                         float *restrict y2, float *restrict y3) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float s = m1[k] + m2[k], d = m1[k] - m2[k];
+        y0[k] = m0[k] + s + m3[k];
+        y1[k] = d + 2.0f * m3[k];
+        y2[k] = s + 4.0f * m3[k];
+        y3[k] = d + 8.0f * m3[k] + m4[k];
+    }
+}
+
+/* z <- A y (4 -> 5), the adjoint of gl_at */
+static inline void gl_a(const float *restrict y0, const float *restrict y1, const float *restrict y2,
+                        const float *restrict y3, float *restrict z0, float *restrict z1, float *restrict z2,
+                        float *restrict z3, float *restrict z4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float e = y0[k] + y2[k], o = y1[k] + y3[k];
+        z0[k] = y0[k];
+        z1[k] = e + o;
+        z2[k] = e - o;
+        z3[k] = y0[k] + 2.0f * y1[k] + 4.0f * y2[k] + 8.0f * y3[k];
+        z4[k] = y3[k];
+    }
+}
+
+/* u <- G g (2 -> 5) */
+static inline void gl_gk(const float *restrict g0, const float *restrict g1, float *restrict u0, float *restrict u1,
+                         float *restrict u2, float *restrict u3, float *restrict u4) {
+    for (int k = 0; k < GL_WL; k++) {
+        u0[k] = 0.5f * g0[k];
+        u1[k] = -0.5f * (g0[k] + g1[k]);
+        u2[k] = (g1[k] - g0[k]) * (1.0f / 6.0f);
+        u3[k] = (g0[k] + 2.0f * g1[k]) * (1.0f / 6.0f);
+        u4[k] = g1[k];
+    }
+}
+
+/* r <- G^T m (5 -> 2), the adjoint of gl_gk */
+static inline void gl_gt(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                         const float *restrict m3, const float *restrict m4, float *restrict r0, float *restrict r1) {
+    for (int k = 0; k < GL_WL; k++) {
+        r0[k] = 0.5f * (m0[k] - m1[k]) + (m3[k] - m2[k]) * (1.0f / 6.0f);
+        r1[k] = -0.5f * m1[k] + (m2[k] + 2.0f * m3[k]) * (1.0f / 6.0f) + m4[k];
+    }
+}
+
+/* ---- layout passes ---- */
+
+/* The layout passes move data between NCHW and the batch-innermost layouts
+ * GL_WL images at a time: the GL_WL planes a block touches stay in L1, so the
+ * strided side of each copy costs cache hits, not misses.  Lanes past the
+ * batch are zero. */
+
+/* d[l] = s[l * ld] for l < nl, zero for the rest of the GL_WL lanes */
+static inline void gl_lanes_in(float *restrict d, const float *restrict s, int64_t ld, int64_t nl) {
+    for (int64_t l = 0; l < GL_WL; l++) d[l] = l < nl ? s[l * ld] : 0.0f;
+}
+
+static inline void gl_lanes_out(float *restrict d, const float *restrict s, int64_t ld, int64_t nl) {
+    for (int64_t l = 0; l < nl; l++) d[l * ld] = s[l];
+}
+
+/* X from the image side (four phases) or, for the transposed conv, from the
+ * column-side input padded by one; source channels c0..c1. */
+static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t Np = w->Np;
+    const int conv_t = w->op == GL_OP_CONV_TRANSPOSE2D;
+    const int64_t Cs = conv_t ? g->Co : g->Ci, Hs = conv_t ? g->Ho : g->H, Ws = conv_t ? g->Wo : g->W;
+    const int64_t HW = Hs * Ws, ld = Cs * HW, nph = conv_t ? 1 : 4;
+    for (int64_t c = c0; c < c1; c++)
+        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            const float *x = w->in0 + (w->n0 + n0) * ld + c * HW;
+            for (int64_t ph = 0; ph < nph; ph++)
+                for (int64_t u = 0; u < w->Hx; u++) {
+                    /* source row and column of X[.][u][v]: phase split, or shifted by the padding of one */
+                    const int64_t h = conv_t ? u - 1 : 2 * u + (ph >> 1) - g->p;
+                    float *d = w->X + (((ph * Cs + c) * w->Hx + u) * w->Wx) * Np + n0;
+                    for (int64_t v = 0; v < w->Wx; v++) {
+                        const int64_t col = conv_t ? v - 1 : 2 * v + (ph & 1) - g->p;
+                        if (h >= 0 && h < Hs && col >= 0 && col < Ws) gl_lanes_in(d + v * Np, x + h * Ws + col, ld, nl);
+                        else memset(d + v * Np, 0, sizeof(float) * GL_WL);
+                    }
+                }
+        }
+}
+
+/* Y <- the output gradient (weight gradient), zero beyond Ho x Wo; o0..o1 */
+static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t Np = w->Np, ld = g->Co * g->P, Hy = 4 * w->Th, Wy = 4 * w->Tw;
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            const float *dy = w->in1 + (w->n0 + n0) * ld + o * g->P;
+            for (int64_t i = 0; i < Hy; i++)
+                for (int64_t j = 0; j < Wy; j++) {
+                    float *d = w->Y + ((o * Hy + i) * Wy + j) * Np + n0;
+                    if (i < g->Ho && j < g->Wo) gl_lanes_in(d, dy + i * g->Wo + j, ld, nl);
+                    else memset(d, 0, sizeof(float) * GL_WL);
+                }
+        }
+}
+
+/* ---- transforms ---- */
+
+/* V <- B^T d B for channels c0..c1 */
+static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
+    const gl_wino *w = vp;
+    const int64_t Np = w->Np, TN = w->TN, xs = w->C * TN;
+    float a[5][5][GL_WL];
+    for (int64_t c = c0; c < c1; c++)
+        for (int64_t ty = 0; ty < w->Th; ty++)
+            for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const float *x0 = w->X + ((c * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np;
+                float *v0 = w->V + c * TN + (ty * w->Tw + tx) * Np;
+                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                    for (int i = 0; i < 5; i++)
+                        for (int j = 0; j < 5; j++) gl_lanes_copy(a[i][j], x0 + (i * w->Wx + j) * Np + n0);
+                    for (int j = 0; j < 5; j++) gl_bt(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j]);
+                    for (int i = 0; i < 5; i++) gl_bt(a[i][0], a[i][1], a[i][2], a[i][3], a[i][4]);
+                    for (int i = 0; i < 5; i++)
+                        for (int j = 0; j < 5; j++) gl_lanes_copy(v0 + (i * 5 + j) * xs + n0, a[i][j]);
+                }
+            }
+}
+
+/* U <- G g G^T of every 2x2 kernel.  The four phases of a 4x4 kernel are its
+ * 2x2 kernels: for conv2d, w[o][ci][2a + pa][2b + pb] goes to U row o, column
+ * (phase, ci); for the transposed conv, w[co][ci][pa + 2 - 2a][pb + 2 - 2b]
+ * (the phase's taps, flipped) goes to row (phase, ci), column co.  GL_WL
+ * whole 4x4 kernels are loaded at a time, one per lane, consecutive along
+ * U's columns, so the 25 transformed values leave as vector stores.  Tasks:
+ * conv2d output channels o, or transposed-conv image channels ci. */
+static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int conv_t = w->op == GL_OP_CONV_TRANSPOSE2D;
+    const int64_t C = w->C, us = w->O * C, Ci = g->Ci;
+    const int64_t len = conv_t ? g->Co : Ci, lstride = conv_t ? Ci * 16 : 16;
+    float kt[16][GL_WL], r[5][2][GL_WL], u[5][5][GL_WL];
+    for (int64_t t = t0; t < t1; t++)
+        for (int64_t c0 = 0; c0 < len; c0 += GL_WL) {
+            const int64_t nl = len - c0 < GL_WL ? len - c0 : GL_WL;
+            const float *k0 = conv_t ? w->in1 + (c0 * Ci + t) * 16 : w->in1 + (t * Ci + c0) * 16;
+            for (int64_t l = 0; l < GL_WL; l++)
+                for (int q = 0; q < 16; q++) kt[q][l] = l < nl ? k0[l * lstride + q] : 0.0f;
+            for (int64_t ph = 0; ph < 4; ph++) {
+                const int pa = (int)(ph >> 1), pb = (int)(ph & 1);
+                const float *g00, *g01, *g10, *g11; /* g[a][b] */
+                if (conv_t) {
+                    g00 = kt[(pa + 2) * 4 + pb + 2]; g01 = kt[(pa + 2) * 4 + pb];
+                    g10 = kt[pa * 4 + pb + 2];       g11 = kt[pa * 4 + pb];
+                } else {
+                    g00 = kt[pa * 4 + pb];       g01 = kt[pa * 4 + 2 + pb];
+                    g10 = kt[(2 + pa) * 4 + pb]; g11 = kt[(2 + pa) * 4 + 2 + pb];
+                }
+                gl_gk(g00, g10, r[0][0], r[1][0], r[2][0], r[3][0], r[4][0]);
+                gl_gk(g01, g11, r[0][1], r[1][1], r[2][1], r[3][1], r[4][1]);
+                for (int i = 0; i < 5; i++) gl_gk(r[i][0], r[i][1], u[i][0], u[i][1], u[i][2], u[i][3], u[i][4]);
+                float *u0 = conv_t ? w->U + (ph * Ci + t) * C + c0 : w->U + t * C + ph * Ci + c0;
+                for (int i = 0; i < 5; i++)
+                    for (int j = 0; j < 5; j++) {
+                        float *d = u0 + (i * 5 + j) * us;
+                        if (nl == GL_WL) gl_lanes_copy(d, u[i][j]);
+                        else
+                            for (int64_t l = 0; l < nl; l++) d[l] = u[i][j][l];
+                    }
+            }
+        }
+}
+
+/* Y plane o <- A^T m A */
+static void gl_wino_output_plane(const gl_wino *w, int64_t o) {
+    const int64_t Np = w->Np, TN = w->TN, ms = w->O * TN, Wy = 4 * w->Tw;
+    float m[5][5][GL_WL], r[4][5][GL_WL], y[4][4][GL_WL];
+    for (int64_t ty = 0; ty < w->Th; ty++)
+        for (int64_t tx = 0; tx < w->Tw; tx++) {
+            const float *m0 = w->M + o * TN + (ty * w->Tw + tx) * Np;
+            float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                for (int i = 0; i < 5; i++)
+                    for (int j = 0; j < 5; j++) gl_lanes_copy(m[i][j], m0 + (i * 5 + j) * ms + n0);
+                for (int j = 0; j < 5; j++) gl_at(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], r[0][j], r[1][j],
+                                                  r[2][j], r[3][j]);
+                for (int i = 0; i < 4; i++) gl_at(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], y[i][0], y[i][1],
+                                                  y[i][2], y[i][3]);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) gl_lanes_copy(y0 + (i * Wy + j) * Np + n0, y[i][j]);
+            }
+        }
+}
+
+/* conv2d: output channels o0..o1 of y = the Y planes (cropped to Ho x Wo) */
+static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t Np = w->Np, Hy = 4 * w->Th, Wy = 4 * w->Tw, ld = g->Co * g->P;
+    for (int64_t o = o0; o < o1; o++) {
+        gl_wino_output_plane(w, o);
+        for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
+            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            float *y = w->out + (w->n0 + n0) * ld + o * g->P;
+            for (int64_t i = 0; i < g->Ho; i++)
+                for (int64_t j = 0; j < g->Wo; j++)
+                    gl_lanes_out(y + i * g->Wo + j, w->Y + ((o * Hy + i) * Wy + j) * Np + n0, ld, nl);
+        }
+    }
+}
+
+/* transposed conv: image channels c0..c1 of out, each merged from its four phase planes */
+static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t Np = w->Np, Hy = 4 * w->Th, Wy = 4 * w->Tw, HW = g->H * g->W, ld = g->Ci * HW;
+    for (int64_t c = c0; c < c1; c++) {
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_output_plane(w, ph * g->Ci + c);
+        for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
+            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            float *out = w->out + (w->n0 + n0) * ld + c * HW;
+            for (int64_t h = 0; h < g->H; h++) {
+                const int64_t pa = (h + g->p) & 1, u = (h + g->p) >> 1;
+                for (int64_t col = 0; col < g->W; col++) {
+                    const int64_t pb = (col + g->p) & 1, v = (col + g->p) >> 1, o = (pa * 2 + pb) * g->Ci + c;
+                    gl_lanes_out(out + h * g->W + col, w->Y + ((o * Hy + u) * Wy + v) * Np + n0, ld, nl);
+                }
+            }
+        }
+    }
+}
+
+/* weight gradient: M <- Z = A dy A^T for output channels o0..o1 */
+static void gl_wino_grad_output(void *vp, int64_t o0, int64_t o1) {
+    const gl_wino *w = vp;
+    const int64_t Np = w->Np, TN = w->TN, ms = w->O * TN, Wy = 4 * w->Tw;
+    float d[4][4][GL_WL], r[5][4][GL_WL], z[5][5][GL_WL];
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t ty = 0; ty < w->Th; ty++)
+            for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+                float *z0 = w->M + o * TN + (ty * w->Tw + tx) * Np;
+                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++) gl_lanes_copy(d[i][j], y0 + (i * Wy + j) * Np + n0);
+                    for (int j = 0; j < 4; j++) gl_a(d[0][j], d[1][j], d[2][j], d[3][j], r[0][j], r[1][j], r[2][j],
+                                                     r[3][j], r[4][j]);
+                    for (int i = 0; i < 5; i++) gl_a(r[i][0], r[i][1], r[i][2], r[i][3], z[i][0], z[i][1], z[i][2],
+                                                     z[i][3], z[i][4]);
+                    for (int i = 0; i < 5; i++)
+                        for (int j = 0; j < 5; j++) gl_lanes_copy(z0 + (i * 5 + j) * ms + n0, z[i][j]);
+                }
+            }
+}
+
+/* weight gradient: dw <- G^T MW G for output channels o0..o1 */
+static void gl_wino_grad_weights(void *vp, int64_t o0, int64_t o1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t C = w->C, us = w->O * C;
+    float m[5][5][GL_WL], r[2][5][GL_WL], q[2][2][GL_WL];
+    for (int64_t o = o0; o < o1; o++)
+        for (int64_t c0 = 0; c0 < C; c0 += GL_WL) {
+            const int64_t nl = C - c0 < GL_WL ? C - c0 : GL_WL;
+            const float *m0 = w->U + o * C + c0;
+            memset(m, 0, sizeof m);
+            for (int i = 0; i < 5; i++)
+                for (int j = 0; j < 5; j++) memcpy(m[i][j], m0 + (i * 5 + j) * us, sizeof(float) * (size_t)nl);
+            for (int j = 0; j < 5; j++) gl_gt(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], r[0][j], r[1][j]);
+            for (int a = 0; a < 2; a++) gl_gt(r[a][0], r[a][1], r[a][2], r[a][3], r[a][4], q[a][0], q[a][1]);
+            for (int64_t l = 0; l < nl; l++) { /* (phase, input channel) -> dw[o][ci][2a + pa][2b + pb] */
+                const int64_t ph = (c0 + l) / g->Ci, ci = (c0 + l) % g->Ci, pa = ph >> 1, pb = ph & 1;
+                float *d = w->out + (o * g->Ci + ci) * 16;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) d[(2 * a + pa) * 4 + 2 * b + pb] = q[a][b][l];
+            }
+        }
+}
+
+/* ---- the 25 GEMMs ---- */
+
+static void gl_wino_gemms(void *vp, int64_t x0, int64_t x1) {
+    const gl_wino *w = vp;
+    const int O = (int)w->O, C = (int)w->C, TN = (int)w->TN;
+    for (int64_t xi = x0; xi < x1; xi++) {
+        const float *V = w->V + xi * w->C * w->TN;
+        float *U = w->U + xi * w->O * w->C, *M = w->M + xi * w->O * w->TN;
+        if (w->op == GL_OP_CONV2D_WEIGHT_GRAD) /* MW (O x C) += Z (O x TN) V^T */
+            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, M, TN, V, TN, w->beta, U, C);
+        else /* M (O x TN) = U (O x C) V (C x TN) */
+            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, TN, C, 1.0f, U, C, V, TN, 0.0f, M, TN);
+    }
+}
+
+/* ---- the driver ---- */
+
+void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float *in1, float *out, float *work,
+                  gl_pool *pool) {
+    gl_wino w;
+    gl_wino_plan(op, g, &w);
+    w.in0 = in0;
+    w.in1 = in1;
+    w.out = out;
+    const int64_t T = w.Th * w.Tw, nc = w.nc;
+    w.X = work;
+    w.V = w.X + w.C * w.Hx * w.Wx * nc;
+    w.U = w.V + 25 * w.C * T * nc;
+    w.M = w.U + 25 * w.O * w.C;
+    w.Y = w.M + 25 * w.O * T * nc;
+    const int wgrad = op == GL_OP_CONV2D_WEIGHT_GRAD;
+    if (!wgrad) gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Ci : g->Co, 1, gl_wino_weights, &w);
+    for (w.n0 = 0; w.n0 < g->N; w.n0 += nc) {
+        w.nn = g->N - w.n0 < nc ? g->N - w.n0 : nc;
+        w.Np = gl_round_lanes(w.nn);
+        w.TN = T * w.Np;
+        gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_fill_x, &w);
+        gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
+        if (wgrad) {
+            gl_parallel_for(pool, w.O, 1, gl_wino_fill_dy, &w);
+            gl_parallel_for(pool, w.O, 1, gl_wino_grad_output, &w);
+            w.beta = w.n0 > 0 ? 1.0f : 0.0f;
+            gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
+        } else {
+            gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
+            if (op == GL_OP_CONV2D) gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
+            else gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
+        }
+    }
+    if (wgrad) gl_parallel_for(pool, w.O, 1, gl_wino_grad_weights, &w);
+}
