@@ -26,7 +26,10 @@ input gradient, the latter only where one is needed:
                        + G weight grads + G input grads except the first Linear's (z needs none)
 
 i.e. 81.0 M multiply-adds per sample, 10.4 GFLOP per step at batch 64 (BatchNorm, activations, loss
-and Adam are not counted: they are O(activations + parameters), a few percent). GFLOP/s =
+and Adam are not counted: they are O(activations + parameters), a few percent). These are the
+direct-convolution FLOPs; ganlib runs the large 4x4 stride-2 layers through Winograd F(4x4, 2x2)
+(csrc/ops/gl_k_winograd.c), which executes about half their multiply-adds, so its GFLOP/s is an
+effective rate (the work of a direct convolution per second), as is usual for fast algorithms. GFLOP/s =
 step_flops x steps/s, compared with a 1024 x 1024 x 1024 float32 matmul run through ganlib
 (``gl.function(lambda a, b: gl.ops.matmul(a, b))``, i.e. the same OpenBLAS sgemm ganlib links).
 
@@ -217,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         f"GFLOP/s counts only the step's convolutions and matmuls analytically: 2·MACs of each forward, plus "
         f"2·MACs for each weight gradient and for each input gradient that is needed "
         f"({flops / 1e9:.2f} GFLOP per step; see the docstring of `benchmarks/bench_dcgan.py`). "
+        f"These are direct-convolution FLOPs: ganlib runs the 64↔128-channel 4×4 stride-2 layers through "
+        f"Winograd F(4×4, 2×2) with about half their multiply-adds, so its GFLOP/s is an effective rate. "
         f"sgemm: 1024³ float32 matmul through ganlib (`gl.function(lambda a, b: gl.ops.matmul(a, b))`, "
         f"the OpenBLAS ganlib links), measured in the same run.",
         "",
