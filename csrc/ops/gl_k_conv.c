@@ -227,8 +227,6 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
         if (nout > 0) memset(a->out, 0, sizeof(float) * (size_t)nout);
         return GL_OK;
     }
-    if (c.K > INT_MAX || c.Co > INT_MAX || c.nb * c.P > INT_MAX)
-        return gl_fail(err, GL_ERR_VALUE, "%s: dimensions too large for 32-bit BLAS", gl_op_name(nd->op));
     if (!a->work)
         return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace (gl_kernel_workspace not consulted)",
                        gl_op_name(nd->op));
@@ -236,6 +234,8 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
         gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
         return GL_OK;
     }
+    if (c.K > INT_MAX || c.Co > INT_MAX || c.nb * c.P > INT_MAX)
+        return gl_fail(err, GL_ERR_VALUE, "%s: dimensions too large for 32-bit BLAS", gl_op_name(nd->op));
 
     float *col = a->work, *tmp = a->work + c.K * c.nb * c.P;
     const int64_t img_sz = c.Ci * c.H * c.W, cs_sz = c.Co * c.P;

@@ -48,7 +48,6 @@ typedef struct gl_wino {
     const float *in0, *in1;
     float *out;
     float *X, *V, *U, *M, *Y;
-    float beta;            /* weight gradient: 0 for the first chunk, then 1 */
 } gl_wino;
 
 /* d[0..GL_WL) = s[0..GL_WL): a plain loop the compiler turns into one vector move */
@@ -58,8 +57,15 @@ static inline void gl_lanes_copy(float *restrict d, const float *restrict s) {
 
 static int64_t gl_round_lanes(int64_t n) { return (n + GL_WL - 1) / GL_WL * GL_WL; }
 
-/* Channels and tiles of the 2x2 conv; nc left for the caller. */
-static void gl_wino_shape(gl_op op, const gl_conv_geom *g, gl_wino *w) {
+/* Workspace floats of X, V, U, M and Y for chunks of np images. */
+static int64_t gl_wino_floats(const gl_wino *w, int64_t np) {
+    const int64_t T = w->Th * w->Tw;
+    return w->C * w->Hx * w->Wx * np + 25 * w->C * T * np + 25 * w->O * w->C + 25 * w->O * T * np +
+           w->O * 16 * T * np;
+}
+
+/* Channels and tiles of the 2x2 conv, and the chunk size. */
+static void gl_wino_plan(gl_op op, const gl_conv_geom *g, gl_wino *w) {
     memset(w, 0, sizeof *w);
     w->op = op;
     w->g = g;
@@ -77,16 +83,6 @@ static void gl_wino_shape(gl_op op, const gl_conv_geom *g, gl_wino *w) {
     }
     w->Hx = 4 * w->Th + 1;
     w->Wx = 4 * w->Tw + 1;
-}
-
-static int64_t gl_wino_floats(const gl_wino *w, int64_t np) {
-    const int64_t T = w->Th * w->Tw;
-    return w->C * w->Hx * w->Wx * np + 25 * w->C * T * np + 25 * w->O * w->C + 25 * w->O * T * np +
-           w->O * 16 * T * np;
-}
-
-static void gl_wino_plan(gl_op op, const gl_conv_geom *g, gl_wino *w) {
-    gl_wino_shape(op, g, w);
     w->nc = gl_round_lanes(g->N < GL_WINO_CHUNK ? g->N : GL_WINO_CHUNK);
     while (w->nc > GL_WL && gl_wino_floats(w, w->nc) > GL_WINO_MAX) w->nc = gl_round_lanes(w->nc / 2);
 }
@@ -414,7 +410,8 @@ static void gl_wino_gemms(void *vp, int64_t x0, int64_t x1) {
         const float *V = w->V + xi * w->C * w->TN;
         float *U = w->U + xi * w->O * w->C, *M = w->M + xi * w->O * w->TN;
         if (w->op == GL_OP_CONV2D_WEIGHT_GRAD) /* MW (O x C) += Z (O x TN) V^T */
-            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, M, TN, V, TN, w->beta, U, C);
+            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, M, TN, V, TN,
+                           w->n0 > 0 ? 1.0f : 0.0f, U, C); /* later chunks accumulate */
         else /* M (O x TN) = U (O x C) V (C x TN) */
             gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, TN, C, 1.0f, U, C, V, TN, 0.0f, M, TN);
     }
@@ -446,7 +443,6 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
         if (wgrad) {
             gl_parallel_for(pool, w.O, 1, gl_wino_fill_dy, &w);
             gl_parallel_for(pool, w.O, 1, gl_wino_grad_output, &w);
-            w.beta = w.n0 > 0 ? 1.0f : 0.0f;
             gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
         } else {
             gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
