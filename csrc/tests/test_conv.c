@@ -221,9 +221,11 @@ int main(void) {
                             {4, 5, 6, 6, 3, 1, 1, 0}, {16, 8, 14, 14, 16, 4, 2, 1},
                             /* 4x4 stride 2 with >= 32 channels: the Winograd path (gl_k_winograd.c) for
                              * conv, convT and weight gradient; odd sizes, every padding, partial lanes,
-                             * and batches beyond one 64-image chunk */
+                             * batches beyond one 64-image chunk */
                             {3, 32, 14, 13, 32, 4, 2, 1}, {2, 8, 15, 15, 32, 4, 2, 0}, {17, 32, 9, 11, 8, 4, 2, 2},
-                            {80, 32, 8, 8, 16, 4, 2, 1}, {70, 8, 8, 7, 32, 4, 2, 1}, {1, 40, 7, 7, 40, 4, 2, 1}};
+                            {80, 32, 8, 8, 16, 4, 2, 1}, {70, 8, 8, 7, 32, 4, 2, 1}, {1, 40, 7, 7, 40, 4, 2, 1},
+                            /* many tiles per plane: 4x4 tiles (odd width), 5x5 for the transposed conv */
+                            {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
