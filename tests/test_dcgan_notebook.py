@@ -45,31 +45,13 @@ def test_dcgan_presets_train_on_mnist():
     assert S.std() > 0  # not a constant image
 
 
-def test_notebook_runs_in_smoke_mode(monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install nbclient)")
-    pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install ipykernel)")
-    pytest.importorskip("matplotlib", reason="matplotlib is not installed")
-    assert os.path.exists(NOTEBOOK), "run notebooks/make_02_dcgan_mnist.py --execute"
+def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
     data = _mnist_dir()
     _mnist(1)  # skips when the files are missing
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    first = nb.cells[0]
-    assert first.cell_type == "code" and 'SMOKE = os.environ.get("GANLIB_SMOKE") == "1"' in first.source
-    monkeypatch.setenv("GANLIB_SMOKE", "1")
-    monkeypatch.setenv("GANLIB_DATA", os.path.abspath(data))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    pp = os.environ.get("PYTHONPATH", "")
-    # the kernel must import the same ganlib as this test (installed, or an in-place build)
-    here = os.path.dirname(os.path.dirname(gl.__file__))
-    monkeypatch.setenv("PYTHONPATH", here + (os.pathsep + pp if pp else ""))
     png = os.path.join(ROOT, "notebooks", "dcgan_mnist_samples.png")
     before = os.path.getmtime(png) if os.path.exists(png) else None
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}})
-    client.execute()
-    outs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    outs = run_notebook_smoke(NOTEBOOK, "make_02_dcgan_mnist.py", timeout=300,
+                              env={"GANLIB_DATA": os.path.abspath(data)})
     assert "SMOKE" in outs and "FID" in outs and "classifier score" in outs
-    assert not any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     # the smoke run must not overwrite the committed sample grid
     assert (os.path.getmtime(png) if os.path.exists(png) else None) == before

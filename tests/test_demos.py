@@ -7,7 +7,6 @@ import os
 import numpy as np
 import pytest
 
-import ganlib as gl
 from ganlib import demos
 from ganlib.demos import bilinear_game, radius
 
@@ -150,24 +149,6 @@ def test_memorisation_samples_and_determinism():
 
 # ---- the notebook --------------------------------------------------------------------------
 
-def test_notebook_runs_in_smoke_mode(monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install nbclient)")
-    pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install ipykernel)")
-    pytest.importorskip("matplotlib", reason="matplotlib is not installed")
-    assert os.path.exists(NOTEBOOK), "run notebooks/make_01_gan_objectives.py --execute"
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    first = nb.cells[0]
-    assert first.cell_type == "code" and 'SMOKE = os.environ.get("GANLIB_SMOKE") == "1"' in first.source
-    monkeypatch.setenv("GANLIB_SMOKE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    pp = os.environ.get("PYTHONPATH", "")
-    # the kernel must import the same ganlib as this test (installed, or an in-place build)
-    here = os.path.dirname(os.path.dirname(gl.__file__))
-    monkeypatch.setenv("PYTHONPATH", here + (os.pathsep + pp if pp else ""))
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": os.path.dirname(NOTEBOOK)}})
-    client.execute()
-    outs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
+    outs = run_notebook_smoke(NOTEBOOK, "make_01_gan_objectives.py", timeout=120)
     assert "SMOKE" in outs
-    assert not any(o.output_type == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
