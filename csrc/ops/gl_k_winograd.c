@@ -15,9 +15,11 @@
  * Layouts (Np = the chunk's batch rounded up to 16, the SIMD width of the
  * transforms; padding lanes hold zeros so they add nothing to any sum):
  *   X  [C][Hx][Wx][Np]    input of the 2x2 conv, batch innermost, Hx = 4 Th + 1
- *   V  [25][C][T Np]      B^T d B of every 5x5 input tile (T = Th Tw tiles)
- *   U  [25][O][C]         G g G^T of every 2x2 kernel
- *   M  [25][O][T Np]      U_xi V_xi
+ *   V  [25] x C x (T Np)  B^T d B of every 5x5 input tile (T = Th Tw tiles);
+ *                         conv2d and transposed: in the column strips that
+ *                         gl_panel_gemm_strip reads, weight gradient: row-major
+ *   U  [25][C][O]         G g G^T of every 2x2 kernel, k-major for the panel GEMM
+ *   M  [25][O][T Np]      U_xi^T V_xi
  *   Y  [O][4Th][4Tw][Np]  A^T m A, then scattered into the NCHW output
  * The weight gradient runs the adjoint: Z = A dy A^T from the output gradient
  * (Y holds dy, M holds Z), MW_xi = Z_xi V_xi^T summed over chunks (in U's
@@ -32,6 +34,7 @@
 #include <string.h>
 
 #include "gl_blas.h"
+#include "gl_k_panel_gemm.h"
 
 #define GL_WL 16                           /* lanes (images) per transform step */
 #define GL_WINO_MAX ((int64_t)1 << 24)     /* workspace floats before the batch is chunked (64 MiB) */
@@ -229,23 +232,29 @@ static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
 
 /* ---- transforms ---- */
 
+/* Offset in V_xi of (channel c, GEMM column col): strips for the panel GEMM,
+ * rows of TN for the weight gradient's sgemm. */
+static inline int64_t gl_wino_vofs(const gl_wino *w, int64_t c, int64_t col) {
+    return w->op == GL_OP_CONV2D_WEIGHT_GRAD ? c * w->TN + col : gl_panel_b_offset(w->C, w->TN, c, col);
+}
+
 /* V <- B^T d B for channels c0..c1 */
 static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np, TN = w->TN, xs = w->C * TN;
+    const int64_t Np = w->Np, xs = w->C * w->TN;
     float a[5][5][GL_WL];
     for (int64_t c = c0; c < c1; c++)
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const float *x0 = w->X + ((c * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np;
-                float *v0 = w->V + c * TN + (ty * w->Tw + tx) * Np;
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                    float *v0 = w->V + gl_wino_vofs(w, c, (ty * w->Tw + tx) * Np + n0);
                     for (int i = 0; i < 5; i++)
                         for (int j = 0; j < 5; j++) gl_lanes_copy(a[i][j], x0 + (i * w->Wx + j) * Np + n0);
                     for (int j = 0; j < 5; j++) gl_bt(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j]);
                     for (int i = 0; i < 5; i++) gl_bt(a[i][0], a[i][1], a[i][2], a[i][3], a[i][4]);
                     for (int i = 0; i < 5; i++)
-                        for (int j = 0; j < 5; j++) gl_lanes_copy(v0 + (i * 5 + j) * xs + n0, a[i][j]);
+                        for (int j = 0; j < 5; j++) gl_lanes_copy(v0 + (i * 5 + j) * xs, a[i][j]);
                 }
             }
 }
@@ -255,19 +264,20 @@ static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
  * (phase, ci); for the transposed conv, w[co][ci][pa + 2 - 2a][pb + 2 - 2b]
  * (the phase's taps, flipped) goes to row (phase, ci), column co.  GL_WL
  * whole 4x4 kernels are loaded at a time, one per lane, consecutive along
- * U's columns, so the 25 transformed values leave as vector stores.  Tasks:
- * conv2d output channels o, or transposed-conv image channels ci. */
+ * U's rows (U is stored k-major, a column's rows side by side), so the 25
+ * transformed values leave as vector stores.  Tasks: conv2d image channels
+ * ci, or transposed-conv column channels co. */
 static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
     const int conv_t = w->op == GL_OP_CONV_TRANSPOSE2D;
-    const int64_t C = w->C, us = w->O * C, Ci = g->Ci;
-    const int64_t len = conv_t ? g->Co : Ci, lstride = conv_t ? Ci * 16 : 16;
+    const int64_t O = w->O, us = O * w->C, Ci = g->Ci;
+    const int64_t len = conv_t ? Ci : g->Co, lstride = conv_t ? 16 : Ci * 16;
     float kt[16][GL_WL], r[5][2][GL_WL], u[5][5][GL_WL];
     for (int64_t t = t0; t < t1; t++)
         for (int64_t c0 = 0; c0 < len; c0 += GL_WL) {
             const int64_t nl = len - c0 < GL_WL ? len - c0 : GL_WL;
-            const float *k0 = conv_t ? w->in1 + (c0 * Ci + t) * 16 : w->in1 + (t * Ci + c0) * 16;
+            const float *k0 = conv_t ? w->in1 + (t * Ci + c0) * 16 : w->in1 + (c0 * Ci + t) * 16;
             for (int64_t l = 0; l < GL_WL; l++)
                 for (int q = 0; q < 16; q++) kt[q][l] = l < nl ? k0[l * lstride + q] : 0.0f;
             for (int64_t ph = 0; ph < 4; ph++) {
@@ -283,7 +293,7 @@ static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
                 gl_gk(g00, g10, r[0][0], r[1][0], r[2][0], r[3][0], r[4][0]);
                 gl_gk(g01, g11, r[0][1], r[1][1], r[2][1], r[3][1], r[4][1]);
                 for (int i = 0; i < 5; i++) gl_gk(r[i][0], r[i][1], u[i][0], u[i][1], u[i][2], u[i][3], u[i][4]);
-                float *u0 = conv_t ? w->U + (ph * Ci + t) * C + c0 : w->U + t * C + ph * Ci + c0;
+                float *u0 = conv_t ? w->U + t * O + ph * Ci + c0 : w->U + (ph * Ci + t) * O + c0;
                 for (int i = 0; i < 5; i++)
                     for (int j = 0; j < 5; j++) {
                         float *d = u0 + (i * 5 + j) * us;
@@ -403,18 +413,25 @@ static void gl_wino_grad_weights(void *vp, int64_t o0, int64_t o1) {
 
 /* ---- the 25 GEMMs ---- */
 
-static void gl_wino_gemms(void *vp, int64_t x0, int64_t x1) {
+/* conv2d and transposed: M_xi (O x TN) = U_xi^T V_xi, one task per (xi, column strip) */
+static void gl_wino_gemms(void *vp, int64_t t0, int64_t t1) {
+    const gl_wino *w = vp;
+    const int64_t ns = gl_panel_strips(w->TN);
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t xi = t / ns, s = t % ns;
+        gl_panel_gemm_strip(w->O, w->TN, w->C, w->U + xi * w->O * w->C, w->O, w->V + xi * w->C * w->TN, s,
+                            w->M + xi * w->O * w->TN, w->TN);
+    }
+}
+
+/* weight gradient: MW_xi (O x C) += Z_xi (O x TN) V_xi^T, one task per xi */
+static void gl_wino_grad_gemms(void *vp, int64_t x0, int64_t x1) {
     const gl_wino *w = vp;
     const int O = (int)w->O, C = (int)w->C, TN = (int)w->TN;
-    for (int64_t xi = x0; xi < x1; xi++) {
-        const float *V = w->V + xi * w->C * w->TN;
-        float *U = w->U + xi * w->O * w->C, *M = w->M + xi * w->O * w->TN;
-        if (w->op == GL_OP_CONV2D_WEIGHT_GRAD) /* MW (O x C) += Z (O x TN) V^T */
-            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, M, TN, V, TN,
-                           w->n0 > 0 ? 1.0f : 0.0f, U, C); /* later chunks accumulate */
-        else /* M (O x TN) = U (O x C) V (C x TN) */
-            gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, TN, C, 1.0f, U, C, V, TN, 0.0f, M, TN);
-    }
+    for (int64_t xi = x0; xi < x1; xi++)
+        gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, w->M + xi * w->O * w->TN, TN,
+                       w->V + xi * w->C * w->TN, TN, w->n0 > 0 ? 1.0f : 0.0f, w->U + xi * w->O * w->C,
+                       C); /* later chunks accumulate */
 }
 
 /* ---- the driver ---- */
@@ -433,7 +450,7 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
     w.M = w.U + 25 * w.O * w.C;
     w.Y = w.M + 25 * w.O * T * nc;
     const int wgrad = op == GL_OP_CONV2D_WEIGHT_GRAD;
-    if (!wgrad) gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Ci : g->Co, 1, gl_wino_weights, &w);
+    if (!wgrad) gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_weights, &w);
     for (w.n0 = 0; w.n0 < g->N; w.n0 += nc) {
         w.nn = g->N - w.n0 < nc ? g->N - w.n0 : nc;
         w.Np = gl_round_lanes(w.nn);
@@ -443,9 +460,9 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
         if (wgrad) {
             gl_parallel_for(pool, w.O, 1, gl_wino_fill_dy, &w);
             gl_parallel_for(pool, w.O, 1, gl_wino_grad_output, &w);
-            gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
+            gl_parallel_for(pool, 25, 1, gl_wino_grad_gemms, &w);
         } else {
-            gl_parallel_for(pool, 25, 1, gl_wino_gemms, &w);
+            gl_parallel_for(pool, 25 * gl_panel_strips(w.TN), 1, gl_wino_gemms, &w);
             if (op == GL_OP_CONV2D) gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
             else gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
         }

@@ -225,7 +225,10 @@ int main(void) {
                             {3, 32, 14, 13, 32, 4, 2, 1}, {2, 8, 15, 15, 32, 4, 2, 0}, {17, 32, 9, 11, 8, 4, 2, 2},
                             {80, 32, 8, 8, 16, 4, 2, 1}, {70, 8, 8, 7, 32, 4, 2, 1}, {1, 40, 7, 7, 40, 4, 2, 1},
                             /* many tiles per plane: 4x4 tiles (odd width), 5x5 for the transposed conv */
-                            {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1}};
+                            {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1},
+                            /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
+                             * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
+                            {2, 64, 14, 14, 43, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);

@@ -1,0 +1,73 @@
+/* gl_k_panel_gemm.c - the register kernel behind gl_panel_gemm_strip.
+ *
+ * Why not sgemm: the Winograd GEMMs are small (K = 128..256) and their
+ * operands come straight out of a transform, so OpenBLAS spends much of each
+ * call packing cold data; one thread ran them at ~95 GFLOP/s where this
+ * kernel, reading the transforms' output as laid out, reaches ~150.  The
+ * tile is MR rows x 32 columns of C held in registers (28 of the 32 zmm
+ * registers with AVX-512), B's strip is read in order, one row per k, and A
+ * is broadcast one float per row and k. */
+#include "gl_k_panel_gemm.h"
+
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define GL_PANEL_MR 14
+typedef __m512 gl_pv;
+#define GL_PV_ZERO() _mm512_setzero_ps()
+#define GL_PV_LD(v, p) ((v) = _mm512_loadu_ps(p))
+#define GL_PV_ST(p, v) _mm512_storeu_ps(p, v)
+#define GL_PV_FMA(a, b, c) _mm512_fmadd_ps(_mm512_set1_ps(a), b, c)
+#else
+/* Portable: 16 floats as whatever vectors the target has; fewer rows since
+ * narrower targets have fewer registers. */
+#define GL_PANEL_MR 2
+typedef float gl_pv __attribute__((vector_size(16 * sizeof(float))));
+#define GL_PV_ZERO() ((gl_pv){0})
+#define GL_PV_LD(v, p) memcpy(&(v), p, sizeof(gl_pv))
+#define GL_PV_ST(p, v) memcpy(p, &(v), sizeof(gl_pv))
+#define GL_PV_FMA(a, b, c) ((c) + (a) * (b))
+#endif
+
+/* C[0..mr)[0..16 nv) = sum_k A[k lda + m] B[k][.]; mr and nv are constants
+ * at every call, so the loops unroll and acc stays in registers. */
+static inline __attribute__((always_inline)) void gl_panel_tile(const int mr, const int nv, int64_t K,
+                                                                const float *restrict A, int64_t lda,
+                                                                const float *restrict B, float *restrict C,
+                                                                int64_t ldc) {
+    gl_pv acc[GL_PANEL_MR][2];
+    _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) acc[m][v] = GL_PV_ZERO();
+    for (int64_t k = 0; k < K; k++) {
+        gl_pv b[2];
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) GL_PV_LD(b[v], B + k * 16 * nv + 16 * v);
+        const float *a = A + k * lda;
+        _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
+            _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) acc[m][v] = GL_PV_FMA(a[m], b[v], acc[m][v]);
+    }
+    _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) GL_PV_ST(C + m * ldc + 16 * v, acc[m][v]);
+}
+
+/* All M rows of one strip, nv vectors wide: full MR-row tiles, then 4-, 2- and 1-row tiles. */
+static inline __attribute__((always_inline)) void gl_panel_rows(const int nv, int64_t M, int64_t K, const float *A,
+                                                                int64_t lda, const float *B, float *C, int64_t ldc) {
+    int64_t m = 0;
+    for (; m + GL_PANEL_MR <= M; m += GL_PANEL_MR) gl_panel_tile(GL_PANEL_MR, nv, K, A + m, lda, B, C + m * ldc, ldc);
+#if GL_PANEL_MR > 4
+    for (; m + 4 <= M; m += 4) gl_panel_tile(4, nv, K, A + m, lda, B, C + m * ldc, ldc);
+#endif
+#if GL_PANEL_MR > 2
+    for (; m + 2 <= M; m += 2) gl_panel_tile(2, nv, K, A + m, lda, B, C + m * ldc, ldc);
+#endif
+    for (; m < M; m++) gl_panel_tile(1, nv, K, A + m, lda, B, C + m * ldc, ldc);
+}
+
+void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
+                         float *C, int64_t ldc) {
+    const int64_t j0 = s * GL_PANEL_NR, w = N - j0 < GL_PANEL_NR ? N - j0 : GL_PANEL_NR;
+    const float *Bs = B + j0 * K;
+    if (w == 32) gl_panel_rows(2, M, K, A, lda, Bs, C + j0, ldc);
+    else gl_panel_rows(1, M, K, A, lda, Bs, C + j0, ldc);
+}
