@@ -16,7 +16,11 @@
  *
  * 4x4 kernels with stride 2 and enough channels (DCGAN's large layers) take
  * the Winograd path in gl_k_winograd.c instead, with about half the
- * multiply-adds.
+ * multiply-adds.  Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
+ * DCGAN's one-channel image layers) run one small GEMM per image on the
+ * register kernel of gl_k_panel_gemm.c instead: the GEMM is too thin for
+ * sgemm, and per image the result lands in the output directly, without the
+ * (Co, nb*P) transposes.
  *
  * One owner of parallelism: OpenBLAS is single-threaded; im2col / col2im /
  * transposes and the GEMM (by row or column blocks) are split over the pool. */
@@ -26,10 +30,13 @@
 #include <string.h>
 
 #include "gl_blas.h"
+#include "gl_k_panel_gemm.h"
 
 #define GL_CONV_COL_MAX ((int64_t)1 << 23) /* floats of im2col per chunk (32 MiB) */
 #define GL_GEMM_PAR_FLOPS 4.0e6             /* below this a thread handoff costs more */
 #define GL_GEMM_MIN_BLOCK 32                /* rows/columns per block: keeps sgemm efficient */
+#define GL_CONV_PANEL_MAX_K 64              /* im2col depth up to which a GEMM per image pays */
+#define GL_CONV_PANEL_GROUPS 8              /* image groups with a buffer each (fixed: thread-count independent) */
 
 int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s, int64_t p,
                     gl_conv_geom *c) {
@@ -54,6 +61,20 @@ int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl
     return 0;
 }
 
+/* The per-image path: conv2d and transposed conv with a shallow im2col. */
+static int gl_conv_panel_applies(gl_op op, const gl_conv_geom *c) {
+    return (op == GL_OP_CONV2D || op == GL_OP_CONV_TRANSPOSE2D) && c->K <= GL_CONV_PANEL_MAX_K;
+}
+
+static int64_t gl_conv_panel_groups(const gl_conv_geom *c) {
+    return c->N < GL_CONV_PANEL_GROUPS ? c->N : GL_CONV_PANEL_GROUPS;
+}
+
+/* W^T (K x Co) for conv2d, then one K x P column buffer per group. */
+static size_t gl_conv_panel_work(const gl_conv_geom *c) {
+    return (size_t)(c->K * c->Co + gl_conv_panel_groups(c) * c->K * c->P);
+}
+
 static size_t gl_conv_work(const gl_conv_geom *c) {
     return (size_t)(c->K * c->nb * c->P + (c->nb > 1 ? c->Co * c->nb * c->P : 0));
 }
@@ -62,7 +83,8 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
                            int64_t p) {
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
-    return gl_wino_applies(op, &c) ? gl_wino_workspace(op, &c) : gl_conv_work(&c);
+    if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
+    return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(&c) : gl_conv_work(&c);
 }
 
 /* ---- GEMM split over the pool (C = op(A) op(B) + beta C, row-major) ---- */
@@ -209,6 +231,50 @@ static void gl_cols_par(gl_pool *pool, int64_t n, int64_t per_item, gl_range_fn 
     gl_parallel_for(pool, n, min < 1 ? 1 : min, fn, j);
 }
 
+/* ---- one GEMM per image (shallow im2col) ---- */
+
+typedef struct gl_panel_job {
+    gl_op op;
+    const gl_conv_geom *c;
+    const float *in, *w;  /* image (conv2d) or column side (transposed); W^T or W */
+    float *out, *cols;    /* cols: one K x P buffer per group */
+    int64_t groups;
+} gl_panel_job;
+
+/* Groups g0..g1, each its images in order:
+ *   conv2d      col = im2col(x_b), y_b (Co x P) = W (Co x K) col: A = W^T, k-major
+ *   transposed  col (K x P) = W^T (K x Co) x_b: A = W, already k-major; out_b = col2im(col) */
+static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
+    const gl_panel_job *j = vp;
+    const gl_conv_geom *c = j->c;
+    const int64_t img = c->Ci * c->H * c->W, cs = c->Co * c->P;
+    for (int64_t g = g0; g < g1; g++) {
+        float *col = j->cols + g * c->K * c->P;
+        for (int64_t b = g * c->N / j->groups; b < (g + 1) * c->N / j->groups; b++) {
+            if (j->op == GL_OP_CONV2D) {
+                gl_cols_job cj = {c, 1, j->in + b * img, col};
+                gl_im2col_range(&cj, 0, c->K);
+                gl_panel_gemm(c->Co, c->P, c->K, j->w, c->Co, col, c->P, j->out + b * cs, c->P);
+            } else {
+                gl_panel_gemm(c->K, c->P, c->Co, j->w, c->K, j->in + b * cs, c->P, col, c->P);
+                gl_cols_job cj = {c, 1, col, j->out + b * img};
+                gl_col2im_range(&cj, 0, c->Ci);
+            }
+        }
+    }
+}
+
+static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, const float *w, float *out, float *work,
+                          gl_pool *pool) {
+    gl_panel_job j = {op, c, in, w, out, work + c->K * c->Co, gl_conv_panel_groups(c)};
+    if (op == GL_OP_CONV2D) { /* W^T: K x Co, small */
+        for (int64_t o = 0; o < c->Co; o++)
+            for (int64_t k = 0; k < c->K; k++) work[k * c->Co + o] = w[o * c->K + k];
+        j.w = work;
+    }
+    gl_parallel_for(pool, j.groups, 1, gl_panel_range, &j);
+}
+
 /* ---- the kernel ---- */
 
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
@@ -232,6 +298,10 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
                        gl_op_name(nd->op));
     if (gl_wino_applies(nd->op, &c)) {
         gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
+        return GL_OK;
+    }
+    if (gl_conv_panel_applies(nd->op, &c)) {
+        gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
         return GL_OK;
     }
     if (c.K > INT_MAX || c.Co > INT_MAX || c.nb * c.P > INT_MAX)

@@ -1,12 +1,12 @@
-/* gl_k_panel_gemm.c - the register kernel behind gl_panel_gemm_strip.
+/* gl_k_panel_gemm.c - the register kernel behind gl_panel_gemm(_strip).
  *
- * Why not sgemm: the Winograd GEMMs are small (K = 128..256) and their
- * operands come straight out of a transform, so OpenBLAS spends much of each
- * call packing cold data; one thread ran them at ~95 GFLOP/s where this
- * kernel, reading the transforms' output as laid out, reaches ~150.  The
+ * Why not sgemm: these GEMMs are small (depth 16..256) and their operands
+ * come straight out of a transform, so OpenBLAS spends much of each call
+ * packing cold data; on one thread it ran the Winograd GEMMs at ~95 GFLOP/s
+ * where this kernel, reading the operands as laid out, reaches ~150.  The
  * tile is MR rows x 32 columns of C held in registers (28 of the 32 zmm
- * registers with AVX-512), B's strip is read in order, one row per k, and A
- * is broadcast one float per row and k. */
+ * registers with AVX-512); B is read one row of the tile per k and A
+ * broadcast one float per row and k. */
 #include "gl_k_panel_gemm.h"
 
 #include <string.h>
@@ -17,7 +17,9 @@
 typedef __m512 gl_pv;
 #define GL_PV_ZERO() _mm512_setzero_ps()
 #define GL_PV_LD(v, p) ((v) = _mm512_loadu_ps(p))
+#define GL_PV_LD_TAIL(v, p, n) ((v) = _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), p))
 #define GL_PV_ST(p, v) _mm512_storeu_ps(p, v)
+#define GL_PV_ST_TAIL(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1u), v)
 #define GL_PV_FMA(a, b, c) _mm512_fmadd_ps(_mm512_set1_ps(a), b, c)
 #else
 /* Portable: 16 floats as whatever vectors the target has; fewer rows since
@@ -26,48 +28,73 @@ typedef __m512 gl_pv;
 typedef float gl_pv __attribute__((vector_size(16 * sizeof(float))));
 #define GL_PV_ZERO() ((gl_pv){0})
 #define GL_PV_LD(v, p) memcpy(&(v), p, sizeof(gl_pv))
+#define GL_PV_LD_TAIL(v, p, n) ((v) = GL_PV_ZERO(), memcpy(&(v), p, sizeof(float) * (size_t)(n)))
 #define GL_PV_ST(p, v) memcpy(p, &(v), sizeof(gl_pv))
+#define GL_PV_ST_TAIL(p, v, n) memcpy(p, &(v), sizeof(float) * (size_t)(n))
 #define GL_PV_FMA(a, b, c) ((c) + (a) * (b))
 #endif
 
-/* C[0..mr)[0..16 nv) = sum_k A[k lda + m] B[k][.]; mr and nv are constants
- * at every call, so the loops unroll and acc stays in registers. */
-static inline __attribute__((always_inline)) void gl_panel_tile(const int mr, const int nv, int64_t K,
-                                                                const float *restrict A, int64_t lda,
-                                                                const float *restrict B, float *restrict C,
-                                                                int64_t ldc) {
+#define GL_INLINE static inline __attribute__((always_inline))
+
+/* C[0..mr)[0..16 (nv - 1) + tail) = sum_k A[k lda + m] B[k ldb + .].  mr, nv
+ * and whether the last vector is partial are constants at every call, so the
+ * loops unroll and acc stays in registers. */
+GL_INLINE void gl_panel_tile(const int mr, const int nv, const int partial, int tail, int64_t K,
+                             const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,
+                             float *restrict C, int64_t ldc) {
     gl_pv acc[GL_PANEL_MR][2];
     _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
         _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) acc[m][v] = GL_PV_ZERO();
     for (int64_t k = 0; k < K; k++) {
         gl_pv b[2];
-        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) GL_PV_LD(b[v], B + k * 16 * nv + 16 * v);
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {
+            if (partial && v == nv - 1) GL_PV_LD_TAIL(b[v], B + k * ldb + 16 * v, tail);
+            else GL_PV_LD(b[v], B + k * ldb + 16 * v);
+        }
         const float *a = A + k * lda;
         _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
             _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) acc[m][v] = GL_PV_FMA(a[m], b[v], acc[m][v]);
     }
     _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
-        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) GL_PV_ST(C + m * ldc + 16 * v, acc[m][v]);
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {
+            if (partial && v == nv - 1) GL_PV_ST_TAIL(C + m * ldc + 16 * v, acc[m][v], tail);
+            else GL_PV_ST(C + m * ldc + 16 * v, acc[m][v]);
+        }
 }
 
-/* All M rows of one strip, nv vectors wide: full MR-row tiles, then 4-, 2- and 1-row tiles. */
-static inline __attribute__((always_inline)) void gl_panel_rows(const int nv, int64_t M, int64_t K, const float *A,
-                                                                int64_t lda, const float *B, float *C, int64_t ldc) {
+/* All M rows of one column block: full MR-row tiles, then 4-, 2- and 1-row tiles. */
+GL_INLINE void gl_panel_rows(const int nv, const int partial, int tail, int64_t M, int64_t K, const float *A,
+                             int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
     int64_t m = 0;
-    for (; m + GL_PANEL_MR <= M; m += GL_PANEL_MR) gl_panel_tile(GL_PANEL_MR, nv, K, A + m, lda, B, C + m * ldc, ldc);
+    for (; m + GL_PANEL_MR <= M; m += GL_PANEL_MR)
+        gl_panel_tile(GL_PANEL_MR, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #if GL_PANEL_MR > 4
-    for (; m + 4 <= M; m += 4) gl_panel_tile(4, nv, K, A + m, lda, B, C + m * ldc, ldc);
+    for (; m + 4 <= M; m += 4) gl_panel_tile(4, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #endif
 #if GL_PANEL_MR > 2
-    for (; m + 2 <= M; m += 2) gl_panel_tile(2, nv, K, A + m, lda, B, C + m * ldc, ldc);
+    for (; m + 2 <= M; m += 2) gl_panel_tile(2, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #endif
-    for (; m < M; m++) gl_panel_tile(1, nv, K, A + m, lda, B, C + m * ldc, ldc);
+    for (; m < M; m++) gl_panel_tile(1, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+}
+
+/* Columns [0, w) of a block, w <= GL_PANEL_NR: one of four tile shapes. */
+static void gl_panel_block(int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                           float *C, int64_t ldc) {
+    const int tail = (int)(w % 16);
+    if (w == 32) gl_panel_rows(2, 0, 16, M, K, A, lda, B, ldb, C, ldc);
+    else if (w == 16) gl_panel_rows(1, 0, 16, M, K, A, lda, B, ldb, C, ldc);
+    else if (w > 16) gl_panel_rows(2, 1, tail, M, K, A, lda, B, ldb, C, ldc);
+    else gl_panel_rows(1, 1, tail, M, K, A, lda, B, ldb, C, ldc);
 }
 
 void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
                          float *C, int64_t ldc) {
-    const int64_t j0 = s * GL_PANEL_NR, w = N - j0 < GL_PANEL_NR ? N - j0 : GL_PANEL_NR;
-    const float *Bs = B + j0 * K;
-    if (w == 32) gl_panel_rows(2, M, K, A, lda, Bs, C + j0, ldc);
-    else gl_panel_rows(1, M, K, A, lda, Bs, C + j0, ldc);
+    const int64_t w = gl_panel_width(N, s);
+    gl_panel_block(M, w, K, A, lda, B + s * GL_PANEL_NR * K, w, C + s * GL_PANEL_NR, ldc);
+}
+
+void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float *C, int64_t ldc) {
+    for (int64_t j = 0; j < N; j += GL_PANEL_NR)
+        gl_panel_block(M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
 }

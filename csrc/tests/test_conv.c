@@ -219,6 +219,8 @@ int main(void) {
     if (gl_pool_new(3, &pool, &err) != GL_OK) { printf("pool: %s\n", err.msg); return 1; }
     const int cases[][8] = {{2, 3, 9, 8, 4, 3, 1, 1}, {3, 2, 11, 9, 5, 4, 2, 1}, {1, 1, 7, 7, 2, 3, 2, 0},
                             {4, 5, 6, 6, 3, 1, 1, 0}, {16, 8, 14, 14, 16, 4, 2, 1},
+                            /* a shallow im2col over more images than the per-image path's 8 groups */
+                            {19, 2, 9, 10, 5, 3, 2, 1},
                             /* 4x4 stride 2 with >= 32 channels: the Winograd path (gl_k_winograd.c) for
                              * conv, convT and weight gradient; odd sizes, every padding, partial lanes,
                              * batches beyond one 64-image chunk */
