@@ -243,14 +243,17 @@ def main(argv: list[str] | None = None) -> int:
                      f"({100 * gf / sg:.0f} %).")
     lines += [
         "",
-        "Where the time goes (perf, one thread, 2026-11-21): sgemm ~38 % (kernel + packing); the Winograd "
-        "transforms and layout passes ~25 % (kernel transform, NCHW ↔ batch-innermost copies, input and output "
-        "transforms: they stream several MB per layer, so they run at memory speed, not at FMA speed); batch norm "
-        "~10 %; the small first/last layers (1-channel side, im2col path), elementwise ops and Adam the rest. "
-        "Winograd halves the big layers' multiply-adds (each of those convolutions runs ~1.9× faster than its "
-        "im2col + GEMM version), but PyTorch (oneDNN) already runs this step at ~70 % of the sgemm rate, so 1.5× "
-        "PyTorch needs the step at ~105 % of sgemm-equivalent: the transforms would have to be fused with the GEMMs "
-        "(no full-size V/M/U arrays in memory). That is the open part of the target.",
+        "Where the time goes (per-op timers, one thread, 2026-11-21): the three 64↔128-channel Winograd "
+        "convolutions ~68 % of the step (per step: transposed conv 5 × ~6.8 ms, conv 4 × ~7.1 ms, weight gradient "
+        "3 × ~6.3 ms). Inside each, the 25 GEMMs take ~3.4 ms (conv and transposed conv on ganlib's register "
+        "kernel, `csrc/ops/gl_k_panel_gemm.c`, ~125 GFLOP/s, which replaced sgemm at ~95 GFLOP/s on one thread "
+        "because OpenBLAS packed cold operands on every call; the weight gradient's still on sgemm); the kernel, "
+        "input and output transforms and the NCHW ↔ batch-innermost passes take the rest: they stream several MB "
+        "per layer at memory speed. Batch norm ~10 %; the one-channel layers ~7 % (their conv and transposed conv "
+        "as one register-kernel GEMM per image, their weight gradient on im2col + sgemm); elementwise ops, "
+        "reshapes and Adam the rest. PyTorch (oneDNN) runs this step at ~60–70 % of the sgemm rate, so 1.5× "
+        "PyTorch needs the transforms fused with the GEMMs (no full-size V/M arrays in memory) and batch norm "
+        "fused with its activation: that is the open part of the target.",
     ]
     body = "\n".join(lines)
     print(body)

@@ -25,7 +25,10 @@
  * (Y holds dy, M holds Z), MW_xi = Z_xi V_xi^T summed over chunks (in U's
  * place), dg = G^T MW G.
  *
- * Transforms are split over channels and the GEMMs over the 25 entries; each
+ * The conv and transposed-conv GEMMs run on the register kernel of
+ * gl_k_panel_gemm.c, split over (entry, column strip); the weight gradient's
+ * (MW += Z V^T, a dot-product form that kernel does not cover) on sgemm,
+ * split over the 25 entries.  Transforms are split over channels.  Each
  * output element is written by one task in a fixed order, so results do not
  * depend on the thread count. */
 #include "gl_k_conv.h"
