@@ -38,6 +38,7 @@
 
 #include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
+#include "gl_k_transpose.h"
 
 #define GL_WL 16                           /* lanes (images) per transform step */
 #define GL_WINO_MAX ((int64_t)1 << 24)     /* workspace floats before the batch is chunked (64 MiB) */
@@ -175,21 +176,27 @@ static inline void gl_gt(const float *restrict m0, const float *restrict m1, con
 /* ---- layout passes ---- */
 
 /* The layout passes move data between NCHW and the batch-innermost layouts
- * GL_WL images at a time: the GL_WL planes a block touches stay in L1, so the
- * strided side of each copy costs cache hits, not misses.  Lanes past the
+ * in blocks of GL_WL images x 16 columns (gl_k_transpose.h); lanes past the
  * batch are zero. */
+_Static_assert(GL_WL == 16, "the layout passes transpose 16 images at a time");
 
-/* d[l] = s[l * ld] for l < nl, zero for the rest of the GL_WL lanes */
-static inline void gl_lanes_in(float *restrict d, const float *restrict s, int64_t ld, int64_t nl) {
-    for (int64_t l = 0; l < GL_WL; l++) d[l] = l < nl ? s[l * ld] : 0.0f;
-}
-
-static inline void gl_lanes_out(float *restrict d, const float *restrict s, int64_t ld, int64_t nl) {
-    for (int64_t l = 0; l < nl; l++) d[l * ld] = s[l];
+/* Where source row h (or column) of the conv's input lands in X: the phase
+ * bit and X row of the four-phase split, or row h + 1 of the transposed
+ * conv's input padded by one. */
+static inline void gl_wino_src_pos(const gl_wino *w, int64_t h, int64_t *phase, int64_t *u) {
+    if (w->op == GL_OP_CONV_TRANSPOSE2D) {
+        *phase = 0;
+        *u = h + 1;
+    } else {
+        *phase = (h + w->g->p) & 1;
+        *u = (h + w->g->p) >> 1;
+    }
 }
 
 /* X from the image side (four phases) or, for the transposed conv, from the
- * column-side input padded by one; source channels c0..c1. */
+ * column-side input padded by one; source channels c0..c1.  Blocks of 16
+ * images x 16 source columns are transposed into X's 16-image vectors; X
+ * entries no source element reaches (padding) are zeroed first. */
 static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
@@ -197,40 +204,61 @@ static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
     const int conv_t = w->op == GL_OP_CONV_TRANSPOSE2D;
     const int64_t Cs = conv_t ? g->Co : g->Ci, Hs = conv_t ? g->Ho : g->H, Ws = conv_t ? g->Wo : g->W;
     const int64_t HW = Hs * Ws, ld = Cs * HW, nph = conv_t ? 1 : 4;
-    for (int64_t c = c0; c < c1; c++)
-        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
-            const float *x = w->in0 + (w->n0 + n0) * ld + c * HW;
-            for (int64_t ph = 0; ph < nph; ph++)
-                for (int64_t u = 0; u < w->Hx; u++) {
-                    /* source row and column of X[.][u][v]: phase split, or shifted by the padding of one */
-                    const int64_t h = conv_t ? u - 1 : 2 * u + (ph >> 1) - g->p;
-                    float *d = w->X + (((ph * Cs + c) * w->Hx + u) * w->Wx) * Np + n0;
-                    for (int64_t v = 0; v < w->Wx; v++) {
-                        const int64_t col = conv_t ? v - 1 : 2 * v + (ph & 1) - g->p;
-                        if (h >= 0 && h < Hs && col >= 0 && col < Ws) gl_lanes_in(d + v * Np, x + h * Ws + col, ld, nl);
-                        else memset(d + v * Np, 0, sizeof(float) * GL_WL);
-                    }
+    /* source rows / columns that land in X (the last ones of a conv may feed no output) */
+    const int64_t Hu = conv_t ? w->Hx - 1 : 2 * w->Hx - g->p, Wu = conv_t ? w->Wx - 1 : 2 * w->Wx - g->p;
+    const int64_t Hs_used = Hs < Hu ? Hs : Hu, Ws_used = Ws < Wu ? Ws : Wu;
+    for (int64_t c = c0; c < c1; c++) {
+        /* padding: X positions whose source row or column is outside the input */
+        for (int64_t ph = 0; ph < nph; ph++)
+            for (int64_t u = 0; u < w->Hx; u++) {
+                const int64_t h = conv_t ? u - 1 : 2 * u + (ph >> 1) - g->p;
+                float *d = w->X + (((ph * Cs + c) * w->Hx + u) * w->Wx) * Np;
+                for (int64_t v = 0; v < w->Wx; v++) {
+                    const int64_t col = conv_t ? v - 1 : 2 * v + (ph & 1) - g->p;
+                    if (h < 0 || h >= Hs || col < 0 || col >= Ws) memset(d + v * Np, 0, sizeof(float) * (size_t)Np);
                 }
+            }
+        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
+            const float *x = w->in0 + (w->n0 + n0) * ld + c * HW;
+            for (int64_t h = 0; h < Hs_used; h++) {
+                int64_t pa, u;
+                gl_wino_src_pos(w, h, &pa, &u);
+                for (int64_t j0 = 0; j0 < Ws_used; j0 += 16) {
+                    const int nc = (int)(Ws_used - j0 < 16 ? Ws_used - j0 : 16);
+                    float *d[16];
+                    for (int j = 0; j < nc; j++) {
+                        int64_t pb, v;
+                        gl_wino_src_pos(w, j0 + j, &pb, &v);
+                        d[j] = w->X + ((((pa * 2 + pb) * Cs + c) * w->Hx + u) * w->Wx + v) * Np + n0;
+                    }
+                    gl_tr16_in(d, x + h * Ws + j0, ld, nl, nc);
+                }
+            }
         }
+    }
 }
-
 /* Y <- the output gradient (weight gradient), zero beyond Ho x Wo; o0..o1 */
 static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
     const int64_t Np = w->Np, ld = g->Co * g->P, Hy = 4 * w->Th, Wy = 4 * w->Tw;
-    for (int64_t o = o0; o < o1; o++)
+    for (int64_t o = o0; o < o1; o++) {
+        for (int64_t i = 0; i < Hy; i++)
+            for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++)
+                memset(w->Y + ((o * Hy + i) * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
         for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             const float *dy = w->in1 + (w->n0 + n0) * ld + o * g->P;
-            for (int64_t i = 0; i < Hy; i++)
-                for (int64_t j = 0; j < Wy; j++) {
-                    float *d = w->Y + ((o * Hy + i) * Wy + j) * Np + n0;
-                    if (i < g->Ho && j < g->Wo) gl_lanes_in(d, dy + i * g->Wo + j, ld, nl);
-                    else memset(d, 0, sizeof(float) * GL_WL);
+            for (int64_t i = 0; i < g->Ho; i++)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
+                    const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
+                    float *d[16];
+                    for (int j = 0; j < nc; j++) d[j] = w->Y + ((o * Hy + i) * Wy + j0 + j) * Np + n0;
+                    gl_tr16_in(d, dy + i * g->Wo + j0, ld, nl, nc);
                 }
         }
+    }
 }
 
 /* ---- transforms ---- */
@@ -281,8 +309,9 @@ static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
         for (int64_t c0 = 0; c0 < len; c0 += GL_WL) {
             const int64_t nl = len - c0 < GL_WL ? len - c0 : GL_WL;
             const float *k0 = conv_t ? w->in1 + (t * Ci + c0) * 16 : w->in1 + (c0 * Ci + t) * 16;
-            for (int64_t l = 0; l < GL_WL; l++)
-                for (int q = 0; q < 16; q++) kt[q][l] = l < nl ? k0[l * lstride + q] : 0.0f;
+            float *kq[16];
+            for (int q = 0; q < 16; q++) kq[q] = kt[q];
+            gl_tr16_in(kq, k0, lstride, (int)nl, 16);
             for (int64_t ph = 0; ph < 4; ph++) {
                 const int pa = (int)(ph >> 1), pb = (int)(ph & 1);
                 const float *g00, *g01, *g10, *g11; /* g[a][b] */
@@ -337,11 +366,15 @@ static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; o++) {
         gl_wino_output_plane(w, o);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
-            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *y = w->out + (w->n0 + n0) * ld + o * g->P;
             for (int64_t i = 0; i < g->Ho; i++)
-                for (int64_t j = 0; j < g->Wo; j++)
-                    gl_lanes_out(y + i * g->Wo + j, w->Y + ((o * Hy + i) * Wy + j) * Np + n0, ld, nl);
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
+                    const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
+                    const float *s[16];
+                    for (int j = 0; j < nc; j++) s[j] = w->Y + ((o * Hy + i) * Wy + j0 + j) * Np + n0;
+                    gl_tr16_out(y + i * g->Wo + j0, ld, s, nl, nc);
+                }
         }
     }
 }
@@ -354,13 +387,18 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; c++) {
         for (int64_t ph = 0; ph < 4; ph++) gl_wino_output_plane(w, ph * g->Ci + c);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
-            const int64_t nl = w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL;
+            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *out = w->out + (w->n0 + n0) * ld + c * HW;
             for (int64_t h = 0; h < g->H; h++) {
                 const int64_t pa = (h + g->p) & 1, u = (h + g->p) >> 1;
-                for (int64_t col = 0; col < g->W; col++) {
-                    const int64_t pb = (col + g->p) & 1, v = (col + g->p) >> 1, o = (pa * 2 + pb) * g->Ci + c;
-                    gl_lanes_out(out + h * g->W + col, w->Y + ((o * Hy + u) * Wy + v) * Np + n0, ld, nl);
+                for (int64_t j0 = 0; j0 < g->W; j0 += 16) {
+                    const int nc = (int)(g->W - j0 < 16 ? g->W - j0 : 16);
+                    const float *s[16];
+                    for (int j = 0; j < nc; j++) {
+                        const int64_t col = j0 + j, pb = (col + g->p) & 1, v = (col + g->p) >> 1;
+                        s[j] = w->Y + ((((pa * 2 + pb) * g->Ci + c) * Hy + u) * Wy + v) * Np + n0;
+                    }
+                    gl_tr16_out(out + h * g->W + j0, ld, s, nl, nc);
                 }
             }
         }

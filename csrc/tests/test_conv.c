@@ -228,6 +228,8 @@ int main(void) {
                             {80, 32, 8, 8, 16, 4, 2, 1}, {70, 8, 8, 7, 32, 4, 2, 1}, {1, 40, 7, 7, 40, 4, 2, 1},
                             /* many tiles per plane: 4x4 tiles (odd width), 5x5 for the transposed conv */
                             {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1},
+                            /* unpadded, odd: the input's last row and column feed no output */
+                            {3, 32, 19, 21, 33, 4, 2, 0},
                             /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
                              * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
                             {2, 64, 14, 14, 43, 4, 2, 1}};
