@@ -20,7 +20,9 @@
  * DCGAN's one-channel image layers) run one small GEMM per image on the
  * register kernel of gl_k_panel_gemm.c instead: the GEMM is too thin for
  * sgemm, and per image the result lands in the output directly, without the
- * (Co, nb*P) transposes.
+ * (Co, nb*P) transposes.  Their weight gradient likewise sums per image
+ * (into one partial sum per group of images) instead of gathering the whole
+ * output gradient into (Co, nb*P) for one sgemm.
  *
  * One owner of parallelism: OpenBLAS is single-threaded; im2col / col2im /
  * transposes and the GEMM (by row or column blocks) are split over the pool. */
@@ -31,12 +33,14 @@
 
 #include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
+#include "gl_k_transpose.h"
 
 #define GL_CONV_COL_MAX ((int64_t)1 << 23) /* floats of im2col per chunk (32 MiB) */
 #define GL_GEMM_PAR_FLOPS 4.0e6             /* below this a thread handoff costs more */
 #define GL_GEMM_MIN_BLOCK 32                /* rows/columns per block: keeps sgemm efficient */
 #define GL_CONV_PANEL_MAX_K 64              /* im2col depth up to which a GEMM per image pays */
 #define GL_CONV_PANEL_GROUPS 8              /* image groups with a buffer each (fixed: thread-count independent) */
+#define GL_CONV_PANEL_WGRAD_MAX (1 << 20)   /* floats per group of the per-image weight gradient */
 
 int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out, int64_t s, int64_t p,
                     gl_conv_geom *c) {
@@ -61,18 +65,32 @@ int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl
     return 0;
 }
 
-/* The per-image path: conv2d and transposed conv with a shallow im2col. */
+static int64_t gl_round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* Per group of the per-image weight gradient: col (K x P), its transpose
+ * (P x K16), the output gradient's transpose (P x Co16) and a partial sum
+ * (Co x K). */
+static int64_t gl_conv_panel_wgrad_floats(const gl_conv_geom *c) {
+    return c->K * c->P + c->P * gl_round16(c->K) + c->P * gl_round16(c->Co) + c->Co * c->K;
+}
+
+/* The per-image path: conv2d, transposed conv and weight gradient with a
+ * shallow im2col (the weight gradient while its buffers stay small). */
 static int gl_conv_panel_applies(gl_op op, const gl_conv_geom *c) {
-    return (op == GL_OP_CONV2D || op == GL_OP_CONV_TRANSPOSE2D) && c->K <= GL_CONV_PANEL_MAX_K;
+    if (c->K > GL_CONV_PANEL_MAX_K) return 0;
+    if (op == GL_OP_CONV2D_WEIGHT_GRAD) return gl_conv_panel_wgrad_floats(c) <= GL_CONV_PANEL_WGRAD_MAX;
+    return op == GL_OP_CONV2D || op == GL_OP_CONV_TRANSPOSE2D;
 }
 
 static int64_t gl_conv_panel_groups(const gl_conv_geom *c) {
     return c->N < GL_CONV_PANEL_GROUPS ? c->N : GL_CONV_PANEL_GROUPS;
 }
 
-/* W^T (K x Co) for conv2d, then one K x P column buffer per group. */
-static size_t gl_conv_panel_work(const gl_conv_geom *c) {
-    return (size_t)(c->K * c->Co + gl_conv_panel_groups(c) * c->K * c->P);
+/* W^T (K x Co) for conv2d, then per group a K x P column buffer, or the
+ * weight gradient's buffers. */
+static size_t gl_conv_panel_work(gl_op op, const gl_conv_geom *c) {
+    const int64_t per = op == GL_OP_CONV2D_WEIGHT_GRAD ? gl_conv_panel_wgrad_floats(c) : c->K * c->P;
+    return (size_t)(c->K * c->Co + gl_conv_panel_groups(c) * per);
 }
 
 static size_t gl_conv_work(const gl_conv_geom *c) {
@@ -84,7 +102,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
     if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
-    return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(&c) : gl_conv_work(&c);
+    return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(op, &c) : gl_conv_work(&c);
 }
 
 /* ---- GEMM split over the pool (C = op(A) op(B) + beta C, row-major) ---- */
@@ -236,25 +254,48 @@ static void gl_cols_par(gl_pool *pool, int64_t n, int64_t per_item, gl_range_fn 
 typedef struct gl_panel_job {
     gl_op op;
     const gl_conv_geom *c;
-    const float *in, *w;  /* image (conv2d) or column side (transposed); W^T or W */
-    float *out, *cols;    /* cols: one K x P buffer per group */
+    const float *in, *w;  /* image (conv2d, weight gradient) or column side (transposed); W^T, W or dy */
+    float *out, *bufs;    /* bufs: one set of buffers per group */
     int64_t groups;
 } gl_panel_job;
 
+/* d (cols x ldd) = s^T for s (rows x cols) row-major; ldd = rows rounded up
+ * to 16, the rows past s zero. */
+static void gl_transpose_pad(const float *s, int64_t rows, int64_t cols, float *d, int64_t ldd) {
+    for (int64_t i0 = 0; i0 < rows; i0 += 16)
+        for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+            const int nr = (int)(rows - i0 < 16 ? rows - i0 : 16), nc = (int)(cols - j0 < 16 ? cols - j0 : 16);
+            float *dst[16];
+            for (int j = 0; j < nc; j++) dst[j] = d + (j0 + j) * ldd + i0;
+            gl_tr16_in(dst, s + i0 * cols + j0, cols, nr, nc);
+        }
+}
+
 /* Groups g0..g1, each its images in order:
  *   conv2d      col = im2col(x_b), y_b (Co x P) = W (Co x K) col: A = W^T, k-major
- *   transposed  col (K x P) = W^T (K x Co) x_b: A = W, already k-major; out_b = col2im(col) */
+ *   transposed  col (K x P) = W^T (K x Co) x_b: A = W, already k-major; out_b = col2im(col)
+ *   weight grad part_g (Co x K) += dy_b (Co x P) col^T: the sum runs over P, so
+ *               both operands are transposed to P-major (A = dy_b^T, B = col^T) */
 static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
     const gl_panel_job *j = vp;
     const gl_conv_geom *c = j->c;
-    const int64_t img = c->Ci * c->H * c->W, cs = c->Co * c->P;
+    const int64_t img = c->Ci * c->H * c->W, cs = c->Co * c->P, K16 = gl_round16(c->K), C16 = gl_round16(c->Co);
+    const int wgrad = j->op == GL_OP_CONV2D_WEIGHT_GRAD;
     for (int64_t g = g0; g < g1; g++) {
-        float *col = j->cols + g * c->K * c->P;
+        float *col = j->bufs + g * (wgrad ? gl_conv_panel_wgrad_floats(c) : c->K * c->P);
+        float *colT = col + c->K * c->P, *dyT = colT + c->P * K16, *part = dyT + c->P * C16;
+        if (wgrad) memset(part, 0, sizeof(float) * (size_t)(c->Co * c->K));
         for (int64_t b = g * c->N / j->groups; b < (g + 1) * c->N / j->groups; b++) {
             if (j->op == GL_OP_CONV2D) {
                 gl_cols_job cj = {c, 1, j->in + b * img, col};
                 gl_im2col_range(&cj, 0, c->K);
                 gl_panel_gemm(c->Co, c->P, c->K, j->w, c->Co, col, c->P, j->out + b * cs, c->P);
+            } else if (wgrad) {
+                gl_cols_job cj = {c, 1, j->in + b * img, col};
+                gl_im2col_range(&cj, 0, c->K);
+                gl_transpose_pad(col, c->K, c->P, colT, K16);
+                gl_transpose_pad(j->w + b * cs, c->Co, c->P, dyT, C16);
+                gl_panel_gemm_add(c->Co, c->K, c->P, dyT, C16, colT, K16, part, c->K);
             } else {
                 gl_panel_gemm(c->K, c->P, c->Co, j->w, c->K, j->in + b * cs, c->P, col, c->P);
                 gl_cols_job cj = {c, 1, col, j->out + b * img};
@@ -264,6 +305,8 @@ static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
     }
 }
 
+/* in: x (conv2d, weight gradient) or the column side (transposed); w: the
+ * kernel, or the output gradient for the weight gradient. */
 static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, const float *w, float *out, float *work,
                           gl_pool *pool) {
     gl_panel_job j = {op, c, in, w, out, work + c->K * c->Co, gl_conv_panel_groups(c)};
@@ -273,6 +316,13 @@ static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, cons
         j.w = work;
     }
     gl_parallel_for(pool, j.groups, 1, gl_panel_range, &j);
+    if (op == GL_OP_CONV2D_WEIGHT_GRAD) { /* dW = the groups' partial sums, added in group order */
+        const int64_t n = c->Co * c->K, per = gl_conv_panel_wgrad_floats(c);
+        const float *part0 = j.bufs + c->K * c->P + c->P * gl_round16(c->K) + c->P * gl_round16(c->Co);
+        memcpy(out, part0, sizeof(float) * (size_t)n);
+        for (int64_t g = 1; g < j.groups; g++)
+            for (int64_t i = 0; i < n; i++) out[i] += part0[g * per + i];
+    }
 }
 
 /* ---- the kernel ---- */

@@ -36,15 +36,19 @@ typedef float gl_pv __attribute__((vector_size(16 * sizeof(float))));
 
 #define GL_INLINE static inline __attribute__((always_inline))
 
-/* C[0..mr)[0..16 (nv - 1) + tail) = sum_k A[k lda + m] B[k ldb + .].  mr, nv
- * and whether the last vector is partial are constants at every call, so the
- * loops unroll and acc stays in registers. */
-GL_INLINE void gl_panel_tile(const int mr, const int nv, const int partial, int tail, int64_t K,
+/* C[0..mr)[0..16 (nv - 1) + tail) = (C if add) + sum_k A[k lda + m] B[k ldb + .].
+ * add, mr, nv and whether the last vector is partial are constants at every
+ * call, so the loops unroll and acc stays in registers. */
+GL_INLINE void gl_panel_tile(const int add, const int mr, const int nv, const int partial, int tail, int64_t K,
                              const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,
                              float *restrict C, int64_t ldc) {
     gl_pv acc[GL_PANEL_MR][2];
     _Pragma("GCC unroll 16") for (int m = 0; m < mr; m++)
-        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) acc[m][v] = GL_PV_ZERO();
+        _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {
+            if (!add) acc[m][v] = GL_PV_ZERO();
+            else if (partial && v == nv - 1) GL_PV_LD_TAIL(acc[m][v], C + m * ldc + 16 * v, tail);
+            else GL_PV_LD(acc[m][v], C + m * ldc + 16 * v);
+        }
     for (int64_t k = 0; k < K; k++) {
         gl_pv b[2];
         _Pragma("GCC unroll 2") for (int v = 0; v < nv; v++) {
@@ -63,28 +67,38 @@ GL_INLINE void gl_panel_tile(const int mr, const int nv, const int partial, int 
 }
 
 /* All M rows of one column block: full MR-row tiles, then 4-, 2- and 1-row tiles. */
-GL_INLINE void gl_panel_rows(const int nv, const int partial, int tail, int64_t M, int64_t K, const float *A,
-                             int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+GL_INLINE void gl_panel_rows(const int add, const int nv, const int partial, int tail, int64_t M, int64_t K,
+                             const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
     int64_t m = 0;
     for (; m + GL_PANEL_MR <= M; m += GL_PANEL_MR)
-        gl_panel_tile(GL_PANEL_MR, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+        gl_panel_tile(add, GL_PANEL_MR, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #if GL_PANEL_MR > 4
-    for (; m + 4 <= M; m += 4) gl_panel_tile(4, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m + 4 <= M; m += 4) gl_panel_tile(add, 4, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #endif
 #if GL_PANEL_MR > 2
-    for (; m + 2 <= M; m += 2) gl_panel_tile(2, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m + 2 <= M; m += 2) gl_panel_tile(add, 2, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 #endif
-    for (; m < M; m++) gl_panel_tile(1, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m < M; m++) gl_panel_tile(add, 1, nv, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
 }
 
 /* Columns [0, w) of a block, w <= GL_PANEL_NR: one of four tile shapes. */
+GL_INLINE void gl_panel_block_as(const int add, int64_t M, int64_t w, int64_t K, const float *A, int64_t lda,
+                                 const float *B, int64_t ldb, float *C, int64_t ldc) {
+    const int tail = (int)(w % 16);
+    if (w == 32) gl_panel_rows(add, 2, 0, 16, M, K, A, lda, B, ldb, C, ldc);
+    else if (w == 16) gl_panel_rows(add, 1, 0, 16, M, K, A, lda, B, ldb, C, ldc);
+    else if (w > 16) gl_panel_rows(add, 2, 1, tail, M, K, A, lda, B, ldb, C, ldc);
+    else gl_panel_rows(add, 1, 1, tail, M, K, A, lda, B, ldb, C, ldc);
+}
+
 static void gl_panel_block(int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                            float *C, int64_t ldc) {
-    const int tail = (int)(w % 16);
-    if (w == 32) gl_panel_rows(2, 0, 16, M, K, A, lda, B, ldb, C, ldc);
-    else if (w == 16) gl_panel_rows(1, 0, 16, M, K, A, lda, B, ldb, C, ldc);
-    else if (w > 16) gl_panel_rows(2, 1, tail, M, K, A, lda, B, ldb, C, ldc);
-    else gl_panel_rows(1, 1, tail, M, K, A, lda, B, ldb, C, ldc);
+    gl_panel_block_as(0, M, w, K, A, lda, B, ldb, C, ldc);
+}
+
+static void gl_panel_block_add(int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B,
+                               int64_t ldb, float *C, int64_t ldc) {
+    gl_panel_block_as(1, M, w, K, A, lda, B, ldb, C, ldc);
 }
 
 void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
@@ -97,4 +111,10 @@ void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                    float *C, int64_t ldc) {
     for (int64_t j = 0; j < N; j += GL_PANEL_NR)
         gl_panel_block(M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
+}
+
+void gl_panel_gemm_add(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                       float *C, int64_t ldc) {
+    for (int64_t j = 0; j < N; j += GL_PANEL_NR)
+        gl_panel_block_add(M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
 }

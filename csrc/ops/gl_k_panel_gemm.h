@@ -1,7 +1,7 @@
 /* gl_k_panel_gemm.h - C = A^T B for GEMMs whose producer writes A in the
  * layout the register kernel reads, so that no packing pass runs.  Used by
- * the Winograd path (gl_k_winograd.c) and the small-channel convolutions
- * (gl_k_conv.c).  Not a public API.
+ * the Winograd path (gl_k_winograd.c) and the small-channel convolutions and
+ * their weight gradient (gl_k_conv.c).  Not a public API.
  *
  *   A  k-major: element (m, k) at A[k * lda + m]
  *   B  row-major, element (k, j) at B[k * ldb + j]; any N (the last columns
@@ -38,5 +38,9 @@ void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_
 /* All of C from a row-major B. */
 void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                    float *C, int64_t ldc);
+
+/* C += A^T B, B row-major (accumulating over a sequence of GEMMs). */
+void gl_panel_gemm_add(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                       float *C, int64_t ldc);
 
 #endif

@@ -221,6 +221,9 @@ int main(void) {
                             {4, 5, 6, 6, 3, 1, 1, 0}, {16, 8, 14, 14, 16, 4, 2, 1},
                             /* a shallow im2col over more images than the per-image path's 8 groups */
                             {19, 2, 9, 10, 5, 3, 2, 1},
+                            /* DCGAN's one-channel layer shape (K = 16) with 37 output channels: every
+                             * row-tile size of the per-image weight gradient */
+                            {9, 1, 28, 27, 37, 4, 2, 1},
                             /* 4x4 stride 2 with >= 32 channels: the Winograd path (gl_k_winograd.c) for
                              * conv, convT and weight gradient; odd sizes, every padding, partial lanes,
                              * batches beyond one 64-image chunk */
@@ -230,6 +233,8 @@ int main(void) {
                             {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1},
                             /* unpadded, odd: the input's last row and column feed no output */
                             {3, 32, 19, 21, 33, 4, 2, 0},
+                            /* wide: more tiles per row than one transposed group of the input transform */
+                            {2, 32, 10, 41, 32, 4, 2, 1},
                             /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
                              * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
                             {2, 64, 14, 14, 43, 4, 2, 1}};
