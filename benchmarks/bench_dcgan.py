@@ -244,16 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "Where the time goes (per-op timers, one thread, 2026-11-21): the three 64↔128-channel Winograd "
-        "convolutions ~68 % of the step (per step: transposed conv 5 × ~6.8 ms, conv 4 × ~7.1 ms, weight gradient "
-        "3 × ~6.3 ms). Inside each, the 25 GEMMs take ~3.4 ms (conv and transposed conv on ganlib's register "
-        "kernel, `csrc/ops/gl_k_panel_gemm.c`, ~125 GFLOP/s, which replaced sgemm at ~95 GFLOP/s on one thread "
-        "because OpenBLAS packed cold operands on every call; the weight gradient's still on sgemm); the kernel, "
-        "input and output transforms and the NCHW ↔ batch-innermost passes take the rest: they stream several MB "
-        "per layer at memory speed. Batch norm ~10 %; the one-channel layers ~7 % (their conv and transposed conv "
-        "as one register-kernel GEMM per image, their weight gradient on im2col + sgemm); elementwise ops, "
-        "reshapes and Adam the rest. PyTorch (oneDNN) runs this step at ~60–70 % of the sgemm rate, so 1.5× "
-        "PyTorch needs the transforms fused with the GEMMs (no full-size V/M arrays in memory) and batch norm "
-        "fused with its activation: that is the open part of the target.",
+        "convolutions ~68 % of the step (per step: transposed conv 5×, conv 4×, weight gradient 3×, each ~5–7 ms). "
+        "Inside each, the 25 GEMMs take ~3 ms: conv and transposed conv on ganlib's register kernel "
+        "(`csrc/ops/gl_k_panel_gemm.c`), which runs at ~163 GFLOP/s on cache-hot operands against a measured "
+        "one-core FMA peak of ~177 GFLOP/s, and at ~125–150 inside the op, where its operands come from L3; the "
+        "weight gradient's on sgemm. The transforms and the NCHW ↔ batch-innermost passes (16×16 register "
+        "transposes) take the rest, streaming several MB per layer at L3 speed (~25–28 GB/s on one core here). "
+        "Batch norm ~10 %; the one-channel layers ~6 % (conv, transposed conv and weight gradient as register-kernel "
+        "GEMMs per image); elementwise ops, reshapes and Adam the rest. Tried and not kept: reading the input "
+        "straight from NCHW inside the input transform (no X array) cost as much as it saved. Keeping V and M in "
+        "L2 by running transforms and GEMMs per column strip would stream all of U (3.3 MB, more than the 2 MB L2) "
+        "once per strip, about the traffic it saves. So the remaining gap to 1.5× PyTorch has no single large "
+        "fix left in the convolutions; that is the open part of the target.",
     ]
     body = "\n".join(lines)
     print(body)
