@@ -69,9 +69,23 @@ static int64_t gl_round16(int64_t n) { return (n + 15) / 16 * 16; }
 
 /* Per group of the per-image weight gradient: col (K x P), its transpose
  * (P x K16), the output gradient's transpose (P x Co16) and a partial sum
- * (Co x K). */
+ * (Co x K), in that order. */
 static int64_t gl_conv_panel_wgrad_floats(const gl_conv_geom *c) {
     return c->K * c->P + c->P * gl_round16(c->K) + c->P * gl_round16(c->Co) + c->Co * c->K;
+}
+
+typedef struct gl_wgrad_bufs {
+    float *col, *colT, *dyT, *part;
+} gl_wgrad_bufs;
+
+/* Group g's buffers of the per-image weight gradient, from the groups' base. */
+static gl_wgrad_bufs gl_wgrad_bufs_of(const gl_conv_geom *c, float *base, int64_t g) {
+    gl_wgrad_bufs b;
+    b.col = base + g * gl_conv_panel_wgrad_floats(c);
+    b.colT = b.col + c->K * c->P;
+    b.dyT = b.colT + c->P * gl_round16(c->K);
+    b.part = b.dyT + c->P * gl_round16(c->Co);
+    return b;
 }
 
 /* The per-image path: conv2d, transposed conv and weight gradient with a
@@ -282,9 +296,9 @@ static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
     const int64_t img = c->Ci * c->H * c->W, cs = c->Co * c->P, K16 = gl_round16(c->K), C16 = gl_round16(c->Co);
     const int wgrad = j->op == GL_OP_CONV2D_WEIGHT_GRAD;
     for (int64_t g = g0; g < g1; g++) {
-        float *col = j->bufs + g * (wgrad ? gl_conv_panel_wgrad_floats(c) : c->K * c->P);
-        float *colT = col + c->K * c->P, *dyT = colT + c->P * K16, *part = dyT + c->P * C16;
-        if (wgrad) memset(part, 0, sizeof(float) * (size_t)(c->Co * c->K));
+        const gl_wgrad_bufs wb = wgrad ? gl_wgrad_bufs_of(c, j->bufs, g) : (gl_wgrad_bufs){0};
+        float *col = wgrad ? wb.col : j->bufs + g * c->K * c->P;
+        if (wgrad) memset(wb.part, 0, sizeof(float) * (size_t)(c->Co * c->K));
         for (int64_t b = g * c->N / j->groups; b < (g + 1) * c->N / j->groups; b++) {
             if (j->op == GL_OP_CONV2D) {
                 gl_cols_job cj = {c, 1, j->in + b * img, col};
@@ -293,9 +307,9 @@ static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
             } else if (wgrad) {
                 gl_cols_job cj = {c, 1, j->in + b * img, col};
                 gl_im2col_range(&cj, 0, c->K);
-                gl_transpose_pad(col, c->K, c->P, colT, K16);
-                gl_transpose_pad(j->w + b * cs, c->Co, c->P, dyT, C16);
-                gl_panel_gemm_add(c->Co, c->K, c->P, dyT, C16, colT, K16, part, c->K);
+                gl_transpose_pad(col, c->K, c->P, wb.colT, K16);
+                gl_transpose_pad(j->w + b * cs, c->Co, c->P, wb.dyT, C16);
+                gl_panel_gemm_add(c->Co, c->K, c->P, wb.dyT, C16, wb.colT, K16, wb.part, c->K);
             } else {
                 gl_panel_gemm(c->K, c->P, c->Co, j->w, c->K, j->in + b * cs, c->P, col, c->P);
                 gl_cols_job cj = {c, 1, col, j->out + b * img};
@@ -317,11 +331,12 @@ static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, cons
     }
     gl_parallel_for(pool, j.groups, 1, gl_panel_range, &j);
     if (op == GL_OP_CONV2D_WEIGHT_GRAD) { /* dW = the groups' partial sums, added in group order */
-        const int64_t n = c->Co * c->K, per = gl_conv_panel_wgrad_floats(c);
-        const float *part0 = j.bufs + c->K * c->P + c->P * gl_round16(c->K) + c->P * gl_round16(c->Co);
-        memcpy(out, part0, sizeof(float) * (size_t)n);
-        for (int64_t g = 1; g < j.groups; g++)
-            for (int64_t i = 0; i < n; i++) out[i] += part0[g * per + i];
+        const int64_t n = c->Co * c->K;
+        memcpy(out, gl_wgrad_bufs_of(c, j.bufs, 0).part, sizeof(float) * (size_t)n);
+        for (int64_t g = 1; g < j.groups; g++) {
+            const float *part = gl_wgrad_bufs_of(c, j.bufs, g).part;
+            for (int64_t i = 0; i < n; i++) out[i] += part[i];
+        }
     }
 }
 

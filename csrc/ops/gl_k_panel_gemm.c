@@ -91,30 +91,32 @@ GL_INLINE void gl_panel_block_as(const int add, int64_t M, int64_t w, int64_t K,
     else gl_panel_rows(add, 1, 1, tail, M, K, A, lda, B, ldb, C, ldc);
 }
 
-static void gl_panel_block(int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
-                           float *C, int64_t ldc) {
-    gl_panel_block_as(0, M, w, K, A, lda, B, ldb, C, ldc);
+/* add chosen once per block, so each tile shape is compiled with it constant */
+static void gl_panel_block(int add, int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B,
+                           int64_t ldb, float *C, int64_t ldc) {
+    if (add) gl_panel_block_as(1, M, w, K, A, lda, B, ldb, C, ldc);
+    else gl_panel_block_as(0, M, w, K, A, lda, B, ldb, C, ldc);
 }
 
-static void gl_panel_block_add(int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B,
-                               int64_t ldb, float *C, int64_t ldc) {
-    gl_panel_block_as(1, M, w, K, A, lda, B, ldb, C, ldc);
+/* All column blocks of a row-major B. */
+static void gl_panel_columns(int add, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                             int64_t ldb, float *C, int64_t ldc) {
+    for (int64_t j = 0; j < N; j += GL_PANEL_NR)
+        gl_panel_block(add, M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
 }
 
 void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
                          float *C, int64_t ldc) {
     const int64_t w = gl_panel_width(N, s);
-    gl_panel_block(M, w, K, A, lda, B + s * GL_PANEL_NR * K, w, C + s * GL_PANEL_NR, ldc);
+    gl_panel_block(0, M, w, K, A, lda, B + s * GL_PANEL_NR * K, w, C + s * GL_PANEL_NR, ldc);
 }
 
 void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                    float *C, int64_t ldc) {
-    for (int64_t j = 0; j < N; j += GL_PANEL_NR)
-        gl_panel_block(M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
+    gl_panel_columns(0, M, N, K, A, lda, B, ldb, C, ldc);
 }
 
 void gl_panel_gemm_add(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                        float *C, int64_t ldc) {
-    for (int64_t j = 0; j < N; j += GL_PANEL_NR)
-        gl_panel_block_add(M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
+    gl_panel_columns(1, M, N, K, A, lda, B, ldb, C, ldc);
 }

@@ -180,16 +180,22 @@ static inline void gl_gt(const float *restrict m0, const float *restrict m1, con
  * batch are zero. */
 _Static_assert(GL_WL == 16, "the layout passes transpose 16 images at a time");
 
-/* Where source row h (or column) of the conv's input lands in X: the phase
- * bit and X row of the four-phase split, or row h + 1 of the transposed
- * conv's input padded by one. */
+/* Row (or column) h of a stride-2 image, padded by p, in the four-phase
+ * split: its phase bit and its row u within the phase. */
+static inline void gl_wino_phase_of(int64_t h, int64_t p, int64_t *phase, int64_t *u) {
+    *phase = (h + p) & 1;
+    *u = (h + p) >> 1;
+}
+
+/* Where source row h (or column) of the conv's input lands in X: its place
+ * in the four-phase split, or row h + 1 of the transposed conv's input
+ * padded by one. */
 static inline void gl_wino_src_pos(const gl_wino *w, int64_t h, int64_t *phase, int64_t *u) {
     if (w->op == GL_OP_CONV_TRANSPOSE2D) {
         *phase = 0;
         *u = h + 1;
     } else {
-        *phase = (h + w->g->p) & 1;
-        *u = (h + w->g->p) >> 1;
+        gl_wino_phase_of(h, w->g->p, phase, u);
     }
 }
 
@@ -238,6 +244,7 @@ static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
         }
     }
 }
+
 /* Y <- the output gradient (weight gradient), zero beyond Ho x Wo; o0..o1 */
 static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
     const gl_wino *w = vp;
@@ -390,12 +397,14 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *out = w->out + (w->n0 + n0) * ld + c * HW;
             for (int64_t h = 0; h < g->H; h++) {
-                const int64_t pa = (h + g->p) & 1, u = (h + g->p) >> 1;
+                int64_t pa, u;
+                gl_wino_phase_of(h, g->p, &pa, &u);
                 for (int64_t j0 = 0; j0 < g->W; j0 += 16) {
                     const int nc = (int)(g->W - j0 < 16 ? g->W - j0 : 16);
                     const float *s[16];
                     for (int j = 0; j < nc; j++) {
-                        const int64_t col = j0 + j, pb = (col + g->p) & 1, v = (col + g->p) >> 1;
+                        int64_t pb, v;
+                        gl_wino_phase_of(j0 + j, g->p, &pb, &v);
                         s[j] = w->Y + ((((pa * 2 + pb) * g->Ci + c) * Hy + u) * Wy + v) * Np + n0;
                     }
                     gl_tr16_out(out + h * g->W + j0, ld, s, nl, nc);

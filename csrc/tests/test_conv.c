@@ -233,7 +233,8 @@ int main(void) {
                             {4, 32, 28, 27, 32, 4, 2, 1}, {2, 32, 33, 32, 32, 4, 2, 1},
                             /* unpadded, odd: the input's last row and column feed no output */
                             {3, 32, 19, 21, 33, 4, 2, 0},
-                            /* wide: more tiles per row than one transposed group of the input transform */
+                            /* wide: several 16-column transpose blocks per row in the layout passes, an
+                             * output row (Wo = 20) wider than one block */
                             {2, 32, 10, 41, 32, 4, 2, 1},
                             /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
                              * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
