@@ -67,3 +67,28 @@ def test_batch_norm_large_mean_matches_float64(shape, mean, std, rng):
     M = x.size // c
     np.testing.assert_allclose(rm, m, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(rv, v * M / (M - 1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(16, 5, 7, 7), (64, 4)], ids=str)
+def test_batch_norm_parameter_gradients_with_and_without_dx(shape, rng):
+    # With dx wanted, one kernel pass leaves dgamma and dbeta as side outputs;
+    # without it (x a constant), dgamma has its own pass and dbeta is a sum.
+    # Both routes must give the same parameter gradients.
+    c = shape[1]
+    x = (3.0 + rng.standard_normal(shape)).astype(np.float32)
+    g = (rng.standard_normal(c) + 1).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    gy = rng.standard_normal(shape).astype(np.float32)
+
+    def loss(t, tg, tb, tw):
+        return ops.sum(ops.batch_norm(t, tg, tb, None, None, training=True) * tw)
+
+    fused = gl.function(lambda t, tg, tb, tw: gl.grad(loss(t, tg, tb, tw), [t, tg, tb]))
+    alone = gl.function(lambda tg, tb, tw: gl.grad(loss(x, tg, tb, tw), [tg, tb]))
+    gx, gg, gb = fused(x, g, b, gy)
+    gg2, gb2 = alone(g, b, gy)
+    _, dx, dg, db, _, _ = _ref(x, g, gy)
+    np.testing.assert_array_equal(gg, gg2)  # the same sums, the same order
+    for got in (gb, gb2):
+        assert _rel_err(got, db) <= 2e-6
+    assert _rel_err(gg, dg) <= 2e-5 and _rel_err(gx, dx) <= 2e-5

@@ -160,7 +160,13 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
 
     case GL_OP_BATCH_NORM: {
         const gl_shape *sx = shp(g, x);
-        if (wants(b, 0)) c[0] = gl_batch_norm_grad(g, x, bb, G, n->f[0], 0);
+        if (wants(b, 0)) {
+            /* one pass gives dx and, as side outputs, dgamma and dbeta */
+            c[0] = gl_batch_norm_grad(g, x, bb, G, n->f[0], 2);
+            if (wants(b, 1)) c[1] = gl_side_output(g, c[0], 0, gl_shape1(sx->d[1]));
+            if (wants(b, 2)) c[2] = gl_side_output(g, c[0], sx->d[1], gl_shape1(sx->d[1]));
+            break;
+        }
         if (wants(b, 1)) c[1] = gl_batch_norm_grad(g, x, bb, G, n->f[0], 1);
         if (wants(b, 2)) {
             int64_t d[4] = {1, sx->d[1], 1, 1};
@@ -169,6 +175,7 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
         break;
     }
     case GL_OP_BATCH_NORM_GRAD:
+    case GL_OP_SIDE_OUTPUT: /* only batch_norm_grad leaves side outputs */
         return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
                        "batch_norm (training mode) is first-order only: its gradient cannot be differentiated "
                        "again (a gradient penalty through a training-mode batch norm is not supported; use "

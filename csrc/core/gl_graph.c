@@ -45,6 +45,7 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_UPSAMPLE_NEAREST_GRAD] = {"upsample_nearest_grad", 0},
     [GL_OP_BATCH_NORM] = {"batch_norm", 0},
     [GL_OP_BATCH_NORM_GRAD] = {"batch_norm_grad", GL_OPF_FIRST_ORDER},
+    [GL_OP_SIDE_OUTPUT] = {"side_output", GL_OPF_FIRST_ORDER},
 };
 
 const char *gl_op_name(gl_op op) {
@@ -583,10 +584,28 @@ int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mod
     if (check_bn(g, "batch_norm_grad", x, gamma, -1) < 0) return -1;
     if (!gl_shape_eq(shape_of(g, gy), shape_of(g, x))) return shape_error(g, "batch_norm_grad", shape_of(g, x),
                                                                           shape_of(g, gy));
-    if (mode != 0 && mode != 1) return fail(g, GL_ERR_VALUE, "batch_norm_grad: mode is 0 (dx) or 1 (dgamma)");
+    if (mode < 0 || mode > 2)
+        return fail(g, GL_ERR_VALUE, "batch_norm_grad: mode is 0 (dx), 1 (dgamma) or 2 (dx; dgamma, dbeta as side outputs)");
     int in[3] = {x, gamma, gy};
-    int id = push(g, GL_OP_BATCH_NORM_GRAD, 3, in, mode ? *shape_of(g, gamma) : *shape_of(g, x));
+    int id = push(g, GL_OP_BATCH_NORM_GRAD, 3, in, mode == 1 ? *shape_of(g, gamma) : *shape_of(g, x));
     if (id >= 0) { g->nodes[id].f[0] = eps; g->nodes[id].i[0] = mode; }
+    return id;
+}
+
+int64_t gl_side_floats(const gl_node *nd) {
+    if (nd->op == GL_OP_BATCH_NORM_GRAD && nd->i[0] == 2) return 2 * nd->shape.d[1];
+    return 0;
+}
+
+int gl_side_output(gl_graph *g, int x, int64_t offset, gl_shape shape) {
+    if (!check_id(g, x)) return -1;
+    const int64_t side = gl_side_floats(&g->nodes[x]), n = gl_shape_numel(&shape);
+    if (offset < 0 || n < 0 || offset > side || n > side - offset)
+        return fail(g, GL_ERR_VALUE, "side_output: floats [%lld, %lld) of node %d, which leaves %lld side values",
+                    (long long)offset, (long long)(offset + n), x, (long long)side);
+    int in[1] = {x};
+    int id = push(g, GL_OP_SIDE_OUTPUT, 1, in, shape);
+    if (id >= 0) g->nodes[id].i[0] = offset;
     return id;
 }
 

@@ -97,7 +97,13 @@ typedef enum gl_op {
      * may be NULL) updated by each forward run as torch does.               */
     GL_OP_BATCH_NORM,
     GL_OP_BATCH_NORM_GRAD,   /* (x, gamma, gy), f[0] = eps: i[0] = 0 -> dx,
-                                i[0] = 1 -> dgamma (C,).  First-order only.        */
+                                i[0] = 1 -> dgamma (C,), i[0] = 2 -> dx with
+                                dgamma and dbeta as its 2C side outputs (one
+                                pass for all three).  First-order only.          */
+
+    /* side outputs: a node may leave extra values after its own ones
+     * (gl_side_floats); this op reads them back as a node of their own.     */
+    GL_OP_SIDE_OUTPUT,       /* (x) -> node shape: x's side values [i[0], i[0] + numel) */
 
     GL_OP_COUNT
 } gl_op;
@@ -185,6 +191,9 @@ int gl_upsample_nearest_grad(gl_graph *g, int x, int64_t scale);
 int gl_batch_norm(gl_graph *g, int x, int gamma, int beta, float *running_mean, float *running_var,
                   float eps, float momentum, int training);
 int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mode);
+/* Floats a node leaves after its values for GL_OP_SIDE_OUTPUT readers (0 for most ops). */
+int64_t gl_side_floats(const gl_node *nd);
+int gl_side_output(gl_graph *g, int x, int64_t offset, gl_shape shape);
 
 /* convenience compositions (append several nodes) */
 int gl_add(gl_graph *g, int a, int b);

@@ -54,6 +54,11 @@ static int gl_is_pointer_leaf(gl_op op) {
 
 static size_t gl_round_up(size_t n) { return (n + GL_ALIGN - 1) / GL_ALIGN * GL_ALIGN; }
 
+/* Arena bytes of a computed node: its values and any side outputs. */
+static size_t gl_node_bytes(const gl_node *nd) {
+    return gl_round_up((size_t)(gl_shape_numel(&nd->shape) + gl_side_floats(nd)) * sizeof(float));
+}
+
 /* ---- arena planner: free list of [off, off+size) blocks sorted by offset ---- */
 
 typedef struct gl_block {
@@ -262,7 +267,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
      * the arena, with copies at the end for every dst. */
     for (int t = 0; t < p->nsteps; t++) {
         int i = p->steps[t];
-        if (nref[i] == 1 && nsink[i] == 1) {
+        if (nref[i] == 1 && nsink[i] == 1 && gl_side_floats(&g->nodes[i]) == 0) {
             int k = 0;
             while (outs[k] != i) k++;
             size_t ne = (size_t)gl_shape_numel(&g->nodes[i].shape);
@@ -294,7 +299,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     for (int t = 0; t < p->nsteps; t++) {
         int i = p->steps[t];
         if (in_arena[i]) {
-            size_t sz = gl_round_up((size_t)gl_shape_numel(&g->nodes[i].shape) * sizeof(float));
+            size_t sz = gl_node_bytes(&g->nodes[i]);
             off[i] = sz ? gl_plan_alloc(&pl, sz) : 0;
             /* a node nobody reads and nobody outputs is impossible (selection) */
             if (last_use[i] < t) last_use[i] = t;
@@ -305,12 +310,12 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
             int dup = 0; /* the same input read twice by this step: release once */
             for (int q = 0; q < j; q++) dup |= nd->in[q] == s;
             if (!dup && in_arena[s] && last_use[s] == t) {
-                size_t sz = gl_round_up((size_t)gl_shape_numel(&g->nodes[s].shape) * sizeof(float));
+                size_t sz = gl_node_bytes(&g->nodes[s]);
                 if (sz) gl_plan_release(&pl, off[s], sz);
             }
         }
         if (in_arena[i] && last_use[i] == t) { /* dead on arrival (never read) */
-            size_t sz = gl_round_up((size_t)gl_shape_numel(&g->nodes[i].shape) * sizeof(float));
+            size_t sz = gl_node_bytes(&g->nodes[i]);
             if (sz) gl_plan_release(&pl, off[i], sz);
         }
     }

@@ -53,10 +53,12 @@ gl_status gl_k_concat(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_slice(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_slice_grad(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_reshape(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_side_output(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err);       /* CONV2D, CONV_TRANSPOSE2D, WEIGHT_GRAD */
 gl_status gl_k_pool(const gl_kernel_args *a, gl_error *err);       /* MAX/AVG_POOL2D and their adjoints */
 gl_status gl_k_upsample(const gl_kernel_args *a, gl_error *err);   /* UPSAMPLE_NEAREST(_GRAD) */
 gl_status gl_k_batch_norm(const gl_kernel_args *a, gl_error *err); /* BATCH_NORM(_GRAD) */
+size_t gl_k_batch_norm_workspace(const gl_shape *x);                  /* floats */
 
 /* Workspace floats of a conv op with these operand shapes (0 if inconsistent). */
 size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl_shape *out,

@@ -161,3 +161,13 @@ gl_status gl_k_reshape(const gl_kernel_args *a, gl_error *err) {
     if (n > 0 && a->out != a->in[0]) memcpy(a->out, a->in[0], sizeof(float) * (size_t)n);
     return GL_OK;
 }
+
+/* SIDE_OUTPUT: the builder (gl_side_output) checked that the range lies
+ * within the side values the input leaves after its own values. */
+gl_status gl_k_side_output(const gl_kernel_args *a, gl_error *err) {
+    gl_status st = gl_k_check_inputs(a, 1, err);
+    if (st != GL_OK) return st;
+    const int64_t n = gl_shape_numel(&a->node->shape), off = gl_shape_numel(a->in_shape[0]) + a->node->i[0];
+    if (n > 0) memcpy(a->out, a->in[0] + off, sizeof(float) * (size_t)n);
+    return GL_OK;
+}

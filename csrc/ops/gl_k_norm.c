@@ -4,7 +4,9 @@
  * ("rows") of S contiguous floats.  Work is split over channels; each
  * channel's sums are formed by one thread in a fixed order, so results do not
  * depend on the thread count.  The gradient recomputes the batch statistics
- * from x instead of saving them: nothing outlives a kernel.
+ * from x instead of saving them: nothing outlives a kernel.  Asked for dx
+ * (mode 2, what autodiff builds) it also leaves dgamma and dbeta after dx as
+ * side outputs: the three share every sweep.
  *
  * Speed and accuracy: within a row, sums run in GL_BN_LANES independent float
  * accumulators (no -ffast-math, so the lanes are what lets the loops
@@ -26,6 +28,7 @@
 #include "gl_k_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 #define GL_BN_LANES 16
 
@@ -34,6 +37,7 @@ typedef struct gl_bn_job {
     int64_t N, C, S;
     const float *x, *gamma, *third; /* beta (forward) or gy (grad) */
     float *out;
+    double *acc; /* workspace: GL_BN_PER doubles per channel */
 } gl_bn_job;
 
 _Static_assert(GL_BN_LANES == 16, "gl_bn_fold adds 16 lanes");
@@ -45,121 +49,105 @@ static inline double gl_bn_fold(const double *a) {
     return ((b[0] + b[4]) + (b[2] + b[6])) + ((b[1] + b[5]) + (b[3] + b[7]));
 }
 
-/* sum(x) over channel rows x + n*rs, n < N.  Per row: float lanes, then added
- * lane-wise into double lanes (no horizontal work per row); the row's short
- * tail goes to a double directly. */
-static double gl_bn_sum(const float *x, int64_t N, int64_t rs, int64_t S) {
-    double ad[GL_BN_LANES] = {0}, t = 0.0;
-    const int64_t V = S - S % GL_BN_LANES;
-    for (int64_t n = 0; n < N; n++, x += rs) {
-        if (V > 0) { /* skipped for short rows (2-D x: S = 1) */
-            float a[GL_BN_LANES] = {0};
-            for (int64_t i = 0; i < V; i += GL_BN_LANES)
-                for (int l = 0; l < GL_BN_LANES; l++) a[l] += x[i + l];
-            for (int l = 0; l < GL_BN_LANES; l++) ad[l] += a[l];
-        }
-        for (int64_t i = V; i < S; i++) t += x[i];
-    }
-    return gl_bn_fold(ad) + t;
+/* Per channel, the workspace holds GL_BN_SUMS sets of double lanes, their
+ * double tails, and the channel's coefficients between sweeps. */
+#define GL_BN_SUMS 4
+#define GL_BN_TAIL (GL_BN_SUMS * GL_BN_LANES)
+#define GL_BN_COEF (GL_BN_TAIL + GL_BN_SUMS)
+#define GL_BN_PER (GL_BN_COEF + 8)
+
+size_t gl_k_batch_norm_workspace(const gl_shape *x) {
+    if (x->ndim < 2 || x->d[1] < 0) return 0;
+    return (size_t)x->d[1] * GL_BN_PER * (sizeof(double) / sizeof(float));
 }
 
-/* Centred sums about mf: r[0] = sum(d), r[1] = sum(d^2), d = x - mf.  S >= GL_BN_LANES. */
-static void gl_bn_dev(const float *x, int64_t N, int64_t rs, int64_t S, float mf, double *r) {
-    double ad[GL_BN_LANES] = {0}, bd[GL_BN_LANES] = {0}, t1 = 0.0, t2 = 0.0;
-    const int64_t V = S - S % GL_BN_LANES;
-    for (int64_t n = 0; n < N; n++, x += rs) {
+/* One row's share of sum(x): float lanes over the vector part, added
+ * lane-wise into the double lanes ad (no horizontal work per row); the short
+ * tail goes to the double *t directly. */
+static inline void gl_bn_row_sum(const float *x, int64_t V, int64_t S, double *restrict ad, double *restrict t) {
+    if (V > 0) { /* skipped for short rows (2-D x: S = 1) */
+        float a[GL_BN_LANES] = {0};
+        for (int64_t i = 0; i < V; i += GL_BN_LANES)
+            for (int l = 0; l < GL_BN_LANES; l++) a[l] += x[i + l];
+        for (int l = 0; l < GL_BN_LANES; l++) ad[l] += a[l];
+    }
+    for (int64_t i = V; i < S; i++) *t += x[i];
+}
+
+/* One row's share of the centred sums about mf: sum(d), sum(d^2), d = x - mf;
+ * with gy also sum(gy), sum(gy d).  Rows shorter than GL_BN_LANES (V = 0)
+ * only take the double tails. */
+static inline void gl_bn_row_dev(const float *x, const float *gy, int64_t V, int64_t S, float mf,
+                                 double *restrict acc) {
+    if (V > 0) {
         float a[GL_BN_LANES] = {0}, b[GL_BN_LANES] = {0};
         for (int64_t i = 0; i < V; i += GL_BN_LANES)
             for (int l = 0; l < GL_BN_LANES; l++) a[l] += x[i + l] - mf;
         for (int64_t i = 0; i < V; i += GL_BN_LANES)
             for (int l = 0; l < GL_BN_LANES; l++) b[l] += (x[i + l] - mf) * (x[i + l] - mf);
         for (int l = 0; l < GL_BN_LANES; l++) {
-            ad[l] += a[l];
-            bd[l] += b[l];
+            acc[l] += a[l];
+            acc[GL_BN_LANES + l] += b[l];
         }
-        for (int64_t i = V; i < S; i++) {
-            const double d = (double)(x[i] - mf);
-            t1 += d;
-            t2 += d * d;
-        }
-    }
-    r[0] = gl_bn_fold(ad) + t1;
-    r[1] = gl_bn_fold(bd) + t2;
-}
-
-/* As gl_bn_dev, plus r[2] = sum(gy), r[3] = sum(gy d). */
-static void gl_bn_dev_g(const float *x, const float *gy, int64_t N, int64_t rs, int64_t S, float mf, double *r) {
-    double ad[GL_BN_LANES] = {0}, bd[GL_BN_LANES] = {0}, ed[GL_BN_LANES] = {0}, fd[GL_BN_LANES] = {0};
-    double t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0;
-    const int64_t V = S - S % GL_BN_LANES;
-    for (int64_t n = 0; n < N; n++, x += rs, gy += rs) {
-        float a[GL_BN_LANES] = {0}, b[GL_BN_LANES] = {0}, e[GL_BN_LANES] = {0}, f[GL_BN_LANES] = {0};
-        for (int64_t i = 0; i < V; i += GL_BN_LANES)
-            for (int l = 0; l < GL_BN_LANES; l++) a[l] += x[i + l] - mf;
-        for (int64_t i = 0; i < V; i += GL_BN_LANES)
-            for (int l = 0; l < GL_BN_LANES; l++) b[l] += (x[i + l] - mf) * (x[i + l] - mf);
-        for (int64_t i = 0; i < V; i += GL_BN_LANES)
-            for (int l = 0; l < GL_BN_LANES; l++) e[l] += gy[i + l];
-        for (int64_t i = 0; i < V; i += GL_BN_LANES)
-            for (int l = 0; l < GL_BN_LANES; l++) f[l] += gy[i + l] * (x[i + l] - mf);
-        for (int l = 0; l < GL_BN_LANES; l++) {
-            ad[l] += a[l];
-            bd[l] += b[l];
-            ed[l] += e[l];
-            fd[l] += f[l];
-        }
-        for (int64_t i = V; i < S; i++) {
-            const double d = (double)(x[i] - mf), g = gy[i];
-            t1 += d;
-            t2 += d * d;
-            t3 += g;
-            t4 += g * d;
-        }
-    }
-    r[0] = gl_bn_fold(ad) + t1;
-    r[1] = gl_bn_fold(bd) + t2;
-    r[2] = gl_bn_fold(ed) + t3;
-    r[3] = gl_bn_fold(fd) + t4;
-}
-
-/* Rows shorter than GL_BN_LANES (2-D x has S = 1): plain double sums, as
- * the lane code only adds overhead there.  gy may be NULL (forward). */
-static void gl_bn_dev_short(const float *x, const float *gy, int64_t N, int64_t rs, int64_t S, float mf, double *r) {
-    double t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0;
-    for (int64_t o = 0; o < N * rs; o += rs)
-        for (int64_t i = o; i < o + S; i++) {
-            const double d = (double)(x[i] - mf);
-            t1 += d;
-            t2 += d * d;
-            if (gy) {
-                t3 += gy[i];
-                t4 += gy[i] * d;
+        if (gy) {
+            float e[GL_BN_LANES] = {0}, f[GL_BN_LANES] = {0};
+            for (int64_t i = 0; i < V; i += GL_BN_LANES)
+                for (int l = 0; l < GL_BN_LANES; l++) e[l] += gy[i + l];
+            for (int64_t i = 0; i < V; i += GL_BN_LANES)
+                for (int l = 0; l < GL_BN_LANES; l++) f[l] += gy[i + l] * (x[i + l] - mf);
+            for (int l = 0; l < GL_BN_LANES; l++) {
+                acc[2 * GL_BN_LANES + l] += e[l];
+                acc[3 * GL_BN_LANES + l] += f[l];
             }
         }
-    r[0] = t1;
-    r[1] = t2;
-    r[2] = t3;
-    r[3] = t4;
+    }
+    double *t = acc + GL_BN_TAIL;
+    for (int64_t i = V; i < S; i++) {
+        const double d = (double)(x[i] - mf);
+        t[0] += d;
+        t[1] += d * d;
+        if (gy) {
+            t[2] += gy[i];
+            t[3] += gy[i] * d;
+        }
+    }
 }
 
+/* Channels [c0, c1) in three sweeps over the batch.  Each sweep walks the
+ * images in memory order and, within an image, this range's channels, so
+ * the reads stream (a channel at a time would jump by C*S floats every row,
+ * which costs more than the arithmetic when rows are short, e.g. 7x7). */
 static void gl_bn_range(void *vp, int64_t c0, int64_t c1) {
     const gl_bn_job *j = vp;
     const gl_node *nd = j->nd;
     const double eps = nd->f[0];
-    const int64_t N = j->N, C = j->C, S = j->S, M = N * S;
+    const int64_t N = j->N, C = j->C, S = j->S, M = N * S, rs = C * S;
+    const int64_t V = S - S % GL_BN_LANES;
     const int fwd = nd->op == GL_OP_BATCH_NORM;
+    double *const acc = j->acc;
+#define GL_BN_ACC(c) (acc + (c) * GL_BN_PER)
+    /* sweep 1: the shift mf, an approximate mean */
+    for (int64_t c = c0; c < c1; c++) memset(GL_BN_ACC(c), 0, GL_BN_COEF * sizeof(double));
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = c0; c < c1; c++)
+            gl_bn_row_sum(j->x + n * rs + c * S, V, S, GL_BN_ACC(c), GL_BN_ACC(c) + GL_BN_TAIL);
     for (int64_t c = c0; c < c1; c++) {
-        const float *xc = j->x + c * S, *gc = fwd ? NULL : j->third + c * S;
-        /* sweep 1: the shift mf, an approximate mean */
-        const float mf = (float)(gl_bn_sum(xc, N, C * S, S) / (double)M);
-        /* sweep 2: centred sums (and the gradient's sums) */
-        double r[4]; /* sum d, sum d^2, sum gy, sum gy d */
-        if (S < GL_BN_LANES)
-            gl_bn_dev_short(xc, gc, N, C * S, S, mf, r);
-        else if (fwd)
-            gl_bn_dev(xc, N, C * S, S, mf, r);
-        else
-            gl_bn_dev_g(xc, gc, N, C * S, S, mf, r);
+        double *a = GL_BN_ACC(c);
+        a[GL_BN_COEF] = (float)((gl_bn_fold(a) + a[GL_BN_TAIL]) / (double)M);
+        memset(a, 0, GL_BN_COEF * sizeof(double));
+    }
+    /* sweep 2: centred sums (and the gradient's sums) */
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = c0; c < c1; c++) {
+            const int64_t o = n * rs + c * S;
+            gl_bn_row_dev(j->x + o, fwd ? NULL : j->third + o, V, S, (float)GL_BN_ACC(c)[GL_BN_COEF], GL_BN_ACC(c));
+        }
+    /* per channel: statistics and the coefficients of the output sweep */
+    for (int64_t c = c0; c < c1; c++) {
+        double *a = GL_BN_ACC(c), r[GL_BN_SUMS]; /* sum d, sum d^2, sum gy, sum gy d */
+        for (int k = 0; k < GL_BN_SUMS; k++) r[k] = gl_bn_fold(a + k * GL_BN_LANES) + a[GL_BN_TAIL + k];
+        const float mf = (float)a[GL_BN_COEF];
+        double *coef = a + GL_BN_COEF;
         const double dm = r[0] / (double)M; /* mean - mf */
         const double mean = (double)mf + dm;
         double var = (r[1] - r[0] * dm) / (double)M;
@@ -168,12 +156,8 @@ static void gl_bn_range(void *vp, int64_t c0, int64_t c1) {
         if (fwd) {
             /* y = sc (x - mf) + sh, sh = beta - sc (mean - mf) */
             const double scd = j->gamma[c] * invstd;
-            const float sc = (float)scd, sh = (float)(j->third[c] - scd * dm);
-            for (int64_t n = 0; n < N; n++) {
-                const float *x = xc + n * C * S;
-                float *y = j->out + c * S + n * C * S;
-                for (int64_t i = 0; i < S; i++) y[i] = (x[i] - mf) * sc + sh;
-            }
+            coef[1] = (float)scd;
+            coef[2] = (float)(j->third[c] - scd * dm);
             if (nd->data && nd->data2) { /* as torch: unbiased variance in the running estimate */
                 const double mom = nd->f[1];
                 nd->data[c] = (float)((1.0 - mom) * nd->data[c] + mom * mean);
@@ -186,18 +170,39 @@ static void gl_bn_range(void *vp, int64_t c0, int64_t c1) {
             j->out[c] = (float)(sgx * invstd);
             continue;
         }
+        if (nd->i[0] == 2) { /* side outputs after dx: dgamma, then dbeta = sum(gy) */
+            j->out[N * rs + c] = (float)(sgx * invstd);
+            j->out[N * rs + C + c] = (float)sg;
+        }
         /* dx = k (gy - mg - (x - mean) q), k = gamma invstd, mg = mean(gy), q = mean(gy xhat) invstd,
          * evaluated as ka (gy - mgf) + kb (x - mf) + kc: both differences are
          * near-exact in float, kc absorbs what mgf and mf round off. */
         const double k = j->gamma[c] * invstd, mg = sg / (double)M, q = sgx * invstd * invstd / (double)M;
         const float mgf = (float)mg;
-        const float ka = (float)k, kb = (float)(-k * q), kc = (float)(-k * ((mg - (double)mgf) - q * dm));
-        for (int64_t n = 0; n < N; n++) {
-            const float *x = xc + n * C * S, *gy = gc + n * C * S;
-            float *dx = j->out + c * S + n * C * S;
-            for (int64_t i = 0; i < S; i++) dx[i] = ka * (gy[i] - mgf) + kb * (x[i] - mf) + kc;
-        }
+        coef[1] = mgf;
+        coef[2] = (float)k;
+        coef[3] = (float)(-k * q);
+        coef[4] = (float)(-k * ((mg - (double)mgf) - q * dm));
     }
+    if (!fwd && nd->i[0] == 1) return;
+    /* sweep 3: the output */
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = c0; c < c1; c++) {
+            const double *coef = GL_BN_ACC(c) + GL_BN_COEF;
+            const float mf = (float)coef[0];
+            const int64_t o = n * rs + c * S;
+            const float *x = j->x + o;
+            float *y = j->out + o;
+            if (fwd) {
+                const float sc = (float)coef[1], sh = (float)coef[2];
+                for (int64_t i = 0; i < S; i++) y[i] = (x[i] - mf) * sc + sh;
+            } else {
+                const float *gy = j->third + o;
+                const float mgf = (float)coef[1], ka = (float)coef[2], kb = (float)coef[3], kc = (float)coef[4];
+                for (int64_t i = 0; i < S; i++) y[i] = ka * (gy[i] - mgf) + kb * (x[i] - mf) + kc;
+            }
+        }
+#undef GL_BN_ACC
 }
 
 gl_status gl_k_batch_norm(const gl_kernel_args *a, gl_error *err) {
@@ -216,8 +221,9 @@ gl_status gl_k_batch_norm(const gl_kernel_args *a, gl_error *err) {
                        gl_shape_str(sx, b1, sizeof b1), gl_shape_str(a->in_shape[1], b2, sizeof b2));
     }
     gl_bn_job j = {nd, sx->d[0], sx->d[1], sx->ndim == 4 ? sx->d[2] * sx->d[3] : 1, a->in[0], a->in[1], a->in[2],
-                   a->out};
+                   a->out, (double *)(void *)a->work};
     if (j.C == 0) return GL_OK;
+    if (!j.acc) return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace", gl_op_name(nd->op));
     if (j.N * j.S < 2)
         return gl_fail(err, GL_ERR_VALUE, "batch_norm (training mode) needs more than one value per channel");
     const int64_t per = 3 * j.N * j.S, min = GL_K_PAR_MIN / (per > 0 ? per : 1);

@@ -24,6 +24,10 @@ size_t gl_kernel_workspace(const gl_graph *g, int node) {
         if (nd->nin != 2) return 0;
         return gl_k_conv_workspace(nd->op, &g->nodes[nd->in[0]].shape, &g->nodes[nd->in[1]].shape, &nd->shape,
                                    nd->i[0], nd->i[1]);
+    case GL_OP_BATCH_NORM:
+    case GL_OP_BATCH_NORM_GRAD: /* per-channel sums and coefficients */
+        if (nd->nin < 1) return 0;
+        return gl_k_batch_norm_workspace(&g->nodes[nd->in[0]].shape);
     default:
         return 0; /* reductions keep partials on the stack */
     }
@@ -102,6 +106,8 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     case GL_OP_BATCH_NORM:
     case GL_OP_BATCH_NORM_GRAD:
         return gl_k_batch_norm(a, err);
+    case GL_OP_SIDE_OUTPUT:
+        return gl_k_side_output(a, err);
     case GL_OP_COUNT:
         break;
     }
