@@ -154,6 +154,9 @@ void gl_program_free(gl_program *p) {
     gl_free(p);
 }
 
+/* The node whose memory node i uses: itself, or the root of the view it is. */
+static int gl_root_of(const int *root, int i) { return root[i] >= 0 ? root[i] : i; }
+
 /* Does [a, a+na) overlap [b, b+nb) (in floats)?  Compared as integers so that
  * unrelated buffers are not compared with < (undefined for pointers). */
 static int gl_overlaps(const float *a, size_t na, const float *b, size_t nb) {
@@ -192,7 +195,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
 
     gl_status st = GL_ERR_NOMEM;
     gl_program *p = gl_calloc(1, sizeof *p);
-    int *last_use = NULL, *nref = NULL, *nsink = NULL;
+    int *last_use = NULL, *nref = NULL, *nsink = NULL, *root = NULL;
     size_t *off = NULL;
     unsigned char *in_arena = NULL;
     gl_planner pl = {0};
@@ -209,12 +212,13 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     p->copies = gl_malloc((size_t)nout * sizeof *p->copies);
     p->direct = gl_malloc((size_t)nout * sizeof *p->direct);
     last_use = gl_malloc((size_t)n * sizeof *last_use);
+    root = gl_malloc((size_t)n * sizeof *root);
     nref = gl_calloc((size_t)n, sizeof *nref);
     nsink = gl_calloc((size_t)n, sizeof *nsink);
     off = gl_calloc((size_t)n, sizeof *off);
     in_arena = gl_calloc((size_t)n, 1);
     if (!p->ptr || !p->sel || !p->steps || !p->inputs || !p->outs || !p->out_ptr || !p->copies || !p->direct ||
-        !last_use || !nref || !nsink || !off || !in_arena)
+        !last_use || !root || !nref || !nsink || !off || !in_arena)
         goto nomem;
     memcpy(p->outs, outs, (size_t)nout * sizeof *outs);
 
@@ -242,6 +246,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     size_t work = 0;
     for (int i = 0; i < n; i++) {
         last_use[i] = -1;
+        root[i] = -1;
         if (!p->sel[i]) continue;
         const gl_node *nd = &g->nodes[i];
         if (nd->op == GL_OP_INPUT) {
@@ -291,6 +296,20 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         if (nref[i] > 0) last_use[i] = p->nsteps; /* outputs live to the end */
     }
 
+    /* Views: a RESHAPE that is not written straight into a dst shares the
+     * memory of its input (a computed node, a parameter or a constant) instead
+     * of copying it; the root it aliases then lives as long as any view of it
+     * is read.  Steps are in graph order, so a view of a view finds the root
+     * already resolved. */
+    for (int t = 0; t < p->nsteps; t++) {
+        const int i = p->steps[t], s = g->nodes[i].in[0];
+        if (g->nodes[i].op != GL_OP_RESHAPE || !in_arena[i] || g->nodes[s].op == GL_OP_INPUT) continue;
+        const int r = gl_root_of(root, s);
+        root[i] = r;
+        in_arena[i] = 0;
+        if (last_use[i] > last_use[r]) last_use[r] = last_use[i];
+    }
+
     /* Plan: at step t, take the node's block, then release blocks whose last
      * reader is t (so an output never shares memory with its own inputs). */
     pl.cap = p->nsteps + 1;
@@ -306,9 +325,9 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         }
         const gl_node *nd = &g->nodes[i];
         for (int j = 0; j < nd->nin; j++) {
-            int s = nd->in[j];
-            int dup = 0; /* the same input read twice by this step: release once */
-            for (int q = 0; q < j; q++) dup |= nd->in[q] == s;
+            int s = gl_root_of(root, nd->in[j]);
+            int dup = 0; /* the same memory read twice by this step: release once */
+            for (int q = 0; q < j; q++) dup |= gl_root_of(root, nd->in[q]) == s;
             if (!dup && in_arena[s] && last_use[s] == t) {
                 size_t sz = gl_node_bytes(&g->nodes[s]);
                 if (sz) gl_plan_release(&pl, off[s], sz);
@@ -329,10 +348,16 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         p->work = gl_aligned_alloc(work * sizeof(float));
         if (!p->work) goto nomem;
     }
+    int nsteps = 0; /* views run no kernel: drop them from the steps */
     for (int t = 0; t < p->nsteps; t++) {
         int i = p->steps[t];
         if (in_arena[i]) p->ptr[i] = (float *)((char *)p->arena + off[i]);
+        if (root[i] >= 0)
+            p->ptr[i] = p->ptr[root[i]];
+        else
+            p->steps[nsteps++] = i;
     }
+    p->nsteps = nsteps;
 
     /* Outputs: direct dst, or arena/leaf data plus a copy at the end. */
     for (int k = 0; k < nout; k++) {
@@ -349,6 +374,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
 
     gl_free(pl.free_list);
     gl_free(last_use);
+    gl_free(root);
     gl_free(nref);
     gl_free(nsink);
     gl_free(off);
@@ -361,6 +387,7 @@ nomem:
 fail:
     gl_free(pl.free_list);
     gl_free(last_use);
+    gl_free(root);
     gl_free(nref);
     gl_free(nsink);
     gl_free(off);

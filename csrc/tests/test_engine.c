@@ -176,6 +176,58 @@ static void test_arena_outputs_survive(void) {
     gl_graph_free(g);
 }
 
+/* Reshapes are views: no step, no copy, the memory of their root.  The root
+ * must outlive its last view's reader even when its own readers are long
+ * done, and a view of an input (bound per run) or one written into a dst
+ * still runs as a copy. */
+static void test_reshape_views(void) {
+    const char *name = "views: reshapes alias their root and keep it alive";
+    enum { N = 24, CHAIN = 6 };
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    static float pv_data[N];
+    fill_rand(pv_data, N, 1.0f);
+    int64_t d64[2] = {6, 4}, d212[2] = {2, 12};
+    int x = gl_input(g, gl_shape_make(2, d64));
+    int a = gl_unary(g, GL_OP_TANH, x, 0, 0);
+    int v1 = gl_reshape(g, a, gl_shape1(N));
+    int v2 = gl_reshape(g, v1, gl_shape_make(2, d212)); /* a view of a view: output 0 */
+    int h = gl_unary(g, GL_OP_SQUARE, x, 0, 0);
+    for (int k = 0; k < CHAIN; k++) h = gl_scale(g, h, 0.5f); /* blocks come and go meanwhile */
+    int last = gl_add(g, gl_reshape(g, v2, gl_shape_make(2, d64)), h); /* output 1 */
+    int pm = gl_param(g, gl_shape_make(2, d64), pv_data);
+    int pv = gl_reshape(g, pm, gl_shape1(N));       /* output 2: a view of a parameter */
+    int xv = gl_reshape(g, x, gl_shape1(N));        /* output 3: of an input, a copy */
+    int dv = gl_reshape(g, h, gl_shape_make(2, d212)); /* output 4: into a dst, a copy */
+    int outs[5] = {v2, last, pv, xv, dv};
+    static float dst4[N];
+    float *dst[5] = {NULL, NULL, NULL, NULL, dst4};
+    gl_program *p = compile(g, 5, outs, dst, name);
+    if (!p) { gl_graph_free(g); return; }
+    static float xv_data[N], ra[N], rlast[N], rh[N];
+    fill_rand(xv_data, N, 1.5f);
+    for (int i = 0; i < N; i++) {
+        ra[i] = (float)tanh((double)xv_data[i]);
+        rh[i] = (float)((double)xv_data[i] * xv_data[i] / 64.0);
+        rlast[i] = ra[i] + rh[i];
+    }
+    gl_program_bind(p, x, xv_data, NULL);
+    if (run(p, NULL, NULL, name) && run(p, NULL, NULL, name)) {
+        double d0 = max_abs_diff(gl_program_output(p, 0), ra, N), d1 = max_abs_diff(gl_program_output(p, 1), rlast, N);
+        double d2 = max_abs_diff(gl_program_output(p, 2), pv_data, N), d3 = max_abs_diff(gl_program_output(p, 3), xv_data, N);
+        double d4 = max_abs_diff(dst4, rh, N);
+        /* steps: tanh, square, the chain, add, and the two copies */
+        const int steps = gl_program_num_steps(p), want = 3 + CHAIN + 2;
+        check(d0 < 1e-6 && d1 < 1e-5 && d2 == 0 && d3 == 0 && d4 < 1e-6 && steps == want, name,
+              "diffs %.3g %.3g %.3g %.3g %.3g, %d steps (want %d)", d0, d1, d2, d3, d4, steps, want);
+        check(gl_program_output(p, 2) == pv_data && gl_program_output(p, 3) != xv_data,
+              "views: a parameter's reshape is its data, an input's is copied", "%s", "");
+    }
+    gl_program_free(p);
+    gl_graph_free(g);
+}
+
 /* Random DAGs of elementwise ops, checked against a direct evaluation in
  * double: exercises liveness (fan-out, long ranges), duplicate outputs, leaf
  * outputs and sinks together. */
@@ -729,6 +781,7 @@ static void test_programs_share_graph(void) {
 int main(void) {
     test_arena_chain();
     test_arena_outputs_survive();
+    test_reshape_views();
     test_arena_random_graphs();
     test_shapes();
     test_matmul_mismatch();
