@@ -15,11 +15,13 @@
  * Layouts (Np = the chunk's batch rounded up to 16, the SIMD width of the
  * transforms; padding lanes hold zeros so they add nothing to any sum):
  *   X  [C][Hx][Wx][Np]    input of the 2x2 conv, batch innermost, Hx = 4 Th + 1
- *   V  [25] x C x (T Np)  B^T d B of every 5x5 input tile (T = Th Tw tiles);
+ *   V  [25] x C x TN[xi]  B^T d B of every 5x5 input tile; TN[xi] = (tiles
+ *                         that use entry xi) x Np, all T = Th Tw tiles but
+ *                         where a short last tile (below) leaves xi out;
  *                         conv2d and transposed: in the column strips that
  *                         gl_panel_gemm_strip reads, weight gradient: row-major
  *   U  [25][C][O]         G g G^T of every 2x2 kernel, k-major for the panel GEMM
- *   M  [25][O][T Np]      U_xi^T V_xi
+ *   M  [25][O][TN[xi]]    U_xi^T V_xi
  *   Y  [O][4Th][4Tw][Np]  A^T m A, then scattered into the NCHW output
  * The weight gradient runs the adjoint: Z = A dy A^T from the output gradient
  * (Y holds dy, M holds Z), MW_xi = Z_xi V_xi^T summed over chunks (in U's
@@ -50,8 +52,13 @@ typedef struct gl_wino {
     const gl_conv_geom *g;
     int64_t C, O;          /* channels in / out of the 2x2 conv */
     int64_t Th, Tw, Hx, Wx;
+    int sh, sw;            /* the last tile row / column is short (3 outputs, no point 2) */
     int64_t nc;            /* images per chunk, a multiple of GL_WL */
-    int64_t n0, nn, Np, TN; /* current chunk: first image, images, padded, GEMM columns */
+    int64_t n0, nn, Np;    /* current chunk: first image, images, padded */
+    int64_t TN[25];        /* current chunk: GEMM columns of entry xi (tiles using it x Np) */
+    int64_t TNk[4];        /* the same per entry kind (gl_wino_kinds) */
+    int64_t voff[25], moff[25]; /* where V_xi and M_xi start */
+    int64_t task0[26];     /* conv GEMM tasks: entry xi has tasks [task0[xi], task0[xi + 1]) */
     const float *in0, *in1;
     float *out;
     float *X, *V, *U, *M, *Y;
@@ -76,18 +83,23 @@ static void gl_wino_plan(gl_op op, const gl_conv_geom *g, gl_wino *w) {
     memset(w, 0, sizeof *w);
     w->op = op;
     w->g = g;
+    int64_t rows, cols; /* outputs of the 2x2 conv per image */
     if (op == GL_OP_CONV_TRANSPOSE2D) {
         /* output row h comes from phase row u = (h + p - pa) / 2 <= (H - 1 + p) / 2 */
         w->C = g->Co;
         w->O = 4 * g->Ci;
-        w->Th = ((g->H - 1 + g->p) / 2 + 1 + 3) / 4;
-        w->Tw = ((g->W - 1 + g->p) / 2 + 1 + 3) / 4;
+        rows = (g->H - 1 + g->p) / 2 + 1;
+        cols = (g->W - 1 + g->p) / 2 + 1;
     } else {
         w->C = 4 * g->Ci;
         w->O = g->Co;
-        w->Th = (g->Ho + 3) / 4;
-        w->Tw = (g->Wo + 3) / 4;
+        rows = g->Ho;
+        cols = g->Wo;
     }
+    w->Th = (rows + 3) / 4;
+    w->Tw = (cols + 3) / 4;
+    w->sh = rows % 4 == 3;
+    w->sw = cols % 4 == 3;
     w->Hx = 4 * w->Th + 1;
     w->Wx = 4 * w->Tw + 1;
     w->nc = gl_round_lanes(g->N < GL_WINO_CHUNK ? g->N : GL_WINO_CHUNK);
@@ -171,6 +183,105 @@ static inline void gl_gt(const float *restrict m0, const float *restrict m1, con
         r0[k] = 0.5f * (m0[k] - m1[k]) + (m3[k] - m2[k]) * (1.0f / 6.0f);
         r1[k] = -0.5f * m1[k] + (m2[k] + 2.0f * m3[k]) * (1.0f / 6.0f) + m4[k];
     }
+}
+
+/* ---- short tiles: F(3, 2) on the points 0, 1, -1, inf ----
+ *
+ * An output extent of 3 mod 4 would leave a quarter of its last F(4, 2)
+ * tile (and of every GEMM column of it) as padding: 7 x 7, DCGAN's phase
+ * grid, computes 8 x 8.  Its last tile is F(3, 2) instead.  Its points are
+ * F(4, 2)'s without 2, and its data transforms are solved for F(4, 2)'s
+ * kernel rows at those points (G's scaling included), so it multiplies the
+ * same U; it only leaves slot 3 (point 2) out.  7 x 7 then takes 81 of the
+ * 100 GEMM columns' worth of products per tile pair. */
+#define GL_WINO_SKIP 3 /* the slot a short tile does not use */
+
+/* d <- B3^T d (inputs d0..d3 -> slots 0, 1, 2, 4) */
+static inline void gl_bt3(float *restrict d0, float *restrict d1, float *restrict d2, const float *restrict d3,
+                          float *restrict d4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float a0 = d0[k], a1 = d1[k], a2 = d2[k], a3 = d3[k];
+        d0[k] = 2.0f * (a0 - a2);
+        d1[k] = -(a1 + a2);
+        d2[k] = 3.0f * (a1 - a2);
+        d4[k] = a3 - a1;
+    }
+}
+
+/* y <- A3^T m (slots 0, 1, 2, 4 -> 3) */
+static inline void gl_at3(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                          const float *restrict m4, float *restrict y0, float *restrict y1, float *restrict y2) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float s = m1[k] + m2[k];
+        y0[k] = m0[k] + s;
+        y1[k] = m1[k] - m2[k];
+        y2[k] = s + m4[k];
+    }
+}
+
+/* z <- A3 y (3 -> slots 0, 1, 2, 4), the adjoint of gl_at3 */
+static inline void gl_a3(const float *restrict y0, const float *restrict y1, const float *restrict y2,
+                         float *restrict z0, float *restrict z1, float *restrict z2, float *restrict z4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float e = y0[k] + y2[k];
+        z0[k] = y0[k];
+        z1[k] = e + y1[k];
+        z2[k] = e - y1[k];
+        z4[k] = y2[k];
+    }
+}
+
+/* Is the tile in row ty (column tx) full, or the short last one? */
+static inline int gl_wino_full_row(const gl_wino *w, int64_t ty) { return !(w->sh && ty == w->Th - 1); }
+static inline int gl_wino_full_col(const gl_wino *w, int64_t tx) { return !(w->sw && tx == w->Tw - 1); }
+
+/* Tile rows (columns) whose tiles use slot i: all, or all but the short last one. */
+static inline int64_t gl_wino_rows_of(const gl_wino *w, int i) { return w->Th - (w->sh && i == GL_WINO_SKIP); }
+static inline int64_t gl_wino_cols_of(const gl_wino *w, int j) { return w->Tw - (w->sw && j == GL_WINO_SKIP); }
+
+/* Entries fall into four kinds by whether they use slot 3 in the row (1)
+ * and in the column (2): the kind fixes which tiles use the entry, so its
+ * GEMM columns.  A GEMM column is (tile, image): the tiles that use the
+ * entry, row-major, then images (a short tile is last in its row and
+ * column, so leaving it out shifts no other tile). */
+static const unsigned char gl_wino_kinds[25] = {0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0,
+                                                1, 1, 1, 3, 1, 0, 0, 0, 2, 0};
+_Static_assert(GL_WINO_SKIP == 3, "gl_wino_kinds marks slot 3");
+
+/* For tile (ty, tx), lane block n0 and row r (a channel of V or an output
+ * channel of M): where each entry holds that column.  V is in strips for
+ * the panel GEMM, or row-major for the weight gradient's sgemm; M is
+ * row-major, so its table for n0 = 0 serves the whole tile (add n0).  The
+ * transforms' bodies address through the table, not through per-vector
+ * offset arithmetic. */
+static inline void gl_wino_where(const gl_wino *w, int64_t ty, int64_t tx, int64_t n0, int64_t r, int vlay,
+                                 float *p[25]) {
+    int64_t off[4];
+    for (int k = 0; k < 4; k++) {
+        const int64_t col = (ty * (k & 2 ? gl_wino_cols_of(w, GL_WINO_SKIP) : w->Tw) + tx) * w->Np + n0;
+        off[k] = vlay && w->op != GL_OP_CONV2D_WEIGHT_GRAD ? gl_panel_b_offset(w->C, w->TNk[k], r, col)
+                                                            : r * w->TNk[k] + col;
+    }
+    float *const base = vlay ? w->V : w->M;
+    const int64_t *const eoff = vlay ? w->voff : w->moff;
+    for (int xi = 0; xi < 25; xi++) p[xi] = base + eoff[xi] + off[gl_wino_kinds[xi]];
+}
+
+/* Columns and offsets of the 25 entries for the current chunk. */
+static void gl_wino_layout(gl_wino *w) {
+    int64_t v = 0, m = 0, t = 0;
+    for (int k = 0; k < 4; k++)
+        w->TNk[k] = gl_wino_rows_of(w, k & 1 ? GL_WINO_SKIP : 0) * gl_wino_cols_of(w, k & 2 ? GL_WINO_SKIP : 0) * w->Np;
+    for (int xi = 0; xi < 25; xi++) {
+        w->TN[xi] = w->TNk[gl_wino_kinds[xi]];
+        w->voff[xi] = v;
+        w->moff[xi] = m;
+        w->task0[xi] = t;
+        v += w->C * w->TN[xi];
+        m += w->O * w->TN[xi];
+        t += gl_panel_strips(w->TN[xi]);
+    }
+    w->task0[25] = t;
 }
 
 /* ---- layout passes ---- */
@@ -270,29 +381,56 @@ static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
 
 /* ---- transforms ---- */
 
-/* Offset in V_xi of (channel c, GEMM column col): strips for the panel GEMM,
- * rows of TN for the weight gradient's sgemm. */
-static inline int64_t gl_wino_vofs(const gl_wino *w, int64_t c, int64_t col) {
-    return w->op == GL_OP_CONV2D_WEIGHT_GRAD ? c * w->TN + col : gl_panel_b_offset(w->C, w->TN, c, col);
+/* The per-tile bodies take the tile's shape (fr, fc: full row, full column)
+ * as constants, each call site passing literals: with fixed loop bounds the
+ * compiler unrolls them and keeps the 25 lane vectors in registers. */
+#define GL_WINO_INLINE static inline __attribute__((always_inline))
+#define GL_WINO_BY_SHAPE(fr, fc, call)             \
+    do {                                           \
+        if (fr && fc) call(1, 1);                  \
+        else if (fr) call(1, 0);                   \
+        else if (fc) call(0, 1);                   \
+        else call(0, 0);                           \
+    } while (0)
+#define GL_WINO_USED(fr, fc, i, j) ((fr || (i) != GL_WINO_SKIP) && (fc || (j) != GL_WINO_SKIP))
+
+/* One lane block of one tile: V <- B^T d B */
+GL_WINO_INLINE void gl_wino_input_block(const gl_wino *w, const float *x0, float *const v[25], const int fr,
+                                        const int fc) {
+    const int64_t Np = w->Np;
+    float a[5][5][GL_WL];
+    for (int i = 0; i < (fr ? 5 : 4); i++)
+        for (int j = 0; j < (fc ? 5 : 4); j++) gl_lanes_copy(a[i][j], x0 + (i * w->Wx + j) * Np);
+    for (int j = 0; j < (fc ? 5 : 4); j++) {
+        if (fr) gl_bt(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j]);
+        else gl_bt3(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j]);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (!GL_WINO_USED(fr, 1, i, 0)) continue;
+        if (fc) gl_bt(a[i][0], a[i][1], a[i][2], a[i][3], a[i][4]);
+        else gl_bt3(a[i][0], a[i][1], a[i][2], a[i][3], a[i][4]);
+    }
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            if (GL_WINO_USED(fr, fc, i, j))
+                gl_lanes_copy(v[i * 5 + j], a[i][j]);
 }
 
-/* V <- B^T d B for channels c0..c1 */
+/* V <- B^T d B for channels c0..c1 (B3 along a short tile's side) */
 static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np, xs = w->C * w->TN;
-    float a[5][5][GL_WL];
+    const int64_t Np = w->Np;
     for (int64_t c = c0; c < c1; c++)
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
                 const float *x0 = w->X + ((c * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np;
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    float *v0 = w->V + gl_wino_vofs(w, c, (ty * w->Tw + tx) * Np + n0);
-                    for (int i = 0; i < 5; i++)
-                        for (int j = 0; j < 5; j++) gl_lanes_copy(a[i][j], x0 + (i * w->Wx + j) * Np + n0);
-                    for (int j = 0; j < 5; j++) gl_bt(a[0][j], a[1][j], a[2][j], a[3][j], a[4][j]);
-                    for (int i = 0; i < 5; i++) gl_bt(a[i][0], a[i][1], a[i][2], a[i][3], a[i][4]);
-                    for (int i = 0; i < 5; i++)
-                        for (int j = 0; j < 5; j++) gl_lanes_copy(v0 + (i * 5 + j) * xs, a[i][j]);
+                    float *v[25];
+                    gl_wino_where(w, ty, tx, n0, c, 1, v);
+#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0 + n0, v, a, b)
+                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
                 }
             }
 }
@@ -344,23 +482,41 @@ static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
         }
 }
 
-/* Y plane o <- A^T m A */
-static void gl_wino_output_plane(const gl_wino *w, int64_t o) {
-    const int64_t Np = w->Np, TN = w->TN, ms = w->O * TN, Wy = 4 * w->Tw;
+/* One lane block of one tile: y <- A^T m A; a short side's last output row
+ * or column is left unwritten (it lies past the outputs) */
+GL_WINO_INLINE void gl_wino_output_block(const gl_wino *w, float *const mp[25], int64_t n0, float *y0, const int fr,
+                                         const int fc) {
+    const int64_t Np = w->Np, Wy = 4 * w->Tw;
     float m[5][5][GL_WL], r[4][5][GL_WL], y[4][4][GL_WL];
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(m[i][j], mp[i * 5 + j] + n0);
+    for (int j = 0; j < 5; j++) {
+        if (!GL_WINO_USED(1, fc, 0, j)) continue;
+        if (fr) gl_at(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], r[0][j], r[1][j], r[2][j], r[3][j]);
+        else gl_at3(m[0][j], m[1][j], m[2][j], m[4][j], r[0][j], r[1][j], r[2][j]);
+    }
+    for (int i = 0; i < (fr ? 4 : 3); i++) {
+        if (fc) gl_at(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], y[i][0], y[i][1], y[i][2], y[i][3]);
+        else gl_at3(r[i][0], r[i][1], r[i][2], r[i][4], y[i][0], y[i][1], y[i][2]);
+    }
+    for (int i = 0; i < (fr ? 4 : 3); i++)
+        for (int j = 0; j < (fc ? 4 : 3); j++) gl_lanes_copy(y0 + (i * Wy + j) * Np, y[i][j]);
+}
+
+/* Y plane o <- A^T m A (A3 along a short tile's side) */
+static void gl_wino_output_plane(const gl_wino *w, int64_t o) {
+    const int64_t Np = w->Np, Wy = 4 * w->Tw;
     for (int64_t ty = 0; ty < w->Th; ty++)
         for (int64_t tx = 0; tx < w->Tw; tx++) {
-            const float *m0 = w->M + o * TN + (ty * w->Tw + tx) * Np;
+            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
             float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+            float *mp[25];
+            gl_wino_where(w, ty, tx, 0, o, 0, mp);
             for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                for (int i = 0; i < 5; i++)
-                    for (int j = 0; j < 5; j++) gl_lanes_copy(m[i][j], m0 + (i * 5 + j) * ms + n0);
-                for (int j = 0; j < 5; j++) gl_at(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], r[0][j], r[1][j],
-                                                  r[2][j], r[3][j]);
-                for (int i = 0; i < 4; i++) gl_at(r[i][0], r[i][1], r[i][2], r[i][3], r[i][4], y[i][0], y[i][1],
-                                                  y[i][2], y[i][3]);
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) gl_lanes_copy(y0 + (i * Wy + j) * Np + n0, y[i][j]);
+#define GL_WINO_CALL(a, b) gl_wino_output_block(w, mp, n0, y0 + n0, a, b)
+                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
             }
         }
 }
@@ -414,25 +570,43 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
     }
 }
 
+/* One lane block of one tile: z <- A dy A^T (A3 along a short side: its
+ * last row or column of dy is past the outputs) */
+GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0, float *const zp[25], int64_t n0, const int fr,
+                                              const int fc) {
+    const int64_t Np = w->Np, Wy = 4 * w->Tw;
+    float d[4][4][GL_WL], r[5][4][GL_WL], z[5][5][GL_WL];
+    for (int i = 0; i < (fr ? 4 : 3); i++)
+        for (int j = 0; j < (fc ? 4 : 3); j++) gl_lanes_copy(d[i][j], y0 + (i * Wy + j) * Np);
+    for (int j = 0; j < (fc ? 4 : 3); j++) {
+        if (fr) gl_a(d[0][j], d[1][j], d[2][j], d[3][j], r[0][j], r[1][j], r[2][j], r[3][j], r[4][j]);
+        else gl_a3(d[0][j], d[1][j], d[2][j], r[0][j], r[1][j], r[2][j], r[4][j]);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (!GL_WINO_USED(fr, 1, i, 0)) continue;
+        if (fc) gl_a(r[i][0], r[i][1], r[i][2], r[i][3], z[i][0], z[i][1], z[i][2], z[i][3], z[i][4]);
+        else gl_a3(r[i][0], r[i][1], r[i][2], z[i][0], z[i][1], z[i][2], z[i][4]);
+    }
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j] + n0, z[i][j]);
+}
+
 /* weight gradient: M <- Z = A dy A^T for output channels o0..o1 */
 static void gl_wino_grad_output(void *vp, int64_t o0, int64_t o1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np, TN = w->TN, ms = w->O * TN, Wy = 4 * w->Tw;
-    float d[4][4][GL_WL], r[5][4][GL_WL], z[5][5][GL_WL];
+    const int64_t Np = w->Np, Wy = 4 * w->Tw;
     for (int64_t o = o0; o < o1; o++)
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
                 const float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
-                float *z0 = w->M + o * TN + (ty * w->Tw + tx) * Np;
+                float *zp[25];
+                gl_wino_where(w, ty, tx, 0, o, 0, zp);
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    for (int i = 0; i < 4; i++)
-                        for (int j = 0; j < 4; j++) gl_lanes_copy(d[i][j], y0 + (i * Wy + j) * Np + n0);
-                    for (int j = 0; j < 4; j++) gl_a(d[0][j], d[1][j], d[2][j], d[3][j], r[0][j], r[1][j], r[2][j],
-                                                     r[3][j], r[4][j]);
-                    for (int i = 0; i < 5; i++) gl_a(r[i][0], r[i][1], r[i][2], r[i][3], z[i][0], z[i][1], z[i][2],
-                                                     z[i][3], z[i][4]);
-                    for (int i = 0; i < 5; i++)
-                        for (int j = 0; j < 5; j++) gl_lanes_copy(z0 + (i * 5 + j) * ms + n0, z[i][j]);
+#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0 + n0, zp, n0, a, b)
+                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
                 }
             }
 }
@@ -463,25 +637,31 @@ static void gl_wino_grad_weights(void *vp, int64_t o0, int64_t o1) {
 
 /* ---- the 25 GEMMs ---- */
 
-/* conv2d and transposed: M_xi (O x TN) = U_xi^T V_xi, one task per (xi, column strip) */
+/* conv2d and transposed: M_xi (O x TN[xi]) = U_xi^T V_xi, one task per (xi, column strip) */
 static void gl_wino_gemms(void *vp, int64_t t0, int64_t t1) {
     const gl_wino *w = vp;
-    const int64_t ns = gl_panel_strips(w->TN);
+    int xi = 0;
     for (int64_t t = t0; t < t1; t++) {
-        const int64_t xi = t / ns, s = t % ns;
-        gl_panel_gemm_strip(w->O, w->TN, w->C, w->U + xi * w->O * w->C, w->O, w->V + xi * w->C * w->TN, s,
-                            w->M + xi * w->O * w->TN, w->TN);
+        while (t >= w->task0[xi + 1]) xi++;
+        gl_panel_gemm_strip(w->O, w->TN[xi], w->C, w->U + xi * w->O * w->C, w->O, w->V + w->voff[xi],
+                            t - w->task0[xi], w->M + w->moff[xi], w->TN[xi]);
     }
 }
 
-/* weight gradient: MW_xi (O x C) += Z_xi (O x TN) V_xi^T, one task per xi */
+/* weight gradient: MW_xi (O x C) += Z_xi (O x TN[xi]) V_xi^T, one task per xi */
 static void gl_wino_grad_gemms(void *vp, int64_t x0, int64_t x1) {
     const gl_wino *w = vp;
-    const int O = (int)w->O, C = (int)w->C, TN = (int)w->TN;
-    for (int64_t xi = x0; xi < x1; xi++)
-        gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, w->M + xi * w->O * w->TN, TN,
-                       w->V + xi * w->C * w->TN, TN, w->n0 > 0 ? 1.0f : 0.0f, w->U + xi * w->O * w->C,
+    const int O = (int)w->O, C = (int)w->C;
+    for (int64_t xi = x0; xi < x1; xi++) {
+        const int TN = (int)w->TN[xi];
+        if (TN == 0) { /* a lone short tile never uses this entry (BLAS wants ld >= 1) */
+            if (w->n0 == 0) memset(w->U + xi * w->O * w->C, 0, sizeof(float) * (size_t)O * (size_t)C);
+            continue;
+        }
+        gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, w->M + w->moff[xi], TN,
+                       w->V + w->voff[xi], TN, w->n0 > 0 ? 1.0f : 0.0f, w->U + xi * w->O * w->C,
                        C); /* later chunks accumulate */
+    }
 }
 
 /* ---- the driver ---- */
@@ -504,7 +684,7 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
     for (w.n0 = 0; w.n0 < g->N; w.n0 += nc) {
         w.nn = g->N - w.n0 < nc ? g->N - w.n0 : nc;
         w.Np = gl_round_lanes(w.nn);
-        w.TN = T * w.Np;
+        gl_wino_layout(&w);
         gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_fill_x, &w);
         gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
         if (wgrad) {
@@ -512,7 +692,7 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
             gl_parallel_for(pool, w.O, 1, gl_wino_grad_output, &w);
             gl_parallel_for(pool, 25, 1, gl_wino_grad_gemms, &w);
         } else {
-            gl_parallel_for(pool, 25 * gl_panel_strips(w.TN), 1, gl_wino_gemms, &w);
+            gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
             if (op == GL_OP_CONV2D) gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
             else gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
         }

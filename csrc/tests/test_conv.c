@@ -238,7 +238,10 @@ int main(void) {
                             {2, 32, 10, 41, 32, 4, 2, 1},
                             /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
                              * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
-                            {2, 64, 14, 14, 43, 4, 2, 1}};
+                            {2, 64, 14, 14, 43, 4, 2, 1},
+                            /* short last tiles (F(3, 2), outputs 3 mod 4) along one side only, in a
+                             * lone tile (Ho = 3: entries no tile uses), and across 64-image chunks */
+                            {5, 32, 6, 14, 32, 4, 2, 1}, {66, 32, 14, 9, 32, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
