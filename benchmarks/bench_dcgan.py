@@ -244,18 +244,22 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "Where the time goes (per-op timers, one thread, 2026-11-21): the three 64↔128-channel Winograd "
-        "convolutions ~68 % of the step (per step: transposed conv 5×, conv 4×, weight gradient 3×, each ~5–7 ms). "
-        "Inside each, the 25 GEMMs take ~3 ms: conv and transposed conv on ganlib's register kernel "
-        "(`csrc/ops/gl_k_panel_gemm.c`), which runs at ~163 GFLOP/s on cache-hot operands against a measured "
-        "one-core FMA peak of ~177 GFLOP/s, and at ~125–150 inside the op, where its operands come from L3; the "
-        "weight gradient's on sgemm. The transforms and the NCHW ↔ batch-innermost passes (16×16 register "
-        "transposes) take the rest, streaming several MB per layer at L3 speed (~25–28 GB/s on one core here). "
-        "Batch norm ~10 %; the one-channel layers ~6 % (conv, transposed conv and weight gradient as register-kernel "
-        "GEMMs per image); elementwise ops, reshapes and Adam the rest. Tried and not kept: reading the input "
-        "straight from NCHW inside the input transform (no X array) cost as much as it saved. Keeping V and M in "
-        "L2 by running transforms and GEMMs per column strip would stream all of U (3.3 MB, more than the 2 MB L2) "
-        "once per strip, about the traffic it saves. So the remaining gap to 1.5× PyTorch has no single large "
-        "fix left in the convolutions; that is the open part of the target.",
+        "convolutions ~70 % of the step (per step: transposed conv 5×, conv 4×, weight gradient 3×, each ~5–6 ms). "
+        "Their 7×7 phase grids end in short F(3, 2) tiles that share the F(4×4, 2×2) kernel transforms, so the "
+        "conv's and weight gradient's GEMMs do 81 % of a padded 8×8 grid's products (the transposed conv's four "
+        "phases are offset by a row, so it keeps the 8×8 grid). The 25 GEMMs take ~2.5–3.5 ms per op: conv and "
+        "transposed conv on ganlib's register kernel (`csrc/ops/gl_k_panel_gemm.c`), which runs at ~163 GFLOP/s on "
+        "cache-hot operands against a measured one-core FMA peak of ~177 GFLOP/s, and at ~125–150 inside the op, "
+        "where its operands come from L3; the weight gradient's on sgemm. The transforms and the NCHW ↔ "
+        "batch-innermost passes (16×16 register transposes) take the rest, streaming several MB per layer at L3 "
+        "speed (~25–28 GB/s on one core here). Batch norm ~8 % (three sweeps that stream through memory; dx, dgamma "
+        "and dbeta from one pass); the one-channel layers ~7 % (conv, transposed conv and weight gradient as "
+        "register-kernel GEMMs per image); elementwise ops and Adam the rest (reshapes are views and cost nothing). "
+        "Tried and not kept: reading the input straight from NCHW inside the input transform (no X array) cost as "
+        "much as it saved; keeping V and M in L2 by running transforms and GEMMs per column strip would stream all "
+        "of U (3.3 MB, more than the 2 MB L2) once per strip, about the traffic it saves. From one to two threads "
+        "ganlib's step gains less than PyTorch's (see the table), which is the open part of the speed target; this "
+        "machine's second core is also the noisier measurement (sgemm on two threads is far from twice one).",
     ]
     body = "\n".join(lines)
     print(body)
