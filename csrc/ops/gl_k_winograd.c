@@ -55,8 +55,7 @@ typedef struct gl_wino {
     int sh, sw;            /* the last tile row / column is short (3 outputs, no point 2) */
     int64_t nc;            /* images per chunk, a multiple of GL_WL */
     int64_t n0, nn, Np;    /* current chunk: first image, images, padded */
-    int64_t TN[25];        /* current chunk: GEMM columns of entry xi (tiles using it x Np) */
-    int64_t TNk[4];        /* the same per entry kind (gl_wino_kinds) */
+    int64_t TNk[4];        /* current chunk: GEMM columns (tiles using the entry x Np) per entry kind */
     int64_t voff[25], moff[25]; /* where V_xi and M_xi start */
     int64_t task0[26];     /* conv GEMM tasks: entry xi has tasks [task0[xi], task0[xi + 1]) */
     const float *in0, *in1;
@@ -267,19 +266,21 @@ static inline void gl_wino_where(const gl_wino *w, int64_t ty, int64_t tx, int64
     for (int xi = 0; xi < 25; xi++) p[xi] = base + eoff[xi] + off[gl_wino_kinds[xi]];
 }
 
+/* GEMM columns of entry xi. */
+static inline int64_t gl_wino_tn(const gl_wino *w, int xi) { return w->TNk[gl_wino_kinds[xi]]; }
+
 /* Columns and offsets of the 25 entries for the current chunk. */
 static void gl_wino_layout(gl_wino *w) {
     int64_t v = 0, m = 0, t = 0;
     for (int k = 0; k < 4; k++)
         w->TNk[k] = gl_wino_rows_of(w, k & 1 ? GL_WINO_SKIP : 0) * gl_wino_cols_of(w, k & 2 ? GL_WINO_SKIP : 0) * w->Np;
     for (int xi = 0; xi < 25; xi++) {
-        w->TN[xi] = w->TNk[gl_wino_kinds[xi]];
         w->voff[xi] = v;
         w->moff[xi] = m;
         w->task0[xi] = t;
-        v += w->C * w->TN[xi];
-        m += w->O * w->TN[xi];
-        t += gl_panel_strips(w->TN[xi]);
+        v += w->C * gl_wino_tn(w, xi);
+        m += w->O * gl_wino_tn(w, xi);
+        t += gl_panel_strips(gl_wino_tn(w, xi));
     }
     w->task0[25] = t;
 }
@@ -643,8 +644,8 @@ static void gl_wino_gemms(void *vp, int64_t t0, int64_t t1) {
     int xi = 0;
     for (int64_t t = t0; t < t1; t++) {
         while (t >= w->task0[xi + 1]) xi++;
-        gl_panel_gemm_strip(w->O, w->TN[xi], w->C, w->U + xi * w->O * w->C, w->O, w->V + w->voff[xi],
-                            t - w->task0[xi], w->M + w->moff[xi], w->TN[xi]);
+        gl_panel_gemm_strip(w->O, gl_wino_tn(w, xi), w->C, w->U + xi * w->O * w->C, w->O, w->V + w->voff[xi],
+                            t - w->task0[xi], w->M + w->moff[xi], gl_wino_tn(w, xi));
     }
 }
 
@@ -653,7 +654,7 @@ static void gl_wino_grad_gemms(void *vp, int64_t x0, int64_t x1) {
     const gl_wino *w = vp;
     const int O = (int)w->O, C = (int)w->C;
     for (int64_t xi = x0; xi < x1; xi++) {
-        const int TN = (int)w->TN[xi];
+        const int TN = (int)gl_wino_tn(w, xi);
         if (TN == 0) { /* a lone short tile never uses this entry (BLAS wants ld >= 1) */
             if (w->n0 == 0) memset(w->U + xi * w->O * w->C, 0, sizeof(float) * (size_t)O * (size_t)C);
             continue;
