@@ -18,27 +18,25 @@
  *   V  [25] x C x TN[xi]  B^T d B of every 5x5 input tile; TN[xi] = (tiles
  *                         that use entry xi) x Np, all T = Th Tw tiles but
  *                         where a short last tile (below) leaves xi out;
- *                         conv2d and transposed: in the column strips that
- *                         gl_panel_gemm_strip reads, weight gradient: row-major
+ *                         in the column strips that gl_panel_gemm_strip reads
  *   U  [25][C][O]         G g G^T of every 2x2 kernel, k-major for the panel GEMM
  *   M  [25][O][TN[xi]]    U_xi^T V_xi
  *   Y  [O][4Th][4Tw][Np]  A^T m A, then scattered into the NCHW output
  * The weight gradient runs the adjoint: Z = A dy A^T from the output gradient
- * (Y holds dy, M holds Z), MW_xi = Z_xi V_xi^T summed over chunks (in U's
- * place), dg = G^T MW G.
+ * (Y holds dy), MW_xi = Z_xi V_xi^T summed over chunks (in U's place, as
+ * [25][O][C]), dg = G^T MW G.  Its sum runs over the GEMM columns, so both
+ * operands are stored transposed for the register kernel: M_xi holds Z_xi^T
+ * (TN[xi] x O, k-major) and V_xi holds V_xi^T (TN[xi] x C, in strips of C);
+ * the transforms write them through 16 x 16 transposes.
  *
- * The conv and transposed-conv GEMMs run on the register kernel of
- * gl_k_panel_gemm.c, split over (entry, column strip); the weight gradient's
- * (MW += Z V^T, a dot-product form that kernel does not cover) on sgemm,
- * split over the 25 entries.  Transforms are split over channels.  Each
- * output element is written by one task in a fixed order, so results do not
- * depend on the thread count. */
+ * All GEMMs run on the register kernel of gl_k_panel_gemm.c, split over
+ * (entry, column strip); transforms are split over channels (the weight
+ * gradient's over blocks of 16).  Each output element is written by one task
+ * in a fixed order, so results do not depend on the thread count. */
 #include "gl_k_conv.h"
 
-#include <limits.h>
 #include <string.h>
 
-#include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
 #include "gl_k_transpose.h"
 
@@ -110,9 +108,7 @@ int gl_wino_applies(gl_op op, const gl_conv_geom *g) {
     if (g->kh != 4 || g->kw != 4 || g->s != 2 || g->N < 1 || g->Ho < 1 || g->Wo < 1) return 0;
     gl_wino w;
     gl_wino_plan(op, g, &w);
-    const int64_t cols = w.Th * w.Tw * w.nc;
-    return w.C >= GL_WINO_MIN_CHANNELS && w.O >= GL_WINO_MIN_CHANNELS && w.C <= INT_MAX && w.O <= INT_MAX &&
-           cols <= INT_MAX;
+    return w.C >= GL_WINO_MIN_CHANNELS && w.O >= GL_WINO_MIN_CHANNELS;
 }
 
 size_t gl_wino_workspace(gl_op op, const gl_conv_geom *g) {
@@ -247,19 +243,22 @@ static const unsigned char gl_wino_kinds[25] = {0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0,
                                                 1, 1, 1, 3, 1, 0, 0, 0, 2, 0};
 _Static_assert(GL_WINO_SKIP == 3, "gl_wino_kinds marks slot 3");
 
-/* For tile (ty, tx), lane block n0 and row r (a channel of V or an output
- * channel of M): where each entry holds that column.  V is in strips for
- * the panel GEMM, or row-major for the weight gradient's sgemm; M is
- * row-major, so its table for n0 = 0 serves the whole tile (add n0).  The
- * transforms' bodies address through the table, not through per-vector
- * offset arithmetic. */
+/* First GEMM column of tile (ty, tx) in the entries of kind k. */
+static inline int64_t gl_wino_col(const gl_wino *w, int k, int64_t ty, int64_t tx) {
+    return (ty * (k & 2 ? gl_wino_cols_of(w, GL_WINO_SKIP) : w->Tw) + tx) * w->Np;
+}
+
+/* conv2d and transposed: for tile (ty, tx), lane block n0 and row r (a
+ * channel of V or an output channel of M), where each entry holds that
+ * column.  V is in strips for the panel GEMM; M is row-major, so its table
+ * for n0 = 0 serves the whole tile (add n0).  The transforms' bodies address
+ * through the table, not through per-vector offset arithmetic. */
 static inline void gl_wino_where(const gl_wino *w, int64_t ty, int64_t tx, int64_t n0, int64_t r, int vlay,
                                  float *p[25]) {
     int64_t off[4];
     for (int k = 0; k < 4; k++) {
-        const int64_t col = (ty * (k & 2 ? gl_wino_cols_of(w, GL_WINO_SKIP) : w->Tw) + tx) * w->Np + n0;
-        off[k] = vlay && w->op != GL_OP_CONV2D_WEIGHT_GRAD ? gl_panel_b_offset(w->C, w->TNk[k], r, col)
-                                                            : r * w->TNk[k] + col;
+        const int64_t col = gl_wino_col(w, k, ty, tx) + n0;
+        off[k] = vlay ? gl_panel_b_offset(w->C, w->TNk[k], r, col) : r * w->TNk[k] + col;
     }
     float *const base = vlay ? w->V : w->M;
     const int64_t *const eoff = vlay ? w->voff : w->moff;
@@ -436,6 +435,47 @@ static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
             }
 }
 
+/* Weight gradient: V_xi^T <- B^T d B for channel blocks b0..b1 of 16.  V_xi^T
+ * is the register kernel's B (rows: the GEMM columns, i.e. the sum; columns:
+ * the channels, in strips), so each block transforms 16 channels into a
+ * buffer and transposes every entry's 16 channels x 16 images out. */
+static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) {
+    const gl_wino *w = vp;
+    const int64_t Np = w->Np;
+    float buf[16][25][GL_WL];
+    float *v[16][25];
+    const float *src[25][16];
+    for (int j = 0; j < 16; j++)
+        for (int xi = 0; xi < 25; xi++) {
+            v[j][xi] = buf[j][xi];
+            src[xi][j] = buf[j][xi];
+        }
+    for (int64_t cb = b0; cb < b1; cb++) {
+        const int64_t c0 = 16 * cb, s = c0 / GL_PANEL_NR, wd = gl_panel_width(w->C, s);
+        const int nc = (int)(w->C - c0 < 16 ? w->C - c0 : 16);
+        for (int64_t ty = 0; ty < w->Th; ty++)
+            for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
+                int64_t col[4];
+                for (int k = 0; k < 4; k++) col[k] = gl_wino_col(w, k, ty, tx);
+                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                    for (int j = 0; j < nc; j++) {
+                        const float *x0 = w->X + (((c0 + j) * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np + n0;
+#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, v[j], a, b)
+                        GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
+                    }
+                    for (int xi = 0; xi < 25; xi++) {
+                        if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
+                        const int k = gl_wino_kinds[xi];
+                        float *d = w->V + w->voff[xi] + gl_panel_b_offset(w->TNk[k], w->C, col[k] + n0, c0);
+                        gl_tr16_out(d, wd, src[xi], GL_WL, nc);
+                    }
+                }
+            }
+    }
+}
+
 /* U <- G g G^T of every 2x2 kernel.  The four phases of a 4x4 kernel are its
  * 2x2 kernels: for conv2d, w[o][ci][2a + pa][2b + pb] goes to U row o, column
  * (phase, ci); for the transposed conv, w[co][ci][pa + 2 - 2a][pb + 2 - 2b]
@@ -593,23 +633,44 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
             if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j] + n0, z[i][j]);
 }
 
-/* weight gradient: M <- Z = A dy A^T for output channels o0..o1 */
-static void gl_wino_grad_output(void *vp, int64_t o0, int64_t o1) {
+/* weight gradient: M_xi <- Z_xi^T, Z = A dy A^T, for output-channel blocks
+ * b0..b1 of 16.  Z_xi^T is the register kernel's A (k-major: a GEMM column's
+ * output channels side by side), so each block transforms 16 channels into a
+ * buffer and transposes every entry's 16 channels x 16 images out. */
+static void gl_wino_grad_output(void *vp, int64_t b0, int64_t b1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np, Wy = 4 * w->Tw;
-    for (int64_t o = o0; o < o1; o++)
+    const int64_t Np = w->Np, Wy = 4 * w->Tw, O = w->O;
+    float buf[16][25][GL_WL];
+    float *z[16][25];
+    const float *src[25][16];
+    for (int j = 0; j < 16; j++)
+        for (int xi = 0; xi < 25; xi++) {
+            z[j][xi] = buf[j][xi];
+            src[xi][j] = buf[j][xi];
+        }
+    for (int64_t ob = b0; ob < b1; ob++) {
+        const int64_t o0 = 16 * ob;
+        const int no = (int)(O - o0 < 16 ? O - o0 : 16);
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-                const float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
-                float *zp[25];
-                gl_wino_where(w, ty, tx, 0, o, 0, zp);
+                int64_t col[4];
+                for (int k = 0; k < 4; k++) col[k] = gl_wino_col(w, k, ty, tx);
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0 + n0, zp, n0, a, b)
-                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+                    for (int j = 0; j < no; j++) {
+                        const float *y0 = w->Y + (((o0 + j) * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np + n0;
+#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0, z[j], 0, a, b)
+                        GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
+                    }
+                    for (int xi = 0; xi < 25; xi++) {
+                        if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
+                        const int k = gl_wino_kinds[xi];
+                        gl_tr16_out(w->M + w->moff[xi] + (col[k] + n0) * O + o0, O, src[xi], GL_WL, no);
+                    }
                 }
             }
+    }
 }
 
 /* weight gradient: dw <- G^T MW G for output channels o0..o1 */
@@ -649,19 +710,24 @@ static void gl_wino_gemms(void *vp, int64_t t0, int64_t t1) {
     }
 }
 
-/* weight gradient: MW_xi (O x C) += Z_xi (O x TN[xi]) V_xi^T, one task per xi */
-static void gl_wino_grad_gemms(void *vp, int64_t x0, int64_t x1) {
+/* weight gradient: MW_xi (O x C) += Z_xi V_xi^T, the sum over the entry's
+ * GEMM columns; one task per (xi, strip of C); the first chunk writes, later
+ * ones accumulate */
+static void gl_wino_grad_gemms(void *vp, int64_t t0, int64_t t1) {
     const gl_wino *w = vp;
-    const int O = (int)w->O, C = (int)w->C;
-    for (int64_t xi = x0; xi < x1; xi++) {
-        const int TN = (int)gl_wino_tn(w, xi);
-        if (TN == 0) { /* a lone short tile never uses this entry (BLAS wants ld >= 1) */
-            if (w->n0 == 0) memset(w->U + xi * w->O * w->C, 0, sizeof(float) * (size_t)O * (size_t)C);
+    const int64_t O = w->O, C = w->C, ns = gl_panel_strips(C);
+    for (int64_t t = t0; t < t1; t++) {
+        const int xi = (int)(t / ns);
+        const int64_t s = t % ns, wd = gl_panel_width(C, s), TN = gl_wino_tn(w, xi);
+        float *mw = w->U + xi * O * C + s * GL_PANEL_NR;
+        if (TN == 0) { /* a lone short tile never uses this entry */
+            if (w->n0 == 0)
+                for (int64_t o = 0; o < O; o++) memset(mw + o * C, 0, sizeof(float) * (size_t)wd);
             continue;
         }
-        gl_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, C, TN, 1.0f, w->M + w->moff[xi], TN,
-                       w->V + w->voff[xi], TN, w->n0 > 0 ? 1.0f : 0.0f, w->U + xi * w->O * w->C,
-                       C); /* later chunks accumulate */
+        const float *zt = w->M + w->moff[xi], *vt = w->V + w->voff[xi] + s * GL_PANEL_NR * TN;
+        if (w->n0 > 0) gl_panel_gemm_add(O, wd, TN, zt, O, vt, wd, mw, C);
+        else gl_panel_gemm(O, wd, TN, zt, O, vt, wd, mw, C);
     }
 }
 
@@ -687,12 +753,13 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
         w.Np = gl_round_lanes(w.nn);
         gl_wino_layout(&w);
         gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_fill_x, &w);
-        gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
         if (wgrad) {
+            gl_parallel_for(pool, (w.C + 15) / 16, 1, gl_wino_input_t, &w);
             gl_parallel_for(pool, w.O, 1, gl_wino_fill_dy, &w);
-            gl_parallel_for(pool, w.O, 1, gl_wino_grad_output, &w);
-            gl_parallel_for(pool, 25, 1, gl_wino_grad_gemms, &w);
+            gl_parallel_for(pool, (w.O + 15) / 16, 1, gl_wino_grad_output, &w);
+            gl_parallel_for(pool, 25 * gl_panel_strips(w.C), 1, gl_wino_grad_gemms, &w);
         } else {
+            gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
             gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
             if (op == GL_OP_CONV2D) gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
             else gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);

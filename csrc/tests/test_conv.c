@@ -241,7 +241,11 @@ int main(void) {
                             {2, 64, 14, 14, 43, 4, 2, 1},
                             /* short last tiles (F(3, 2), outputs 3 mod 4) along one side only, in a
                              * lone tile (Ho = 3: entries no tile uses), and across 64-image chunks */
-                            {5, 32, 6, 14, 32, 4, 2, 1}, {66, 32, 14, 9, 32, 4, 2, 1}};
+                            {5, 32, 6, 14, 32, 4, 2, 1}, {66, 32, 14, 9, 32, 4, 2, 1},
+                            /* the weight gradient's transposed operands: 4 x 9 = 36 GEMM channels (a
+                             * 4-wide last strip and 16-channel block), 35 output channels (a 3-wide
+                             * last block) */
+                            {3, 9, 10, 10, 35, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
