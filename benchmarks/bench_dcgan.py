@@ -81,19 +81,21 @@ def step_flops(batch: int = BATCH, width: int = WIDTH, latent: int = LATENT) -> 
 
 # ---------------------------------------------------------------------------- ganlib
 
-def ganlib_rate(data: np.ndarray, steps: int, repeats: int) -> float:
+def ganlib_runner(data: np.ndarray, steps: int):
+    """A warmed-up ganlib DCGAN; calling the result times ``steps`` training steps (steps/s)."""
     G = gl.nn.dcgan_generator(LATENT, (1, SIDE, SIDE), width=WIDTH, seed=0)
     D = gl.nn.dcgan_discriminator((1, SIDE, SIDE), width=WIDTH, norm="batch", seed=1)
     gan = gl.GAN(G, D, latent=gl.latent.normal(LATENT), loss="nonsaturating",
                  g_opt=gl.optim.Adam(LR, betas=BETAS), d_opt=gl.optim.Adam(LR, betas=BETAS), seed=0)
     gan.fit(data, steps=5, batch_size=BATCH, log_every=5, progress=False)  # trace, compile, warm up
-    rates = []
-    for _ in range(repeats):
+
+    def run() -> float:
         t0 = time.perf_counter()
         h = gan.fit(data, steps=steps, batch_size=BATCH, log_every=steps, progress=False)
-        rates.append(steps / (time.perf_counter() - t0))
+        rate = steps / (time.perf_counter() - t0)
         assert np.isfinite(h["d_loss"]).all()
-    return float(np.median(rates))
+        return rate
+    return run
 
 
 def sgemm_gflops(n: int = 1024) -> float:
@@ -137,7 +139,8 @@ def torch_models(torch):
     return G, D
 
 
-def torch_rate(torch, data: np.ndarray, steps: int, repeats: int) -> float:
+def torch_runner(torch, data: np.ndarray, steps: int):
+    """The same DCGAN in PyTorch, warmed up; calling the result times ``steps`` steps (steps/s)."""
     torch.manual_seed(0)
     G, D = torch_models(torch)
     og = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
@@ -166,14 +169,27 @@ def torch_rate(torch, data: np.ndarray, steps: int, repeats: int) -> float:
 
     for _ in range(5):
         step()
-    rates = []
-    for _ in range(repeats):
+
+    def run() -> float:
         t0 = time.perf_counter()
         for _ in range(steps):
             d = step()
-        rates.append(steps / (time.perf_counter() - t0))
+        rate = steps / (time.perf_counter() - t0)
         assert torch.isfinite(d).item()
-    return float(np.median(rates))
+        return rate
+    return run
+
+
+def interleaved_rates(runners: list, repeats: int) -> list[float]:
+    """Median steps/s of each runner over ``repeats`` rounds; within a round every runner runs
+    once, in an order that alternates between rounds, so a slow spell of a shared machine
+    falls on all of them alike instead of on whichever happened to run then."""
+    rates = [[] for _ in runners]
+    for r in range(repeats):
+        order = range(len(runners)) if r % 2 == 0 else reversed(range(len(runners)))
+        for k in order:
+            rates[k].append(runners[k]())
+    return [float(np.median(v)) for v in rates]
 
 
 # ---------------------------------------------------------------------------- main
@@ -187,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     data_dir = a.data or os.environ.get("GANLIB_DATA") or os.path.join(root, "..", "shared", "data", "mnist")
     X, _ = gl.datasets.mnist(data_dir, "train", limit=10_000)
-    steps, repeats = (5, 1) if a.quick else (40, 3)
+    steps, repeats = (5, 1) if a.quick else (40, 5)
     try:
         import torch
     except ImportError:
@@ -200,11 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     for threads in (1, 2):
         gl.set_num_threads(threads)
         sg = sgemm_gflops()
-        r_gl = ganlib_rate(X, steps, repeats)
-        r_t = None
+        runners = [ganlib_runner(X, steps)]
         if torch is not None:
             torch.set_num_threads(threads)
-            r_t = torch_rate(torch, X, steps, repeats)
+            runners.append(torch_runner(torch, X, steps))
+        rates = interleaved_rates(runners, repeats)
+        r_gl, r_t = rates[0], (rates[1] if torch is not None else None)
         rows.append((threads, r_gl, r_t, flops * r_gl / 1e9, sg))
         print(f"threads {threads}: ganlib {r_gl:.2f} steps/s, torch {r_t if r_t is None else round(r_t, 2)} "
               f"steps/s, ganlib {flops * r_gl / 1e9:.1f} GFLOP/s, sgemm {sg:.1f} GFLOP/s", flush=True)
@@ -215,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(G: Linear 100→128·7·7, ConvT 128→64, ConvT 64→1; D: Conv 1→64, Conv 64→128, Linear 6272→1; BatchNorm, "
         f"ReLU / LeakyReLU(0.2), tanh), non-saturating loss, Adam({LR}, β=(0.5, 0.999)); ganlib `GAN.fit` "
         f"(loop in C, `log_every=steps`) vs an idiomatic {tv} loop with the same layers in the same process, "
-        f"same thread count; median of {repeats} runs of {steps} steps.",
+        f"same thread count; median of {repeats} runs of {steps} steps each, the two libraries' runs "
+        f"alternating.",
         "",
         f"GFLOP/s counts only the step's convolutions and matmuls analytically: 2·MACs of each forward, plus "
         f"2·MACs for each weight gradient and for each input gradient that is needed "
