@@ -435,6 +435,23 @@ static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
             }
 }
 
+/* The weight gradient's transforms run 16 channels of one lane block into
+ * buf, then transpose each entry's 16 channels x 16 images out: by_channel
+ * is what a tile body writes, by_entry what a transpose reads. */
+typedef struct gl_wino_tbuf {
+    float buf[16][25][GL_WL];
+    float *by_channel[16][25];
+    const float *by_entry[25][16];
+} gl_wino_tbuf;
+
+static void gl_wino_tbuf_init(gl_wino_tbuf *t) {
+    for (int j = 0; j < 16; j++)
+        for (int xi = 0; xi < 25; xi++) {
+            t->by_channel[j][xi] = t->buf[j][xi];
+            t->by_entry[xi][j] = t->buf[j][xi];
+        }
+}
+
 /* Weight gradient: V_xi^T <- B^T d B for channel blocks b0..b1 of 16.  V_xi^T
  * is the register kernel's B (rows: the GEMM columns, i.e. the sum; columns:
  * the channels, in strips), so each block transforms 16 channels into a
@@ -442,14 +459,8 @@ static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
 static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) {
     const gl_wino *w = vp;
     const int64_t Np = w->Np;
-    float buf[16][25][GL_WL];
-    float *v[16][25];
-    const float *src[25][16];
-    for (int j = 0; j < 16; j++)
-        for (int xi = 0; xi < 25; xi++) {
-            v[j][xi] = buf[j][xi];
-            src[xi][j] = buf[j][xi];
-        }
+    gl_wino_tbuf t;
+    gl_wino_tbuf_init(&t);
     for (int64_t cb = b0; cb < b1; cb++) {
         const int64_t c0 = 16 * cb, s = c0 / GL_PANEL_NR, wd = gl_panel_width(w->C, s);
         const int nc = (int)(w->C - c0 < 16 ? w->C - c0 : 16);
@@ -461,7 +472,7 @@ static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) {
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
                     for (int j = 0; j < nc; j++) {
                         const float *x0 = w->X + (((c0 + j) * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np + n0;
-#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, v[j], a, b)
+#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, t.by_channel[j], a, b)
                         GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
                     }
@@ -469,7 +480,7 @@ static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) {
                         if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
                         const int k = gl_wino_kinds[xi];
                         float *d = w->V + w->voff[xi] + gl_panel_b_offset(w->TNk[k], w->C, col[k] + n0, c0);
-                        gl_tr16_out(d, wd, src[xi], GL_WL, nc);
+                        gl_tr16_out(d, wd, t.by_entry[xi], GL_WL, nc);
                     }
                 }
             }
@@ -613,7 +624,7 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
 
 /* One lane block of one tile: z <- A dy A^T (A3 along a short side: its
  * last row or column of dy is past the outputs) */
-GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0, float *const zp[25], int64_t n0, const int fr,
+GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0, float *const zp[25], const int fr,
                                               const int fc) {
     const int64_t Np = w->Np, Wy = 4 * w->Tw;
     float d[4][4][GL_WL], r[5][4][GL_WL], z[5][5][GL_WL];
@@ -630,7 +641,7 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
     }
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 5; j++)
-            if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j] + n0, z[i][j]);
+            if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j], z[i][j]);
 }
 
 /* weight gradient: M_xi <- Z_xi^T, Z = A dy A^T, for output-channel blocks
@@ -640,14 +651,8 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
 static void gl_wino_grad_output(void *vp, int64_t b0, int64_t b1) {
     const gl_wino *w = vp;
     const int64_t Np = w->Np, Wy = 4 * w->Tw, O = w->O;
-    float buf[16][25][GL_WL];
-    float *z[16][25];
-    const float *src[25][16];
-    for (int j = 0; j < 16; j++)
-        for (int xi = 0; xi < 25; xi++) {
-            z[j][xi] = buf[j][xi];
-            src[xi][j] = buf[j][xi];
-        }
+    gl_wino_tbuf t;
+    gl_wino_tbuf_init(&t);
     for (int64_t ob = b0; ob < b1; ob++) {
         const int64_t o0 = 16 * ob;
         const int no = (int)(O - o0 < 16 ? O - o0 : 16);
@@ -659,14 +664,14 @@ static void gl_wino_grad_output(void *vp, int64_t b0, int64_t b1) {
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
                     for (int j = 0; j < no; j++) {
                         const float *y0 = w->Y + (((o0 + j) * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np + n0;
-#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0, z[j], 0, a, b)
+#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0, t.by_channel[j], a, b)
                         GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
                     }
                     for (int xi = 0; xi < 25; xi++) {
                         if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
                         const int k = gl_wino_kinds[xi];
-                        gl_tr16_out(w->M + w->moff[xi] + (col[k] + n0) * O + o0, O, src[xi], GL_WL, no);
+                        gl_tr16_out(w->M + w->moff[xi] + (col[k] + n0) * O + o0, O, t.by_entry[xi], GL_WL, no);
                     }
                 }
             }
