@@ -452,41 +452,6 @@ static void gl_wino_tbuf_init(gl_wino_tbuf *t) {
         }
 }
 
-/* Weight gradient: V_xi^T <- B^T d B for channel blocks b0..b1 of 16.  V_xi^T
- * is the register kernel's B (rows: the GEMM columns, i.e. the sum; columns:
- * the channels, in strips), so each block transforms 16 channels into a
- * buffer and transposes every entry's 16 channels x 16 images out. */
-static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) {
-    const gl_wino *w = vp;
-    const int64_t Np = w->Np;
-    gl_wino_tbuf t;
-    gl_wino_tbuf_init(&t);
-    for (int64_t cb = b0; cb < b1; cb++) {
-        const int64_t c0 = 16 * cb, s = c0 / GL_PANEL_NR, wd = gl_panel_width(w->C, s);
-        const int nc = (int)(w->C - c0 < 16 ? w->C - c0 : 16);
-        for (int64_t ty = 0; ty < w->Th; ty++)
-            for (int64_t tx = 0; tx < w->Tw; tx++) {
-                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-                int64_t col[4];
-                for (int k = 0; k < 4; k++) col[k] = gl_wino_col(w, k, ty, tx);
-                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    for (int j = 0; j < nc; j++) {
-                        const float *x0 = w->X + (((c0 + j) * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np + n0;
-#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, t.by_channel[j], a, b)
-                        GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
-                    }
-                    for (int xi = 0; xi < 25; xi++) {
-                        if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
-                        const int k = gl_wino_kinds[xi];
-                        float *d = w->V + w->voff[xi] + gl_panel_b_offset(w->TNk[k], w->C, col[k] + n0, c0);
-                        gl_tr16_out(d, wd, t.by_entry[xi], GL_WL, nc);
-                    }
-                }
-            }
-    }
-}
-
 /* U <- G g G^T of every 2x2 kernel.  The four phases of a 4x4 kernel are its
  * 2x2 kernels: for conv2d, w[o][ci][2a + pa][2b + pb] goes to U row o, column
  * (phase, ci); for the transposed conv, w[co][ci][pa + 2 - 2a][pb + 2 - 2b]
@@ -644,39 +609,54 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
             if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j], z[i][j]);
 }
 
-/* weight gradient: M_xi <- Z_xi^T, Z = A dy A^T, for output-channel blocks
- * b0..b1 of 16.  Z_xi^T is the register kernel's A (k-major: a GEMM column's
- * output channels side by side), so each block transforms 16 channels into a
- * buffer and transposes every entry's 16 channels x 16 images out. */
-static void gl_wino_grad_output(void *vp, int64_t b0, int64_t b1) {
-    const gl_wino *w = vp;
-    const int64_t Np = w->Np, Wy = 4 * w->Tw, O = w->O;
+/* Weight gradient, for channel blocks b0..b1 of 16: V_xi^T <- B^T d B of the
+ * input side (dy = 0), or Z_xi^T <- A dy A^T of the output gradient (dy =
+ * 1, into M).  They are the register kernel's B (rows: the GEMM columns,
+ * i.e. the sum; columns: the C channels, in strips) and A (k-major: a
+ * column's O output channels side by side), so each block transforms 16
+ * channels into a buffer and transposes every entry's 16 channels x 16
+ * images out. */
+static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t b1) {
+    const int64_t Np = w->Np, Wy = 4 * w->Tw, nch = dy ? w->O : w->C;
     gl_wino_tbuf t;
     gl_wino_tbuf_init(&t);
-    for (int64_t ob = b0; ob < b1; ob++) {
-        const int64_t o0 = 16 * ob;
-        const int no = (int)(O - o0 < 16 ? O - o0 : 16);
+    for (int64_t cb = b0; cb < b1; cb++) {
+        const int64_t c0 = 16 * cb, wd = gl_panel_width(w->C, c0 / GL_PANEL_NR); /* V's strip width */
+        const int nc = (int)(nch - c0 < 16 ? nch - c0 : 16);
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
                 int64_t col[4];
                 for (int k = 0; k < 4; k++) col[k] = gl_wino_col(w, k, ty, tx);
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    for (int j = 0; j < no; j++) {
-                        const float *y0 = w->Y + (((o0 + j) * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np + n0;
+                    for (int j = 0; j < nc; j++) {
+                        if (dy) {
+                            const float *y0 = w->Y + (((c0 + j) * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np + n0;
 #define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0, t.by_channel[j], a, b)
-                        GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+                            GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
+                        } else {
+                            const float *x0 = w->X + (((c0 + j) * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np + n0;
+#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, t.by_channel[j], a, b)
+                            GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
+                        }
                     }
                     for (int xi = 0; xi < 25; xi++) {
                         if (!GL_WINO_USED(fr, fc, xi / 5, xi % 5)) continue;
-                        const int k = gl_wino_kinds[xi];
-                        gl_tr16_out(w->M + w->moff[xi] + (col[k] + n0) * O + o0, O, t.by_entry[xi], GL_WL, no);
+                        const int64_t c = col[gl_wino_kinds[xi]] + n0, TN = gl_wino_tn(w, xi);
+                        if (dy) gl_tr16_out(w->M + w->moff[xi] + c * w->O + c0, w->O, t.by_entry[xi], GL_WL, nc);
+                        else gl_tr16_out(w->V + w->voff[xi] + gl_panel_b_offset(TN, w->C, c, c0), wd, t.by_entry[xi],
+                                         GL_WL, nc);
                     }
                 }
             }
     }
 }
+
+static void gl_wino_input_t(void *vp, int64_t b0, int64_t b1) { gl_wino_grad_transform(vp, 0, b0, b1); }
+
+static void gl_wino_grad_output(void *vp, int64_t b0, int64_t b1) { gl_wino_grad_transform(vp, 1, b0, b1); }
 
 /* weight gradient: dw <- G^T MW G for output channels o0..o1 */
 static void gl_wino_grad_weights(void *vp, int64_t o0, int64_t o1) {
