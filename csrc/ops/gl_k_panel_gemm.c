@@ -105,10 +105,10 @@ static void gl_panel_columns(int add, int64_t M, int64_t N, int64_t K, const flo
         gl_panel_block(add, M, gl_panel_width(N, j / GL_PANEL_NR), K, A, lda, B + j, ldb, C + j, ldc);
 }
 
-void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
-                         float *C, int64_t ldc) {
+void gl_panel_gemm_strip(int add, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                         int64_t s, float *C, int64_t ldc) {
     const int64_t w = gl_panel_width(N, s);
-    gl_panel_block(0, M, w, K, A, lda, B + s * GL_PANEL_NR * K, w, C + s * GL_PANEL_NR, ldc);
+    gl_panel_block(add, M, w, K, A, lda, B + s * GL_PANEL_NR * K, w, C + s * GL_PANEL_NR, ldc);
 }
 
 void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,

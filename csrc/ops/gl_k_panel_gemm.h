@@ -31,9 +31,10 @@ static inline int64_t gl_panel_b_offset(int64_t K, int64_t N, int64_t k, int64_t
     return s * GL_PANEL_NR * K + k * gl_panel_width(N, s) + (j - s * GL_PANEL_NR);
 }
 
-/* Strip s of C (all M rows) from a B stored as strips. */
-void gl_panel_gemm_strip(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t s,
-                         float *C, int64_t ldc);
+/* Strip s of C (all M rows) from a B stored as strips: C = A^T B, or C +=
+ * A^T B when add is set.  K = 0 writes zeros (or leaves C as it is). */
+void gl_panel_gemm_strip(int add, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                         int64_t s, float *C, int64_t ldc);
 
 /* All of C from a row-major B. */
 void gl_panel_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,

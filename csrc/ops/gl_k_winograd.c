@@ -690,29 +690,21 @@ static void gl_wino_gemms(void *vp, int64_t t0, int64_t t1) {
     int xi = 0;
     for (int64_t t = t0; t < t1; t++) {
         while (t >= w->task0[xi + 1]) xi++;
-        gl_panel_gemm_strip(w->O, gl_wino_tn(w, xi), w->C, w->U + xi * w->O * w->C, w->O, w->V + w->voff[xi],
+        gl_panel_gemm_strip(0, w->O, gl_wino_tn(w, xi), w->C, w->U + xi * w->O * w->C, w->O, w->V + w->voff[xi],
                             t - w->task0[xi], w->M + w->moff[xi], gl_wino_tn(w, xi));
     }
 }
 
 /* weight gradient: MW_xi (O x C) += Z_xi V_xi^T, the sum over the entry's
  * GEMM columns; one task per (xi, strip of C); the first chunk writes, later
- * ones accumulate */
+ * ones accumulate (an entry no tile uses has depth 0: zeros) */
 static void gl_wino_grad_gemms(void *vp, int64_t t0, int64_t t1) {
     const gl_wino *w = vp;
     const int64_t O = w->O, C = w->C, ns = gl_panel_strips(C);
     for (int64_t t = t0; t < t1; t++) {
         const int xi = (int)(t / ns);
-        const int64_t s = t % ns, wd = gl_panel_width(C, s), TN = gl_wino_tn(w, xi);
-        float *mw = w->U + xi * O * C + s * GL_PANEL_NR;
-        if (TN == 0) { /* a lone short tile never uses this entry */
-            if (w->n0 == 0)
-                for (int64_t o = 0; o < O; o++) memset(mw + o * C, 0, sizeof(float) * (size_t)wd);
-            continue;
-        }
-        const float *zt = w->M + w->moff[xi], *vt = w->V + w->voff[xi] + s * GL_PANEL_NR * TN;
-        if (w->n0 > 0) gl_panel_gemm_add(O, wd, TN, zt, O, vt, wd, mw, C);
-        else gl_panel_gemm(O, wd, TN, zt, O, vt, wd, mw, C);
+        gl_panel_gemm_strip(w->n0 > 0, O, C, gl_wino_tn(w, xi), w->M + w->moff[xi], O, w->V + w->voff[xi], t % ns,
+                            w->U + xi * O * C, C);
     }
 }
 
