@@ -23,25 +23,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
-
-
-def dcgan_runner(gl, data_dir: str, threads: int, steps: int):
-    """A warmed-up DCGAN of library ``gl``; calling the result times ``steps`` steps."""
-    gl.set_num_threads(threads)
-    X, _ = gl.datasets.mnist(data_dir, "train", limit=10_000)
-    G = gl.nn.dcgan_generator(100, (1, 28, 28), width=64, seed=0)
-    D = gl.nn.dcgan_discriminator((1, 28, 28), width=64, norm="batch", seed=1)
-    gan = gl.GAN(G, D, latent=gl.latent.normal(100), loss="nonsaturating",
-                 g_opt=gl.optim.Adam(2e-4, betas=(0.5, 0.999)), d_opt=gl.optim.Adam(2e-4, betas=(0.5, 0.999)),
-                 seed=0)
-    gan.fit(X, steps=3, batch_size=64, log_every=3, progress=False)
-
-    def run() -> float:
-        t0 = time.perf_counter()
-        gan.fit(X, steps=steps, batch_size=64, log_every=steps, progress=False)
-        return time.perf_counter() - t0
-    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,14 +42,20 @@ def main(argv: list[str] | None = None) -> int:
             if not any(f.startswith("_C") for f in os.listdir(src)):
                 p.error(f"{build}: no built extension in {src} (run setup.py build_ext --inplace there)")
             shutil.copytree(src, os.path.join(tmp, name), symlinks=True)
-        sys.path.insert(0, tmp)
-        runs = [dcgan_runner(importlib.import_module(m), data_dir, a.threads, a.steps) for m in ("ganlib", "ganlib_b")]
-        secs: list[list[float]] = [[], []]
+        sys.path.insert(0, tmp)  # before bench_dcgan imports ganlib: build A
+        sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
+        from bench_dcgan import ganlib_runner
+        libs = [importlib.import_module(m) for m in ("ganlib", "ganlib_b")]
+        for lib in libs:
+            lib.set_num_threads(a.threads)
+        X, _ = libs[0].datasets.mnist(data_dir, "train", limit=10_000)
+        runs = [ganlib_runner(X, a.steps, lib) for lib in libs]
+        rates: list[list[float]] = [[], []]
         for k in range(a.pairs):
             for j in ((0, 1) if k % 2 == 0 else (1, 0)):
-                secs[j].append(runs[j]())
-    ratios = sorted(ta / tb for ta, tb in zip(*secs))
-    rate = [statistics.median(a.steps / t for t in s) for s in secs]
+                rates[j].append(runs[j]())
+    ratios = sorted(rb / ra for ra, rb in zip(*rates))
+    rate = [statistics.median(r) for r in rates]
     q1, q3 = ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4]
     print(f"A {rate[0]:.2f} steps/s, B {rate[1]:.2f} steps/s ({a.threads} threads, {a.pairs} pairs of {a.steps} steps); "
           f"B/A speed: median {statistics.median(ratios):.3f}, IQR [{q1:.3f}, {q3:.3f}]")

@@ -81,12 +81,13 @@ def step_flops(batch: int = BATCH, width: int = WIDTH, latent: int = LATENT) -> 
 
 # ---------------------------------------------------------------------------- ganlib
 
-def ganlib_runner(data: np.ndarray, steps: int):
-    """A warmed-up ganlib DCGAN; calling the result times ``steps`` training steps (steps/s)."""
-    G = gl.nn.dcgan_generator(LATENT, (1, SIDE, SIDE), width=WIDTH, seed=0)
-    D = gl.nn.dcgan_discriminator((1, SIDE, SIDE), width=WIDTH, norm="batch", seed=1)
-    gan = gl.GAN(G, D, latent=gl.latent.normal(LATENT), loss="nonsaturating",
-                 g_opt=gl.optim.Adam(LR, betas=BETAS), d_opt=gl.optim.Adam(LR, betas=BETAS), seed=0)
+def ganlib_runner(data: np.ndarray, steps: int, lib=gl):
+    """A warmed-up ganlib DCGAN; calling the result times ``steps`` training steps (steps/s).
+    ``lib``: the ganlib module to build it with (ab_builds.py passes a second build)."""
+    G = lib.nn.dcgan_generator(LATENT, (1, SIDE, SIDE), width=WIDTH, seed=0)
+    D = lib.nn.dcgan_discriminator((1, SIDE, SIDE), width=WIDTH, norm="batch", seed=1)
+    gan = lib.GAN(G, D, latent=lib.latent.normal(LATENT), loss="nonsaturating",
+                  g_opt=lib.optim.Adam(LR, betas=BETAS), d_opt=lib.optim.Adam(LR, betas=BETAS), seed=0)
     gan.fit(data, steps=5, batch_size=BATCH, log_every=5, progress=False)  # trace, compile, warm up
 
     def run() -> float:
