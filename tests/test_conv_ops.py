@@ -343,6 +343,9 @@ ORACLE_CONV = [  # (N, C, H, W, O, k, stride, padding, output_padding for the tr
     (2, 3, 7, 5, 2, 3, 2, 0, 1), (1, 1, 28, 28, 8, 4, 2, 1, 0),
     # 4x4 stride 2 with >= 32 channels: the Winograd path for conv, transposed conv and both gradients
     (2, 32, 14, 14, 32, 4, 2, 1, 0), (17, 32, 9, 11, 33, 4, 2, 2, 1), (1, 40, 7, 7, 36, 4, 2, 0, 1),
+    # unpadded with output padding: the transposed conv's last output row / column is one that no
+    # tile of its adjoint reaches (zero), after full (8 x 4) and short (7 x 11) last tiles
+    (2, 32, 8, 4, 32, 4, 2, 0, 1), (1, 32, 7, 11, 32, 4, 2, 0, 1),
 ]
 
 

@@ -2,26 +2,33 @@
  *
  * Why: every convolution of DCGAN is a 4x4 kernel with stride 2.  Split into
  * its four input phases (even/odd rows x even/odd columns) such a conv is a
- * stride-1 2x2 conv over 4*Ci channels, and a transposed one is a stride-1
- * 2x2 conv whose 4*Ci output channels are the four phases of the output.
- * F(4x4, 2x2) computes a 4x4 output tile of a 2x2 conv with 25 multiplies
- * instead of 64: the 25 entries of the transformed tiles become 25
- * independent GEMMs (transformed kernels x transformed inputs) with about
- * half the multiply-adds of im2col + GEMM, and no im2col.  Interpolation
- * points 0, 1, -1, 2 and infinity, so the data transforms B^T and A^T have
- * small integer entries; the error stays within a few float32 ulps of the
- * sums (checked against double references in csrc/tests/test_conv.c).
+ * stride-1 2x2 conv over 4*Ci channels.  A transposed conv is run as the
+ * adjoint of that conv (it is the conv's input gradient): every transform
+ * and the GEMM are transposed, so it tiles the conv's output grid - its own
+ * input - and keeps the short tiles below.  F(4x4, 2x2) computes a 4x4
+ * output tile of a 2x2 conv with 25 multiplies instead of 64: the 25
+ * entries of the transformed tiles become 25 independent GEMMs (transformed
+ * kernels x transformed inputs) with about half the multiply-adds of im2col
+ * + GEMM, and no im2col.  Interpolation points 0, 1, -1, 2 and infinity,
+ * so the data transforms B^T and A^T have small integer entries; the error
+ * stays within a few float32 ulps of the sums (checked against double references in csrc/tests/test_conv.c).
  *
  * Layouts (Np = the chunk's batch rounded up to 16, the SIMD width of the
  * transforms; padding lanes hold zeros so they add nothing to any sum):
- *   X  [C][Hx][Wx][Np]    input of the 2x2 conv, batch innermost, Hx = 4 Th + 1
+ *   X  [4 Ci][Hx][Wx][Np] input of the 2x2 conv (the image side, in phases),
+ *                         batch innermost, Hx = 4 Th + 1
  *   V  [25] x C x TN[xi]  B^T d B of every 5x5 input tile; TN[xi] = (tiles
  *                         that use entry xi) x Np, all T = Th Tw tiles but
  *                         where a short last tile (below) leaves xi out;
  *                         in the column strips that gl_panel_gemm_strip reads
  *   U  [25][C][O]         G g G^T of every 2x2 kernel, k-major for the panel GEMM
  *   M  [25][O][TN[xi]]    U_xi^T V_xi
- *   Y  [O][4Th][4Tw][Np]  A^T m A, then scattered into the NCHW output
+ *   Y  [Co][4Th][4Tw][Np] the column side: A^T m A, then scattered into the
+ *                         NCHW output
+ * The transposed conv swaps the sides: C = Co, O = 4 Ci.  Y holds its input,
+ * V = A y A^T, M = U_xi^T V_xi with U the conv's G g G^T stored [C][O], and
+ * B m B^T of every tile is added into X (neighbouring 5x5 tiles share a row
+ * or column), whose four phases merge into the NCHW output.
  * The weight gradient runs the adjoint: Z = A dy A^T from the output gradient
  * (Y holds dy), MW_xi = Z_xi V_xi^T summed over chunks (in U's place, as
  * [25][O][C]), dg = G^T MW G.  Its sum runs over the GEMM columns, so both
@@ -66,13 +73,28 @@ static inline void gl_lanes_copy(float *restrict d, const float *restrict s) {
     for (int k = 0; k < GL_WL; k++) d[k] = s[k];
 }
 
+/* d[0..GL_WL) += s[0..GL_WL), through a vector type: written as a loop,
+ * GCC left the read-modify-write of d scalar */
+typedef float gl_lanes __attribute__((vector_size(sizeof(float) * GL_WL)));
+static inline void gl_lanes_add(float *d, const float *s) {
+    gl_lanes a, b;
+    memcpy(&a, d, sizeof a);
+    memcpy(&b, s, sizeof b);
+    a += b;
+    memcpy(d, &a, sizeof a);
+}
+
 static int64_t gl_round_lanes(int64_t n) { return (n + GL_WL - 1) / GL_WL * GL_WL; }
+
+/* Floats of X and of Y for chunks of np images. */
+static int64_t gl_wino_x_floats(const gl_wino *w, int64_t np) { return 4 * w->g->Ci * w->Hx * w->Wx * np; }
+static int64_t gl_wino_y_floats(const gl_wino *w, int64_t np) { return w->g->Co * 16 * w->Th * w->Tw * np; }
 
 /* Workspace floats of X, V, U, M and Y for chunks of np images. */
 static int64_t gl_wino_floats(const gl_wino *w, int64_t np) {
     const int64_t T = w->Th * w->Tw;
-    return w->C * w->Hx * w->Wx * np + 25 * w->C * T * np + 25 * w->O * w->C + 25 * w->O * T * np +
-           w->O * 16 * T * np;
+    return gl_wino_x_floats(w, np) + 25 * w->C * T * np + 25 * w->O * w->C + 25 * w->O * T * np +
+           gl_wino_y_floats(w, np);
 }
 
 /* Channels and tiles of the 2x2 conv, and the chunk size. */
@@ -80,23 +102,13 @@ static void gl_wino_plan(gl_op op, const gl_conv_geom *g, gl_wino *w) {
     memset(w, 0, sizeof *w);
     w->op = op;
     w->g = g;
-    int64_t rows, cols; /* outputs of the 2x2 conv per image */
-    if (op == GL_OP_CONV_TRANSPOSE2D) {
-        /* output row h comes from phase row u = (h + p - pa) / 2 <= (H - 1 + p) / 2 */
-        w->C = g->Co;
-        w->O = 4 * g->Ci;
-        rows = (g->H - 1 + g->p) / 2 + 1;
-        cols = (g->W - 1 + g->p) / 2 + 1;
-    } else {
-        w->C = 4 * g->Ci;
-        w->O = g->Co;
-        rows = g->Ho;
-        cols = g->Wo;
-    }
-    w->Th = (rows + 3) / 4;
-    w->Tw = (cols + 3) / 4;
-    w->sh = rows % 4 == 3;
-    w->sw = cols % 4 == 3;
+    /* the 2x2 conv's GEMM depth and rows: the transposed conv runs it backwards */
+    w->C = op == GL_OP_CONV_TRANSPOSE2D ? g->Co : 4 * g->Ci;
+    w->O = op == GL_OP_CONV_TRANSPOSE2D ? 4 * g->Ci : g->Co;
+    w->Th = (g->Ho + 3) / 4;
+    w->Tw = (g->Wo + 3) / 4;
+    w->sh = g->Ho % 4 == 3;
+    w->sw = g->Wo % 4 == 3;
     w->Hx = 4 * w->Th + 1;
     w->Wx = 4 * w->Tw + 1;
     w->nc = gl_round_lanes(g->N < GL_WINO_CHUNK ? g->N : GL_WINO_CHUNK);
@@ -129,6 +141,19 @@ static inline void gl_bt(float *restrict d0, float *restrict d1, float *restrict
         d2[k] = 2.0f * a1 - 3.0f * a2 + a3;
         d3[k] = a3 - a1;
         d4[k] = 2.0f * (a1 - a3) - a2 + a4;
+    }
+}
+
+/* v <- B v (5 -> 5), the adjoint of gl_bt, in place */
+static inline void gl_b(float *restrict v0, float *restrict v1, float *restrict v2, float *restrict v3,
+                        float *restrict v4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float a0 = v0[k], a1 = v1[k], a2 = v2[k], a3 = v3[k], a4 = v4[k];
+        v0[k] = 2.0f * a0;
+        v1[k] = 2.0f * (a2 + a4 - a1) - a0 - a3;
+        v2[k] = -2.0f * a0 - a1 - 3.0f * a2 - a4;
+        v3[k] = a0 + a1 + a2 + a3 - 2.0f * a4;
+        v4[k] = a4;
     }
 }
 
@@ -200,6 +225,18 @@ static inline void gl_bt3(float *restrict d0, float *restrict d1, float *restric
         d1[k] = -(a1 + a2);
         d2[k] = 3.0f * (a1 - a2);
         d4[k] = a3 - a1;
+    }
+}
+
+/* v <- B3 v (slots 0, 1, 2, 4 -> outputs v0..v3), the adjoint of gl_bt3 */
+static inline void gl_b3(float *restrict v0, float *restrict v1, float *restrict v2, float *restrict v3,
+                         const float *restrict v4) {
+    for (int k = 0; k < GL_WL; k++) {
+        const float a0 = v0[k], a1 = v1[k], a2 = v2[k], a4 = v4[k];
+        v0[k] = 2.0f * a0;
+        v1[k] = 3.0f * a2 - a1 - a4;
+        v2[k] = -2.0f * a0 - a1 - 3.0f * a2;
+        v3[k] = a4;
     }
 }
 
@@ -298,41 +335,27 @@ static inline void gl_wino_phase_of(int64_t h, int64_t p, int64_t *phase, int64_
     *u = (h + p) >> 1;
 }
 
-/* Where source row h (or column) of the conv's input lands in X: its place
- * in the four-phase split, or row h + 1 of the transposed conv's input
- * padded by one. */
-static inline void gl_wino_src_pos(const gl_wino *w, int64_t h, int64_t *phase, int64_t *u) {
-    if (w->op == GL_OP_CONV_TRANSPOSE2D) {
-        *phase = 0;
-        *u = h + 1;
-    } else {
-        gl_wino_phase_of(h, w->g->p, phase, u);
-    }
-}
-
-/* X from the image side (four phases) or, for the transposed conv, from the
- * column-side input padded by one; source channels c0..c1.  Blocks of 16
- * images x 16 source columns are transposed into X's 16-image vectors; X
- * entries no source element reaches (padding) are zeroed first. */
+/* X from the image side (conv and weight gradient), image channels c0..c1,
+ * in four phases.  Blocks of 16 images x 16 source columns are transposed
+ * into X's 16-image vectors; X entries no source element reaches (padding)
+ * are zeroed first. */
 static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
-    const int64_t Np = w->Np;
-    const int conv_t = w->op == GL_OP_CONV_TRANSPOSE2D;
-    const int64_t Cs = conv_t ? g->Co : g->Ci, Hs = conv_t ? g->Ho : g->H, Ws = conv_t ? g->Wo : g->W;
-    const int64_t HW = Hs * Ws, ld = Cs * HW, nph = conv_t ? 1 : 4;
-    /* source rows / columns that land in X (the last ones of a conv may feed no output) */
-    const int64_t Hu = conv_t ? w->Hx - 1 : 2 * w->Hx - g->p, Wu = conv_t ? w->Wx - 1 : 2 * w->Wx - g->p;
-    const int64_t Hs_used = Hs < Hu ? Hs : Hu, Ws_used = Ws < Wu ? Ws : Wu;
+    const int64_t Np = w->Np, HW = g->H * g->W, ld = g->Ci * HW;
+    /* source rows / columns that land in X (the last ones may feed no output) */
+    const int64_t Hu = 2 * w->Hx - g->p, Wu = 2 * w->Wx - g->p;
+    const int64_t Hs_used = g->H < Hu ? g->H : Hu, Ws_used = g->W < Wu ? g->W : Wu;
     for (int64_t c = c0; c < c1; c++) {
         /* padding: X positions whose source row or column is outside the input */
-        for (int64_t ph = 0; ph < nph; ph++)
+        for (int64_t ph = 0; ph < 4; ph++)
             for (int64_t u = 0; u < w->Hx; u++) {
-                const int64_t h = conv_t ? u - 1 : 2 * u + (ph >> 1) - g->p;
-                float *d = w->X + (((ph * Cs + c) * w->Hx + u) * w->Wx) * Np;
+                const int64_t h = 2 * u + (ph >> 1) - g->p;
+                float *d = w->X + (((ph * g->Ci + c) * w->Hx + u) * w->Wx) * Np;
                 for (int64_t v = 0; v < w->Wx; v++) {
-                    const int64_t col = conv_t ? v - 1 : 2 * v + (ph & 1) - g->p;
-                    if (h < 0 || h >= Hs || col < 0 || col >= Ws) memset(d + v * Np, 0, sizeof(float) * (size_t)Np);
+                    const int64_t col = 2 * v + (ph & 1) - g->p;
+                    if (h < 0 || h >= g->H || col < 0 || col >= g->W)
+                        memset(d + v * Np, 0, sizeof(float) * (size_t)Np);
                 }
             }
         for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
@@ -340,34 +363,36 @@ static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
             const float *x = w->in0 + (w->n0 + n0) * ld + c * HW;
             for (int64_t h = 0; h < Hs_used; h++) {
                 int64_t pa, u;
-                gl_wino_src_pos(w, h, &pa, &u);
+                gl_wino_phase_of(h, g->p, &pa, &u);
                 for (int64_t j0 = 0; j0 < Ws_used; j0 += 16) {
                     const int nc = (int)(Ws_used - j0 < 16 ? Ws_used - j0 : 16);
                     float *d[16];
                     for (int j = 0; j < nc; j++) {
                         int64_t pb, v;
-                        gl_wino_src_pos(w, j0 + j, &pb, &v);
-                        d[j] = w->X + ((((pa * 2 + pb) * Cs + c) * w->Hx + u) * w->Wx + v) * Np + n0;
+                        gl_wino_phase_of(j0 + j, g->p, &pb, &v);
+                        d[j] = w->X + ((((pa * 2 + pb) * g->Ci + c) * w->Hx + u) * w->Wx + v) * Np + n0;
                     }
-                    gl_tr16_in(d, x + h * Ws + j0, ld, nl, nc);
+                    gl_tr16_in(d, x + h * g->W + j0, ld, nl, nc);
                 }
             }
         }
     }
 }
 
-/* Y <- the output gradient (weight gradient), zero beyond Ho x Wo; o0..o1 */
-static void gl_wino_fill_dy(void *vp, int64_t o0, int64_t o1) {
+/* Y <- the column side: the output gradient (weight gradient) or the input
+ * (transposed conv), zero beyond Ho x Wo; channels o0..o1 */
+static void gl_wino_fill_y(void *vp, int64_t o0, int64_t o1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
     const int64_t Np = w->Np, ld = g->Co * g->P, Hy = 4 * w->Th, Wy = 4 * w->Tw;
+    const float *src = w->op == GL_OP_CONV_TRANSPOSE2D ? w->in0 : w->in1;
     for (int64_t o = o0; o < o1; o++) {
         for (int64_t i = 0; i < Hy; i++)
             for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++)
                 memset(w->Y + ((o * Hy + i) * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
         for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
-            const float *dy = w->in1 + (w->n0 + n0) * ld + o * g->P;
+            const float *dy = src + (w->n0 + n0) * ld + o * g->P;
             for (int64_t i = 0; i < g->Ho; i++)
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
                     const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
@@ -452,10 +477,10 @@ static void gl_wino_tbuf_init(gl_wino_tbuf *t) {
         }
 }
 
-/* U <- G g G^T of every 2x2 kernel.  The four phases of a 4x4 kernel are its
- * 2x2 kernels: for conv2d, w[o][ci][2a + pa][2b + pb] goes to U row o, column
- * (phase, ci); for the transposed conv, w[co][ci][pa + 2 - 2a][pb + 2 - 2b]
- * (the phase's taps, flipped) goes to row (phase, ci), column co.  GL_WL
+/* U <- G g G^T of every 2x2 kernel.  The four phases of a 4x4 kernel
+ * w[co][ci] are its 2x2 kernels g[a][b] = w[co][ci][2a + pa][2b + pb]; the
+ * conv's GEMM takes them as U row co, column (phase, ci), the transposed
+ * conv's (the adjoint) as row (phase, ci), column co.  GL_WL
  * whole 4x4 kernels are loaded at a time, one per lane, consecutive along
  * U's rows (U is stored k-major, a column's rows side by side), so the 25
  * transformed values leave as vector stores.  Tasks: conv2d image channels
@@ -476,14 +501,9 @@ static void gl_wino_weights(void *vp, int64_t t0, int64_t t1) {
             gl_tr16_in(kq, k0, lstride, (int)nl, 16);
             for (int64_t ph = 0; ph < 4; ph++) {
                 const int pa = (int)(ph >> 1), pb = (int)(ph & 1);
-                const float *g00, *g01, *g10, *g11; /* g[a][b] */
-                if (conv_t) {
-                    g00 = kt[(pa + 2) * 4 + pb + 2]; g01 = kt[(pa + 2) * 4 + pb];
-                    g10 = kt[pa * 4 + pb + 2];       g11 = kt[pa * 4 + pb];
-                } else {
-                    g00 = kt[pa * 4 + pb];       g01 = kt[pa * 4 + 2 + pb];
-                    g10 = kt[(2 + pa) * 4 + pb]; g11 = kt[(2 + pa) * 4 + 2 + pb];
-                }
+                /* g[a][b] = w[.][.][2a + pa][2b + pb] */
+                const float *g00 = kt[pa * 4 + pb], *g01 = kt[pa * 4 + 2 + pb];
+                const float *g10 = kt[(2 + pa) * 4 + pb], *g11 = kt[(2 + pa) * 4 + 2 + pb];
                 gl_gk(g00, g10, r[0][0], r[1][0], r[2][0], r[3][0], r[4][0]);
                 gl_gk(g01, g11, r[0][1], r[1][1], r[2][1], r[3][1], r[4][1]);
                 for (int i = 0; i < 5; i++) gl_gk(r[i][0], r[i][1], u[i][0], u[i][1], u[i][2], u[i][3], u[i][4]);
@@ -559,13 +579,66 @@ static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
     }
 }
 
-/* transposed conv: image channels c0..c1 of out, each merged from its four phase planes */
+/* Transposed conv, one lane block of one tile: X <- B m B^T (B3 along a
+ * short side: its tile is 4 wide).  A tile shares its first row with the
+ * tile above and its first column with the tile to the left, written
+ * before it (raster order): those it adds to (top, left), the rest it
+ * writes. */
+GL_WINO_INLINE void gl_wino_adj_output_block(const gl_wino *w, float *const mp[25], int64_t n0, float *x0, int top,
+                                             int left, const int fr, const int fc) {
+    const int64_t Np = w->Np;
+    float m[5][5][GL_WL];
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(m[i][j], mp[i * 5 + j] + n0);
+    for (int i = 0; i < 5; i++) {
+        if (!GL_WINO_USED(fr, 1, i, 0)) continue;
+        if (fc) gl_b(m[i][0], m[i][1], m[i][2], m[i][3], m[i][4]);
+        else gl_b3(m[i][0], m[i][1], m[i][2], m[i][3], m[i][4]);
+    }
+    for (int j = 0; j < (fc ? 5 : 4); j++) {
+        if (fr) gl_b(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j]);
+        else gl_b3(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j]);
+    }
+    for (int i = 0; i < (fr ? 5 : 4); i++)
+        for (int j = 0; j < (fc ? 5 : 4); j++) {
+            float *d = x0 + (i * w->Wx + j) * Np;
+            if ((i == 0 && top) || (j == 0 && left)) gl_lanes_add(d, m[i][j]);
+            else gl_lanes_copy(d, m[i][j]);
+        }
+}
+
+/* Transposed conv: X plane r <- the sum of B m B^T over its tiles; rows
+ * (columns) past the tiles, when the last is short, are left unwritten */
+static void gl_wino_adj_plane(const gl_wino *w, int64_t r) {
+    const int64_t Np = w->Np;
+    float *x = w->X + r * w->Hx * w->Wx * Np;
+    for (int64_t ty = 0; ty < w->Th; ty++)
+        for (int64_t tx = 0; tx < w->Tw; tx++) {
+            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
+            float *x0 = x + (4 * ty * w->Wx + 4 * tx) * Np;
+            float *mp[25];
+            gl_wino_where(w, ty, tx, 0, r, 0, mp);
+            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+#define GL_WINO_CALL(a, b) gl_wino_adj_output_block(w, mp, n0, x0 + n0, ty > 0, tx > 0, a, b)
+                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
+            }
+        }
+}
+
+/* Transposed conv: image channels c0..c1 of out, each merged from its four
+ * phase planes of X (the input gradient of the conv it is the adjoint of);
+ * a row or column no tile reaches (past a short last tile, or past X in an
+ * unpadded odd output) is zero. */
 static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
+    static const float zeros[GL_WL];
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
-    const int64_t Np = w->Np, Hy = 4 * w->Th, Wy = 4 * w->Tw, HW = g->H * g->W, ld = g->Ci * HW;
+    const int64_t Np = w->Np, HW = g->H * g->W, ld = g->Ci * HW;
+    const int64_t Hc = 4 * w->Th + !w->sh, Wc = 4 * w->Tw + !w->sw; /* rows, columns the tiles write */
     for (int64_t c = c0; c < c1; c++) {
-        for (int64_t ph = 0; ph < 4; ph++) gl_wino_output_plane(w, ph * g->Ci + c);
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_adj_plane(w, ph * g->Ci + c);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *out = w->out + (w->n0 + n0) * ld + c * HW;
@@ -578,7 +651,9 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
                     for (int j = 0; j < nc; j++) {
                         int64_t pb, v;
                         gl_wino_phase_of(j0 + j, g->p, &pb, &v);
-                        s[j] = w->Y + ((((pa * 2 + pb) * g->Ci + c) * Hy + u) * Wy + v) * Np + n0;
+                        s[j] = u < Hc && v < Wc
+                                   ? w->X + ((((pa * 2 + pb) * g->Ci + c) * w->Hx + u) * w->Wx + v) * Np + n0
+                                   : zeros;
                     }
                     gl_tr16_out(out + h * g->W + j0, ld, s, nl, nc);
                 }
@@ -607,6 +682,25 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 5; j++)
             if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j], z[i][j]);
+}
+
+/* Transposed conv: V <- A y A^T of its input's channels c0..c1 (in Y) */
+static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
+    const gl_wino *w = vp;
+    const int64_t Np = w->Np, Wy = 4 * w->Tw;
+    for (int64_t c = c0; c < c1; c++)
+        for (int64_t ty = 0; ty < w->Th; ty++)
+            for (int64_t tx = 0; tx < w->Tw; tx++) {
+                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
+                const float *y0 = w->Y + ((c * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                    float *v[25];
+                    gl_wino_where(w, ty, tx, n0, c, 1, v);
+#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0 + n0, v, a, b)
+                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
+                }
+            }
 }
 
 /* Weight gradient, for channel blocks b0..b1 of 16: V_xi^T <- B^T d B of the
@@ -719,27 +813,32 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
     w.out = out;
     const int64_t T = w.Th * w.Tw, nc = w.nc;
     w.X = work;
-    w.V = w.X + w.C * w.Hx * w.Wx * nc;
+    w.V = w.X + gl_wino_x_floats(&w, nc);
     w.U = w.V + 25 * w.C * T * nc;
     w.M = w.U + 25 * w.O * w.C;
     w.Y = w.M + 25 * w.O * T * nc;
-    const int wgrad = op == GL_OP_CONV2D_WEIGHT_GRAD;
-    if (!wgrad) gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_weights, &w);
+    const int wgrad = op == GL_OP_CONV2D_WEIGHT_GRAD, conv_t = op == GL_OP_CONV_TRANSPOSE2D;
+    if (!wgrad) gl_parallel_for(pool, conv_t ? g->Co : g->Ci, 1, gl_wino_weights, &w);
     for (w.n0 = 0; w.n0 < g->N; w.n0 += nc) {
         w.nn = g->N - w.n0 < nc ? g->N - w.n0 : nc;
         w.Np = gl_round_lanes(w.nn);
         gl_wino_layout(&w);
-        gl_parallel_for(pool, op == GL_OP_CONV_TRANSPOSE2D ? g->Co : g->Ci, 1, gl_wino_fill_x, &w);
-        if (wgrad) {
+        if (conv_t) {
+            gl_parallel_for(pool, g->Co, 1, gl_wino_fill_y, &w);
+            gl_parallel_for(pool, w.C, 1, gl_wino_adj_input, &w);
+            gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
+            gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
+        } else if (wgrad) {
+            gl_parallel_for(pool, g->Ci, 1, gl_wino_fill_x, &w);
             gl_parallel_for(pool, (w.C + 15) / 16, 1, gl_wino_input_t, &w);
-            gl_parallel_for(pool, w.O, 1, gl_wino_fill_dy, &w);
+            gl_parallel_for(pool, w.O, 1, gl_wino_fill_y, &w);
             gl_parallel_for(pool, (w.O + 15) / 16, 1, gl_wino_grad_output, &w);
             gl_parallel_for(pool, 25 * gl_panel_strips(w.C), 1, gl_wino_grad_gemms, &w);
         } else {
+            gl_parallel_for(pool, g->Ci, 1, gl_wino_fill_x, &w);
             gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
             gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
-            if (op == GL_OP_CONV2D) gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
-            else gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
+            gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
         }
     }
     if (wgrad) gl_parallel_for(pool, w.O, 1, gl_wino_grad_weights, &w);

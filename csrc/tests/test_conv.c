@@ -245,7 +245,10 @@ int main(void) {
                             /* the weight gradient's transposed operands: 4 x 9 = 36 GEMM channels (a
                              * 4-wide last strip and 16-channel block), 35 output channels (a 3-wide
                              * last block) */
-                            {3, 9, 10, 10, 35, 4, 2, 1}};
+                            {3, 9, 10, 10, 35, 4, 2, 1},
+                            /* DCGAN's transposed conv 128 -> 64 at 7 x 7 -> 14 x 14, run as the adjoint of
+                             * a conv with short last tiles both ways */
+                            {3, 128, 7, 7, 64, 4, 2, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
