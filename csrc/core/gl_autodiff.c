@@ -63,8 +63,11 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
     case GL_OP_SQRT: c[0] = gl_div(g, gl_scale(g, G, 0.5f), y); break;
     case GL_OP_SQUARE: c[0] = gl_mul(g, G, gl_scale(g, x, 2.0f)); break;
     case GL_OP_ABS: c[0] = gl_mul(g, G, gl_unary(g, GL_OP_SIGN, x, 0, 0)); break;
-    case GL_OP_RELU: c[0] = gl_binary(g, GL_OP_RELU_MASK, G, x); break;
-    case GL_OP_LEAKY_RELU: c[0] = gl_binary_f(g, GL_OP_LEAKY_MASK, G, x, n->f[0], 0); break;
+    /* the masks read the output, positive exactly where x is (for a slope >= 0):
+     * then nothing but the activation reads x, and a program may fuse the
+     * activation into x's kernel (gl_program.c) */
+    case GL_OP_RELU: c[0] = gl_binary(g, GL_OP_RELU_MASK, G, y); break;
+    case GL_OP_LEAKY_RELU: c[0] = gl_binary_f(g, GL_OP_LEAKY_MASK, G, n->f[0] >= 0.0f ? y : x, n->f[0], 0); break;
     case GL_OP_TANH: c[0] = gl_binary(g, GL_OP_TANH_GRAD, G, y); break;
     case GL_OP_SIGMOID: c[0] = gl_binary(g, GL_OP_SIGMOID_GRAD, G, y); break;
     case GL_OP_SOFTPLUS: c[0] = gl_mul(g, G, gl_unary(g, GL_OP_SIGMOID, x, 0, 0)); break;

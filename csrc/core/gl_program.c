@@ -28,6 +28,8 @@ struct gl_program {
 
     int nsteps;
     int *steps;         /* node ids run by a kernel, graph order      */
+    int *act_of;        /* per graph node: the activation node fused
+                           into its kernel, or -1                     */
 
     int ninputs;
     int *inputs;        /* INPUT node ids, graph order                */
@@ -144,6 +146,7 @@ void gl_program_free(gl_program *p) {
     gl_free(p->ptr);
     gl_free(p->sel);
     gl_free(p->steps);
+    gl_free(p->act_of);
     gl_free(p->inputs);
     gl_free(p->outs);
     gl_free(p->out_ptr);
@@ -195,7 +198,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
 
     gl_status st = GL_ERR_NOMEM;
     gl_program *p = gl_calloc(1, sizeof *p);
-    int *last_use = NULL, *nref = NULL, *nsink = NULL, *root = NULL;
+    int *last_use = NULL, *nref = NULL, *nsink = NULL, *root = NULL, *nread = NULL;
     size_t *off = NULL;
     unsigned char *in_arena = NULL;
     gl_planner pl = {0};
@@ -206,6 +209,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     p->ptr = gl_calloc((size_t)n, sizeof *p->ptr);
     p->sel = gl_calloc((size_t)n, 1);
     p->steps = gl_malloc((size_t)n * sizeof *p->steps);
+    p->act_of = gl_malloc((size_t)n * sizeof *p->act_of);
     p->inputs = gl_malloc((size_t)n * sizeof *p->inputs);
     p->outs = gl_malloc((size_t)nout * sizeof *p->outs);
     p->out_ptr = gl_calloc((size_t)nout, sizeof *p->out_ptr);
@@ -215,10 +219,11 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     root = gl_malloc((size_t)n * sizeof *root);
     nref = gl_calloc((size_t)n, sizeof *nref);
     nsink = gl_calloc((size_t)n, sizeof *nsink);
+    nread = gl_calloc((size_t)n, sizeof *nread);
     off = gl_calloc((size_t)n, sizeof *off);
     in_arena = gl_calloc((size_t)n, 1);
-    if (!p->ptr || !p->sel || !p->steps || !p->inputs || !p->outs || !p->out_ptr || !p->copies || !p->direct ||
-        !last_use || !root || !nref || !nsink || !off || !in_arena)
+    if (!p->ptr || !p->sel || !p->steps || !p->act_of || !p->inputs || !p->outs || !p->out_ptr || !p->copies ||
+        !p->direct || !last_use || !root || !nref || !nsink || !nread || !off || !in_arena)
         goto nomem;
     memcpy(p->outs, outs, (size_t)nout * sizeof *outs);
 
@@ -247,6 +252,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     for (int i = 0; i < n; i++) {
         last_use[i] = -1;
         root[i] = -1;
+        p->act_of[i] = -1;
         if (!p->sel[i]) continue;
         const gl_node *nd = &g->nodes[i];
         if (nd->op == GL_OP_INPUT) {
@@ -260,10 +266,16 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         }
     }
 
-    /* Liveness: a computed node lives from its own step to its last reader. */
+    /* Liveness: a computed node lives from its own step to its last reader.
+     * nread counts the steps that read a node (a step reading it twice once). */
     for (int t = 0; t < p->nsteps; t++) {
         const gl_node *nd = &g->nodes[p->steps[t]];
-        for (int j = 0; j < nd->nin; j++) last_use[nd->in[j]] = t;
+        for (int j = 0; j < nd->nin; j++) {
+            int dup = 0;
+            for (int q = 0; q < j; q++) dup |= nd->in[q] == nd->in[j];
+            if (!dup) nread[nd->in[j]]++;
+            last_use[nd->in[j]] = t;
+        }
     }
 
     /* Where each computed node lives: straight into dst when it is the sole
@@ -294,6 +306,24 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         }
         in_arena[i] = 1;
         if (nref[i] > 0) last_use[i] = p->nsteps; /* outputs live to the end */
+    }
+
+    /* Fused activations: a RELU / LEAKY_RELU whose input is an ADD or a
+     * BATCH_NORM read by nothing else (and not an output) is applied by that
+     * kernel as it writes (gl_kernel_args.act), in place: the activation
+     * becomes a view of its input and runs no kernel of its own, saving a
+     * sweep over the tensor.  Backward rules read the activation's output,
+     * not its input, which is what leaves the input with one reader. */
+    for (int t = 0; t < p->nsteps; t++) {
+        const int i = p->steps[t], s = g->nodes[i].in[0];
+        const gl_op op = g->nodes[i].op;
+        if ((op != GL_OP_RELU && op != GL_OP_LEAKY_RELU) || !in_arena[i] || !in_arena[s] || nread[s] != 1 ||
+            nref[s] != 0 || !gl_kernel_fuses_act(g->nodes[s].op))
+            continue;
+        p->act_of[s] = i;
+        root[i] = s;
+        in_arena[i] = 0;
+        if (last_use[i] > last_use[s]) last_use[s] = last_use[i];
     }
 
     /* Views: a RESHAPE that is not written straight into a dst shares the
@@ -377,6 +407,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     gl_free(root);
     gl_free(nref);
     gl_free(nsink);
+    gl_free(nread);
     gl_free(off);
     gl_free(in_arena);
     *out = p;
@@ -390,6 +421,7 @@ fail:
     gl_free(root);
     gl_free(nref);
     gl_free(nsink);
+    gl_free(nread);
     gl_free(off);
     gl_free(in_arena);
     gl_program_free(p);
@@ -469,6 +501,7 @@ gl_status gl_program_run(gl_program *p, gl_pool *pool, gl_rng *rng, gl_error *er
                            i, gl_op_name(nd->op));
         a.node = nd;
         a.out = p->ptr[i];
+        a.act = p->act_of[i] >= 0 ? &g->nodes[p->act_of[i]] : NULL;
         for (int j = 0; j < nd->nin; j++) {
             a.in[j] = p->ptr[nd->in[j]];
             a.in_shape[j] = &g->nodes[nd->in[j]].shape;

@@ -40,6 +40,7 @@ typedef struct gl_bin_job {
     gl_k_iter it;
     const float *a, *b;
     float *y;
+    const gl_node *act; /* fused activation (ADD only), or NULL */
 } gl_bin_job;
 
 static void gl_bin_range(void *vp, int64_t beg, int64_t end) {
@@ -55,6 +56,7 @@ static void gl_bin_range(void *vp, int64_t beg, int64_t end) {
         const float *a = j->a + gl_k_iter_row(it, 0, r) + c * sa;
         const float *b = j->b + gl_k_iter_row(it, 1, r) + c * sb;
         gl_bin_run(j->op, j->y + pos, a, sa, b, sb, len);
+        gl_k_apply_act(j->act, j->y + pos, len); /* the run is still in L1 */
         pos += len;
     }
 }
@@ -86,6 +88,7 @@ gl_status gl_k_binary(const gl_kernel_args *a, gl_error *err) {
     j.a = a->in[0];
     j.b = a->in[1];
     j.y = a->out;
+    j.act = a->act;
     gl_parallel_for(a->pool, gl_shape_numel(so), GL_K_PAR_MIN, gl_bin_range, &j);
     return GL_OK;
 }

@@ -33,6 +33,18 @@ static inline int64_t gl_k_iter_row(const gl_k_iter *it, int k, int64_t r) {
     return off;
 }
 
+/* y[0..n) <- act(y[0..n)): a fused activation (gl_kernel_args.act), with the
+ * unary kernel's formulas so fused and unfused results are identical. */
+static inline void gl_k_apply_act(const gl_node *act, float *restrict y, int64_t n) {
+    if (!act) return;
+    if (act->op == GL_OP_RELU) {
+        for (int64_t i = 0; i < n; i++) y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN propagates */
+    } else {
+        const float f0 = act->f[0];
+        for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : f0 * y[i];
+    }
+}
+
 /* Checks the node has nin inputs with data; fails with GL_ERR_INTERNAL. */
 gl_status gl_k_check_inputs(const gl_kernel_args *a, int nin, gl_error *err);
 

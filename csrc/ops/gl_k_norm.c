@@ -38,6 +38,7 @@ typedef struct gl_bn_job {
     const float *x, *gamma, *third; /* beta (forward) or gy (grad) */
     float *out;
     double *acc; /* workspace: GL_BN_PER doubles per channel */
+    const gl_node *act; /* forward: fused activation, or NULL */
 } gl_bn_job;
 
 _Static_assert(GL_BN_LANES == 16, "gl_bn_fold adds 16 lanes");
@@ -196,6 +197,7 @@ static void gl_bn_range(void *vp, int64_t c0, int64_t c1) {
             if (fwd) {
                 const float sc = (float)coef[1], sh = (float)coef[2];
                 for (int64_t i = 0; i < S; i++) y[i] = (x[i] - mf) * sc + sh;
+                gl_k_apply_act(j->act, y, S);
             } else {
                 const float *gy = j->third + o;
                 const float mgf = (float)coef[1], ka = (float)coef[2], kb = (float)coef[3], kc = (float)coef[4];
@@ -221,7 +223,7 @@ gl_status gl_k_batch_norm(const gl_kernel_args *a, gl_error *err) {
                        gl_shape_str(sx, b1, sizeof b1), gl_shape_str(a->in_shape[1], b2, sizeof b2));
     }
     gl_bn_job j = {nd, sx->d[0], sx->d[1], sx->ndim == 4 ? sx->d[2] * sx->d[3] : 1, a->in[0], a->in[1], a->in[2],
-                   a->out, (double *)(void *)a->work};
+                   a->out, (double *)(void *)a->work, a->act};
     if (j.C == 0) return GL_OK;
     if (!j.acc) return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace", gl_op_name(nd->op));
     if (j.N * j.S < 2)

@@ -33,8 +33,14 @@ size_t gl_kernel_workspace(const gl_graph *g, int node) {
     }
 }
 
+int gl_kernel_fuses_act(gl_op op) { return op == GL_OP_ADD || op == GL_OP_BATCH_NORM; }
+
 gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     if (!a || !a->node) return gl_fail(err, GL_ERR_INTERNAL, "kernel called without a node");
+    if (a->act && (!gl_kernel_fuses_act(a->node->op) ||
+                   (a->act->op != GL_OP_RELU && a->act->op != GL_OP_LEAKY_RELU)))
+        return gl_fail(err, GL_ERR_INTERNAL, "%s cannot apply a fused %s", gl_op_name(a->node->op),
+                       gl_op_name(a->act->op));
     switch (a->node->op) {
     case GL_OP_INPUT:
     case GL_OP_PARAM:

@@ -21,7 +21,14 @@ typedef struct gl_kernel_args {
     gl_pool *pool;                    /* may be NULL: run single-threaded   */
     gl_rng *rng;                      /* for GL_OPF_RANDOM ops              */
     float *work;                      /* gl_kernel_workspace(...) floats    */
+    const gl_node *act;               /* NULL, or a RELU / LEAKY_RELU node that
+                                         the program fused into this one: the
+                                         kernel writes act(value) (only ADD and
+                                         BATCH_NORM take one; gl_kernel_fuses_act) */
 } gl_kernel_args;
+
+/* Whether op's kernel can apply a fused activation (gl_kernel_args.act). */
+int gl_kernel_fuses_act(gl_op op);
 
 /* Floats of scratch the node needs (0 for most ops). */
 size_t gl_kernel_workspace(const gl_graph *g, int node);

@@ -261,8 +261,13 @@ static void test_arena_random_graphs(void) {
             int a = g->n - 1 - (int)((frand() + 1.0f) * 0.5f * (float)(frand() > 0 ? 3 : g->n - 1));
             int b = (int)((frand() + 1.0f) * 0.5f * (float)(g->n - 1));
             if (a < 0) a = 0;
-            int kind = (int)((frand() + 1.0f) * 2.5f), id = -1;
-            if (kind == 0) {
+            int kind = (int)((frand() + 1.0f) * 3.5f), id = -1;
+            if (kind == 5 || kind == 6) { /* after an ADD these fuse into it, when nothing else reads it */
+                id = gl_unary(g, kind == 5 ? GL_OP_RELU : GL_OP_LEAKY_RELU, a, 0.2f, 0);
+                for (int i = 0; i < sz[a]; i++)
+                    val[id][i] = val[a][i] > 0 ? val[a][i] : kind == 5 ? 0.0 : 0.2 * val[a][i];
+                sz[id] = sz[a];
+            } else if (kind == 0) {
                 id = gl_unary(g, GL_OP_TANH, a, 0, 0);
                 for (int i = 0; i < sz[a]; i++) val[id][i] = tanh(val[a][i]);
                 sz[id] = sz[a];
@@ -277,7 +282,7 @@ static void test_arena_random_graphs(void) {
                     double va = val[a][sz[a] == 1 ? 0 : i], vb = val[b][sz[b] == 1 ? 0 : i];
                     val[id][i] = kind == 2 ? va + vb : va * vb;
                 }
-                if (kind == 2) {
+                if (kind == 2 && frand() > 0) {
                     int h = gl_scale(g, id, 0.5f);
                     for (int i = 0; i < sz[id]; i++) val[h][i] = 0.5 * val[id][i];
                     sz[h] = sz[id];
@@ -332,6 +337,63 @@ static void test_arena_random_graphs(void) {
     }
     check(worst < 1e-5, name, "worst relative error %.3g (graph %d); arena %lld bytes vs %lld unshared",
           worst, worst_graph, saved, total);
+}
+
+/* An activation fuses into the ADD or BATCH_NORM it reads when nothing else
+ * reads that node: one step instead of two, same values; a node read twice
+ * keeps its own value and the activation its own step. */
+static void test_fused_activations(void) {
+    const char *name = "fusion: relu / leaky relu run inside add and batch norm";
+    enum { N = 4, C = 3, S = 5, NE = N * C * S };
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    static float xv[NE], bv[C], gv[C], tv[C];
+    fill_rand(xv, NE, 2.0f);
+    fill_rand(bv, C, 0.5f);
+    fill_rand(gv, C, 1.0f);
+    fill_rand(tv, C, 0.5f);
+    int64_t dx[4] = {N, C, S, 1}, db[4] = {1, C, 1, 1};
+    int x = gl_input(g, gl_shape_make(4, dx)), b = gl_param(g, gl_shape_make(4, db), bv);
+    int gm = gl_param(g, gl_shape1(C), gv), bt = gl_param(g, gl_shape1(C), tv);
+    int r = gl_unary(g, GL_OP_RELU, gl_add(g, x, b), 0, 0);                           /* fused */
+    int l = gl_unary(g, GL_OP_LEAKY_RELU, gl_batch_norm(g, r, gm, bt, NULL, NULL, 1e-5f, 0.1f, 1), 0.2f, 0);
+    int u = gl_add(g, x, b);                                                         /* read twice */
+    int v = gl_add(g, gl_unary(g, GL_OP_TANH, u, 0, 0), gl_unary(g, GL_OP_LEAKY_RELU, u, 0.2f, 0));
+    int outs[3] = {l, v, r};
+    gl_program *p = compile(g, 3, outs, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    static float rr[NE], rl[NE], rv[NE];
+    for (int i = 0; i < NE; i++) {
+        const double a = (double)xv[i] + bv[(i / S) % C];
+        rr[i] = (float)(a > 0 ? a : 0);
+        rv[i] = (float)(tanh(a) + (a > 0 ? a : 0.2 * a));
+    }
+    for (int c = 0; c < C; c++) {
+        double m = 0, q = 0;
+        for (int n = 0; n < N; n++)
+            for (int s = 0; s < S; s++) m += rr[(n * C + c) * S + s];
+        m /= N * S;
+        for (int n = 0; n < N; n++)
+            for (int s = 0; s < S; s++) q += (rr[(n * C + c) * S + s] - m) * (rr[(n * C + c) * S + s] - m);
+        const double inv = 1.0 / sqrt(q / (N * S) + 1e-5);
+        for (int n = 0; n < N; n++)
+            for (int s = 0; s < S; s++) {
+                const int i = (n * C + c) * S + s;
+                const double y = gv[c] * (rr[i] - m) * inv + tv[c];
+                rl[i] = (float)(y > 0 ? y : 0.2 * y);
+            }
+    }
+    gl_program_bind(p, x, xv, NULL);
+    if (run(p, NULL, NULL, name) && run(p, NULL, NULL, name)) {
+        const double dl = max_abs_diff(gl_program_output(p, 0), rl, NE), dv = max_abs_diff(gl_program_output(p, 1), rv, NE);
+        const double dr = max_abs_diff(gl_program_output(p, 2), rr, NE);
+        /* add(+relu), batch_norm(+leaky), add, tanh, leaky, add: 6 steps, 8 unfused */
+        check(dl < 1e-5 && dv < 1e-5 && dr == 0 && gl_program_num_steps(p) == 6, name,
+              "diffs %.3g %.3g %.3g, %d steps (want 6)", dl, dv, dr, gl_program_num_steps(p));
+    }
+    gl_program_free(p);
+    gl_graph_free(g);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -783,6 +845,7 @@ int main(void) {
     test_arena_outputs_survive();
     test_reshape_views();
     test_arena_random_graphs();
+    test_fused_activations();
     test_shapes();
     test_matmul_mismatch();
     test_grad_mlp();
