@@ -16,7 +16,10 @@
  * Layouts (Np = the chunk's batch rounded up to 16, the SIMD width of the
  * transforms; padding lanes hold zeros so they add nothing to any sum):
  *   X  [4 Ci][Hx][Wx][Np] input of the 2x2 conv (the image side, in phases),
- *                         batch innermost, Hx = 4 Th + 1
+ *                         batch innermost, Hx = 4 Th + 1; room for all, but
+ *                         each task range fills and transforms its channels
+ *                         one at a time in a slot of its own, so the planes
+ *                         stay in cache
  *   V  [25] x C x TN[xi]  B^T d B of every 5x5 input tile; TN[xi] = (tiles
  *                         that use entry xi) x Np, all T = Th Tw tiles but
  *                         where a short last tile (below) leaves xi out;
@@ -33,8 +36,9 @@
  * (Y holds dy), MW_xi = Z_xi V_xi^T summed over chunks (in U's place, as
  * [25][O][C]), dg = G^T MW G.  Its sum runs over the GEMM columns, so both
  * operands are stored transposed for the register kernel: M_xi holds Z_xi^T
- * (TN[xi] x O, k-major) and V_xi holds V_xi^T (TN[xi] x C, in strips of C);
- * the transforms write them through 16 x 16 transposes.
+ * (TN[xi] x O, k-major) and V_xi holds V_xi^T (TN[xi] x C, in strips of C,
+ * whose channels run (image channel, phase), not (phase, image channel) as
+ * the conv's); the transforms write them through 16 x 16 transposes.
  *
  * All GEMMs run on the register kernel of gl_k_panel_gemm.c, split over
  * (entry, column strip); transforms are split over channels (the weight
@@ -335,49 +339,49 @@ static inline void gl_wino_phase_of(int64_t h, int64_t p, int64_t *phase, int64_
     *u = (h + p) >> 1;
 }
 
-/* X from the image side (conv and weight gradient), image channels c0..c1,
- * in four phases.  Blocks of 16 images x 16 source columns are transposed
- * into X's 16-image vectors; X entries no source element reaches (padding)
- * are zeroed first. */
-static void gl_wino_fill_x(void *vp, int64_t c0, int64_t c1) {
-    const gl_wino *w = vp;
+/* Floats of one X plane (one channel of the 2x2 conv's input). */
+static inline int64_t gl_wino_plane(const gl_wino *w) { return w->Hx * w->Wx * w->Np; }
+
+/* The four phase planes of image channel c, plane ph at x + ph * ph_stride.
+ * Blocks of 16 images x 16 source columns are transposed into the planes'
+ * 16-image vectors; entries no source element reaches (padding) are zeroed
+ * first. */
+static void gl_wino_fill_x_channel(const gl_wino *w, int64_t c, float *x, int64_t ph_stride) {
     const gl_conv_geom *g = w->g;
     const int64_t Np = w->Np, HW = g->H * g->W, ld = g->Ci * HW;
     /* source rows / columns that land in X (the last ones may feed no output) */
     const int64_t Hu = 2 * w->Hx - g->p, Wu = 2 * w->Wx - g->p;
     const int64_t Hs_used = g->H < Hu ? g->H : Hu, Ws_used = g->W < Wu ? g->W : Wu;
-    for (int64_t c = c0; c < c1; c++) {
-        /* padding: X positions whose source row or column is outside the input */
-        for (int64_t ph = 0; ph < 4; ph++)
-            for (int64_t u = 0; u < w->Hx; u++) {
-                const int64_t h = 2 * u + (ph >> 1) - g->p;
-                float *d = w->X + (((ph * g->Ci + c) * w->Hx + u) * w->Wx) * Np;
-                for (int64_t v = 0; v < w->Wx; v++) {
-                    const int64_t col = 2 * v + (ph & 1) - g->p;
-                    if (h < 0 || h >= g->H || col < 0 || col >= g->W)
-                        memset(d + v * Np, 0, sizeof(float) * (size_t)Np);
-                }
+    /* padding: positions whose source row or column is outside the input */
+    for (int64_t ph = 0; ph < 4; ph++)
+        for (int64_t u = 0; u < w->Hx; u++) {
+            const int64_t h = 2 * u + (ph >> 1) - g->p;
+            float *d = x + ph * ph_stride + u * w->Wx * Np;
+            for (int64_t v = 0; v < w->Wx; v++) {
+                const int64_t col = 2 * v + (ph & 1) - g->p;
+                if (h < 0 || h >= g->H || col < 0 || col >= g->W) memset(d + v * Np, 0, sizeof(float) * (size_t)Np);
             }
-        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
-            const float *x = w->in0 + (w->n0 + n0) * ld + c * HW;
-            for (int64_t h = 0; h < Hs_used; h++) {
-                int64_t pa, u;
-                gl_wino_phase_of(h, g->p, &pa, &u);
-                for (int64_t j0 = 0; j0 < Ws_used; j0 += 16) {
-                    const int nc = (int)(Ws_used - j0 < 16 ? Ws_used - j0 : 16);
-                    float *d[16];
-                    for (int j = 0; j < nc; j++) {
-                        int64_t pb, v;
-                        gl_wino_phase_of(j0 + j, g->p, &pb, &v);
-                        d[j] = w->X + ((((pa * 2 + pb) * g->Ci + c) * w->Hx + u) * w->Wx + v) * Np + n0;
-                    }
-                    gl_tr16_in(d, x + h * g->W + j0, ld, nl, nc);
+        }
+    for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+        const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
+        const float *s = w->in0 + (w->n0 + n0) * ld + c * HW;
+        for (int64_t h = 0; h < Hs_used; h++) {
+            int64_t pa, u;
+            gl_wino_phase_of(h, g->p, &pa, &u);
+            for (int64_t j0 = 0; j0 < Ws_used; j0 += 16) {
+                const int nc = (int)(Ws_used - j0 < 16 ? Ws_used - j0 : 16);
+                float *d[16];
+                for (int j = 0; j < nc; j++) {
+                    int64_t pb, v;
+                    gl_wino_phase_of(j0 + j, g->p, &pb, &v);
+                    d[j] = x + (pa * 2 + pb) * ph_stride + (u * w->Wx + v) * Np + n0;
                 }
+                gl_tr16_in(d, s + h * g->W + j0, ld, nl, nc);
             }
         }
     }
 }
+
 
 /* Y <- the column side: the output gradient (weight gradient) or the input
  * (transposed conv), zero beyond Ho x Wo; channels o0..o1 */
@@ -441,23 +445,35 @@ GL_WINO_INLINE void gl_wino_input_block(const gl_wino *w, const float *x0, float
                 gl_lanes_copy(v[i * 5 + j], a[i][j]);
 }
 
-/* V <- B^T d B for channels c0..c1 (B3 along a short tile's side) */
+/* V row k <- B^T d B of every tile of the plane x (B3 along a short tile's side) */
+static void gl_wino_input_plane(const gl_wino *w, const float *x, int64_t k) {
+    const int64_t Np = w->Np;
+    for (int64_t ty = 0; ty < w->Th; ty++)
+        for (int64_t tx = 0; tx < w->Tw; tx++) {
+            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
+            const float *x0 = x + (4 * ty * w->Wx + 4 * tx) * Np;
+            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                float *v[25];
+                gl_wino_where(w, ty, tx, n0, k, 1, v);
+#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0 + n0, v, a, b)
+                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
+#undef GL_WINO_CALL
+            }
+        }
+}
+
+/* conv2d: V rows (phase, c) for image channels c0..c1.  Each channel's four
+ * phase planes go through a slot of X that this task range alone uses (its
+ * first channel's), rewritten for every channel: they are transformed while
+ * still in cache and never travel to memory. */
 static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np;
-    for (int64_t c = c0; c < c1; c++)
-        for (int64_t ty = 0; ty < w->Th; ty++)
-            for (int64_t tx = 0; tx < w->Tw; tx++) {
-                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-                const float *x0 = w->X + ((c * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np;
-                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    float *v[25];
-                    gl_wino_where(w, ty, tx, n0, c, 1, v);
-#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0 + n0, v, a, b)
-                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
-                }
-            }
+    const int64_t plane = gl_wino_plane(w);
+    float *slot = w->X + 4 * c0 * plane;
+    for (int64_t c = c0; c < c1; c++) {
+        gl_wino_fill_x_channel(w, c, slot, plane);
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_input_plane(w, slot + ph * plane, ph * w->g->Ci + c);
+    }
 }
 
 /* The weight gradient's transforms run 16 channels of one lane block into
@@ -608,11 +624,11 @@ GL_WINO_INLINE void gl_wino_adj_output_block(const gl_wino *w, float *const mp[2
         }
 }
 
-/* Transposed conv: X plane r <- the sum of B m B^T over its tiles; rows
- * (columns) past the tiles, when the last is short, are left unwritten */
-static void gl_wino_adj_plane(const gl_wino *w, int64_t r) {
+/* Transposed conv: the plane x <- the sum of B m B^T over the tiles of M
+ * row r; rows (columns) past the tiles, when the last is short, are left
+ * unwritten */
+static void gl_wino_adj_plane(const gl_wino *w, int64_t r, float *x) {
     const int64_t Np = w->Np;
-    float *x = w->X + r * w->Hx * w->Wx * Np;
     for (int64_t ty = 0; ty < w->Th; ty++)
         for (int64_t tx = 0; tx < w->Tw; tx++) {
             const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
@@ -628,8 +644,9 @@ static void gl_wino_adj_plane(const gl_wino *w, int64_t r) {
 }
 
 /* Transposed conv: image channels c0..c1 of out, each merged from its four
- * phase planes of X (the input gradient of the conv it is the adjoint of);
- * a row or column no tile reaches (past a short last tile, or past X in an
+ * phase planes (the input gradient of the conv it is the adjoint of), built
+ * in a slot of X that this task range alone uses (as in gl_wino_input); a
+ * row or column no tile reaches (past a short last tile, or past X in an
  * unpadded odd output) is zero. */
 static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
     static const float zeros[GL_WL];
@@ -637,8 +654,10 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
     const gl_conv_geom *g = w->g;
     const int64_t Np = w->Np, HW = g->H * g->W, ld = g->Ci * HW;
     const int64_t Hc = 4 * w->Th + !w->sh, Wc = 4 * w->Tw + !w->sw; /* rows, columns the tiles write */
+    const int64_t plane = gl_wino_plane(w);
+    float *slot = w->X + 4 * c0 * plane;
     for (int64_t c = c0; c < c1; c++) {
-        for (int64_t ph = 0; ph < 4; ph++) gl_wino_adj_plane(w, ph * g->Ci + c);
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_adj_plane(w, ph * g->Ci + c, slot + ph * plane);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *out = w->out + (w->n0 + n0) * ld + c * HW;
@@ -652,7 +671,7 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
                         int64_t pb, v;
                         gl_wino_phase_of(j0 + j, g->p, &pb, &v);
                         s[j] = u < Hc && v < Wc
-                                   ? w->X + ((((pa * 2 + pb) * g->Ci + c) * w->Hx + u) * w->Wx + v) * Np + n0
+                                   ? slot + (pa * 2 + pb) * plane + (u * w->Wx + v) * Np + n0
                                    : zeros;
                     }
                     gl_tr16_out(out + h * g->W + j0, ld, s, nl, nc);
@@ -704,19 +723,22 @@ static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
 }
 
 /* Weight gradient, for channel blocks b0..b1 of 16: V_xi^T <- B^T d B of the
- * input side (dy = 0), or Z_xi^T <- A dy A^T of the output gradient (dy =
- * 1, into M).  They are the register kernel's B (rows: the GEMM columns,
- * i.e. the sum; columns: the C channels, in strips) and A (k-major: a
- * column's O output channels side by side), so each block transforms 16
- * channels into a buffer and transposes every entry's 16 channels x 16
- * images out. */
+ * input side (dy = 0: a block is the four phases of four image channels),
+ * or Z_xi^T <- A dy A^T of the output gradient (dy = 1, into M).  They are
+ * the register kernel's B (rows: the GEMM columns, i.e. the sum; columns:
+ * the C channels, in strips) and A (k-major: a column's O output channels
+ * side by side), so each block transforms 16 channels into a buffer and
+ * transposes every entry's 16 channels x 16 images out. */
 static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t b1) {
-    const int64_t Np = w->Np, Wy = 4 * w->Tw, nch = dy ? w->O : w->C;
+    const int64_t Np = w->Np, Wy = 4 * w->Tw, nch = dy ? w->O : w->C, plane = gl_wino_plane(w);
+    float *slot = w->X + 16 * b0 * plane; /* this range's own, as in gl_wino_input */
     gl_wino_tbuf t;
     gl_wino_tbuf_init(&t);
     for (int64_t cb = b0; cb < b1; cb++) {
         const int64_t c0 = 16 * cb, wd = gl_panel_width(w->C, c0 / GL_PANEL_NR); /* V's strip width */
         const int nc = (int)(nch - c0 < 16 ? nch - c0 : 16);
+        if (!dy) /* V^T columns c0.. are (image channel, phase) pairs: four image channels */
+            for (int q = 0; q < nc / 4; q++) gl_wino_fill_x_channel(w, c0 / 4 + q, slot + 4 * q * plane, plane);
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
@@ -730,7 +752,7 @@ static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t
                             GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
                         } else {
-                            const float *x0 = w->X + (((c0 + j) * w->Hx + 4 * ty) * w->Wx + 4 * tx) * Np + n0;
+                            const float *x0 = slot + j * plane + (4 * ty * w->Wx + 4 * tx) * Np + n0;
 #define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0, t.by_channel[j], a, b)
                             GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
@@ -767,8 +789,8 @@ static void gl_wino_grad_weights(void *vp, int64_t o0, int64_t o1) {
                 for (int j = 0; j < 5; j++) memcpy(m[i][j], m0 + (i * 5 + j) * us, sizeof(float) * (size_t)nl);
             for (int j = 0; j < 5; j++) gl_gt(m[0][j], m[1][j], m[2][j], m[3][j], m[4][j], r[0][j], r[1][j]);
             for (int a = 0; a < 2; a++) gl_gt(r[a][0], r[a][1], r[a][2], r[a][3], r[a][4], q[a][0], q[a][1]);
-            for (int64_t l = 0; l < nl; l++) { /* (phase, input channel) -> dw[o][ci][2a + pa][2b + pb] */
-                const int64_t ph = (c0 + l) / g->Ci, ci = (c0 + l) % g->Ci, pa = ph >> 1, pb = ph & 1;
+            for (int64_t l = 0; l < nl; l++) { /* (input channel, phase) -> dw[o][ci][2a + pa][2b + pb] */
+                const int64_t ci = (c0 + l) / 4, ph = (c0 + l) % 4, pa = ph >> 1, pb = ph & 1;
                 float *d = w->out + (o * g->Ci + ci) * 16;
                 for (int a = 0; a < 2; a++)
                     for (int b = 0; b < 2; b++) d[(2 * a + pa) * 4 + 2 * b + pb] = q[a][b][l];
@@ -829,14 +851,12 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
             gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
             gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
         } else if (wgrad) {
-            gl_parallel_for(pool, g->Ci, 1, gl_wino_fill_x, &w);
             gl_parallel_for(pool, (w.C + 15) / 16, 1, gl_wino_input_t, &w);
             gl_parallel_for(pool, w.O, 1, gl_wino_fill_y, &w);
             gl_parallel_for(pool, (w.O + 15) / 16, 1, gl_wino_grad_output, &w);
             gl_parallel_for(pool, 25 * gl_panel_strips(w.C), 1, gl_wino_grad_gemms, &w);
         } else {
-            gl_parallel_for(pool, g->Ci, 1, gl_wino_fill_x, &w);
-            gl_parallel_for(pool, w.C, 1, gl_wino_input, &w);
+            gl_parallel_for(pool, g->Ci, 1, gl_wino_input, &w);
             gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
             gl_parallel_for(pool, w.O, 1, gl_wino_output_conv, &w);
         }
