@@ -27,7 +27,7 @@
  *   U  [25][C][O]         G g G^T of every 2x2 kernel, k-major for the panel GEMM
  *   M  [25][O][TN[xi]]    U_xi^T V_xi
  *   Y  [Co][4Th][4Tw][Np] the column side: A^T m A, then scattered into the
- *                         NCHW output
+ *                         NCHW output (in per-range slots, as X)
  * The transposed conv swaps the sides: C = Co, O = 4 Ci.  Y holds its input,
  * V = A y A^T, M = U_xi^T V_xi with U the conv's G g G^T stored [C][O], and
  * B m B^T of every tile is added into X (neighbouring 5x5 tiles share a row
@@ -383,30 +383,29 @@ static void gl_wino_fill_x_channel(const gl_wino *w, int64_t c, float *x, int64_
 }
 
 
-/* Y <- the column side: the output gradient (weight gradient) or the input
- * (transposed conv), zero beyond Ho x Wo; channels o0..o1 */
-static void gl_wino_fill_y(void *vp, int64_t o0, int64_t o1) {
-    const gl_wino *w = vp;
+/* The Y plane y <- channel o of the column side: the output gradient
+ * (weight gradient) or the input (transposed conv), zero beyond Ho x Wo */
+static void gl_wino_fill_y_channel(const gl_wino *w, int64_t o, float *y) {
     const gl_conv_geom *g = w->g;
     const int64_t Np = w->Np, ld = g->Co * g->P, Hy = 4 * w->Th, Wy = 4 * w->Tw;
     const float *src = w->op == GL_OP_CONV_TRANSPOSE2D ? w->in0 : w->in1;
-    for (int64_t o = o0; o < o1; o++) {
-        for (int64_t i = 0; i < Hy; i++)
-            for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++)
-                memset(w->Y + ((o * Hy + i) * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
-        for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
-            const float *dy = src + (w->n0 + n0) * ld + o * g->P;
-            for (int64_t i = 0; i < g->Ho; i++)
-                for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
-                    const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
-                    float *d[16];
-                    for (int j = 0; j < nc; j++) d[j] = w->Y + ((o * Hy + i) * Wy + j0 + j) * Np + n0;
-                    gl_tr16_in(d, dy + i * g->Wo + j0, ld, nl, nc);
-                }
-        }
+    for (int64_t i = 0; i < Hy; i++)
+        for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++) memset(y + (i * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
+    for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+        const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
+        const float *s = src + (w->n0 + n0) * ld + o * g->P;
+        for (int64_t i = 0; i < g->Ho; i++)
+            for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
+                const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
+                float *d[16];
+                for (int j = 0; j < nc; j++) d[j] = y + (i * Wy + j0 + j) * Np + n0;
+                gl_tr16_in(d, s + i * g->Wo + j0, ld, nl, nc);
+            }
     }
 }
+
+/* Floats of one Y plane. */
+static inline int64_t gl_wino_yplane(const gl_wino *w) { return 16 * w->Th * w->Tw * w->Np; }
 
 /* ---- transforms ---- */
 
@@ -558,12 +557,12 @@ GL_WINO_INLINE void gl_wino_output_block(const gl_wino *w, float *const mp[25], 
 }
 
 /* Y plane o <- A^T m A (A3 along a short tile's side) */
-static void gl_wino_output_plane(const gl_wino *w, int64_t o) {
+static void gl_wino_output_plane(const gl_wino *w, int64_t o, float *y) {
     const int64_t Np = w->Np, Wy = 4 * w->Tw;
     for (int64_t ty = 0; ty < w->Th; ty++)
         for (int64_t tx = 0; tx < w->Tw; tx++) {
             const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-            float *y0 = w->Y + ((o * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+            float *y0 = y + (4 * ty * Wy + 4 * tx) * Np;
             float *mp[25];
             gl_wino_where(w, ty, tx, 0, o, 0, mp);
             for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
@@ -574,13 +573,15 @@ static void gl_wino_output_plane(const gl_wino *w, int64_t o) {
         }
 }
 
-/* conv2d: output channels o0..o1 of y = the Y planes (cropped to Ho x Wo) */
+/* conv2d: output channels o0..o1 of y, each through a Y plane (cropped to
+ * Ho x Wo) in a slot of this task range's own (as X in gl_wino_input) */
 static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
     const gl_wino *w = vp;
     const gl_conv_geom *g = w->g;
-    const int64_t Np = w->Np, Hy = 4 * w->Th, Wy = 4 * w->Tw, ld = g->Co * g->P;
+    const int64_t Np = w->Np, Wy = 4 * w->Tw, ld = g->Co * g->P;
+    float *slot = w->Y + o0 * gl_wino_yplane(w);
     for (int64_t o = o0; o < o1; o++) {
-        gl_wino_output_plane(w, o);
+        gl_wino_output_plane(w, o, slot);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *y = w->out + (w->n0 + n0) * ld + o * g->P;
@@ -588,7 +589,7 @@ static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
                 for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
                     const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
                     const float *s[16];
-                    for (int j = 0; j < nc; j++) s[j] = w->Y + ((o * Hy + i) * Wy + j0 + j) * Np + n0;
+                    for (int j = 0; j < nc; j++) s[j] = slot + (i * Wy + j0 + j) * Np + n0;
                     gl_tr16_out(y + i * g->Wo + j0, ld, s, nl, nc);
                 }
         }
@@ -707,11 +708,13 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
 static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
     const int64_t Np = w->Np, Wy = 4 * w->Tw;
-    for (int64_t c = c0; c < c1; c++)
+    float *slot = w->Y + c0 * gl_wino_yplane(w); /* this range's own, as X in gl_wino_input */
+    for (int64_t c = c0; c < c1; c++) {
+        gl_wino_fill_y_channel(w, c, slot);
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-                const float *y0 = w->Y + ((c * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np;
+                const float *y0 = slot + (4 * ty * Wy + 4 * tx) * Np;
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
                     float *v[25];
                     gl_wino_where(w, ty, tx, n0, c, 1, v);
@@ -720,6 +723,7 @@ static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
 #undef GL_WINO_CALL
                 }
             }
+    }
 }
 
 /* Weight gradient, for channel blocks b0..b1 of 16: V_xi^T <- B^T d B of the
@@ -731,7 +735,7 @@ static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
  * transposes every entry's 16 channels x 16 images out. */
 static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t b1) {
     const int64_t Np = w->Np, Wy = 4 * w->Tw, nch = dy ? w->O : w->C, plane = gl_wino_plane(w);
-    float *slot = w->X + 16 * b0 * plane; /* this range's own, as in gl_wino_input */
+    float *slot = w->X + 16 * b0 * plane, *yslot = w->Y + 16 * b0 * gl_wino_yplane(w); /* as in gl_wino_input */
     gl_wino_tbuf t;
     gl_wino_tbuf_init(&t);
     for (int64_t cb = b0; cb < b1; cb++) {
@@ -739,6 +743,8 @@ static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t
         const int nc = (int)(nch - c0 < 16 ? nch - c0 : 16);
         if (!dy) /* V^T columns c0.. are (image channel, phase) pairs: four image channels */
             for (int q = 0; q < nc / 4; q++) gl_wino_fill_x_channel(w, c0 / 4 + q, slot + 4 * q * plane, plane);
+        else
+            for (int q = 0; q < nc; q++) gl_wino_fill_y_channel(w, c0 + q, yslot + q * gl_wino_yplane(w));
         for (int64_t ty = 0; ty < w->Th; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
@@ -747,7 +753,7 @@ static void gl_wino_grad_transform(const gl_wino *w, int dy, int64_t b0, int64_t
                 for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
                     for (int j = 0; j < nc; j++) {
                         if (dy) {
-                            const float *y0 = w->Y + (((c0 + j) * 4 * w->Th + 4 * ty) * Wy + 4 * tx) * Np + n0;
+                            const float *y0 = yslot + j * gl_wino_yplane(w) + (4 * ty * Wy + 4 * tx) * Np + n0;
 #define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0, t.by_channel[j], a, b)
                             GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
 #undef GL_WINO_CALL
@@ -846,13 +852,11 @@ void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float
         w.Np = gl_round_lanes(w.nn);
         gl_wino_layout(&w);
         if (conv_t) {
-            gl_parallel_for(pool, g->Co, 1, gl_wino_fill_y, &w);
             gl_parallel_for(pool, w.C, 1, gl_wino_adj_input, &w);
             gl_parallel_for(pool, w.task0[25], 1, gl_wino_gemms, &w);
             gl_parallel_for(pool, g->Ci, 1, gl_wino_output_convt, &w);
         } else if (wgrad) {
             gl_parallel_for(pool, (w.C + 15) / 16, 1, gl_wino_input_t, &w);
-            gl_parallel_for(pool, w.O, 1, gl_wino_fill_y, &w);
             gl_parallel_for(pool, (w.O + 15) / 16, 1, gl_wino_grad_output, &w);
             gl_parallel_for(pool, 25 * gl_panel_strips(w.C), 1, gl_wino_grad_gemms, &w);
         } else {
