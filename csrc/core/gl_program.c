@@ -30,6 +30,8 @@ struct gl_program {
     int *steps;         /* node ids run by a kernel, graph order      */
     int *act_of;        /* per graph node: the activation node fused
                            into its kernel, or -1                     */
+    int *bias_of;       /* per graph node: the bias node fused into
+                           its kernel (CONV2D), or -1                 */
 
     int ninputs;
     int *inputs;        /* INPUT node ids, graph order                */
@@ -147,6 +149,7 @@ void gl_program_free(gl_program *p) {
     gl_free(p->sel);
     gl_free(p->steps);
     gl_free(p->act_of);
+    gl_free(p->bias_of);
     gl_free(p->inputs);
     gl_free(p->outs);
     gl_free(p->out_ptr);
@@ -210,6 +213,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     p->sel = gl_calloc((size_t)n, 1);
     p->steps = gl_malloc((size_t)n * sizeof *p->steps);
     p->act_of = gl_malloc((size_t)n * sizeof *p->act_of);
+    p->bias_of = gl_malloc((size_t)n * sizeof *p->bias_of);
     p->inputs = gl_malloc((size_t)n * sizeof *p->inputs);
     p->outs = gl_malloc((size_t)nout * sizeof *p->outs);
     p->out_ptr = gl_calloc((size_t)nout, sizeof *p->out_ptr);
@@ -222,7 +226,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     nread = gl_calloc((size_t)n, sizeof *nread);
     off = gl_calloc((size_t)n, sizeof *off);
     in_arena = gl_calloc((size_t)n, 1);
-    if (!p->ptr || !p->sel || !p->steps || !p->act_of || !p->inputs || !p->outs || !p->out_ptr || !p->copies ||
+    if (!p->ptr || !p->sel || !p->steps || !p->act_of || !p->bias_of || !p->inputs || !p->outs || !p->out_ptr || !p->copies ||
         !p->direct || !last_use || !root || !nref || !nsink || !nread || !off || !in_arena)
         goto nomem;
     memcpy(p->outs, outs, (size_t)nout * sizeof *outs);
@@ -253,6 +257,7 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         last_use[i] = -1;
         root[i] = -1;
         p->act_of[i] = -1;
+        p->bias_of[i] = -1;
         if (!p->sel[i]) continue;
         const gl_node *nd = &g->nodes[i];
         if (nd->op == GL_OP_INPUT) {
@@ -308,24 +313,6 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
         if (nref[i] > 0) last_use[i] = p->nsteps; /* outputs live to the end */
     }
 
-    /* Fused activations: a RELU / LEAKY_RELU whose input is an ADD or a
-     * BATCH_NORM read by nothing else (and not an output) is applied by that
-     * kernel as it writes (gl_kernel_args.act), in place: the activation
-     * becomes a view of its input and runs no kernel of its own, saving a
-     * sweep over the tensor.  Backward rules read the activation's output,
-     * not its input, which is what leaves the input with one reader. */
-    for (int t = 0; t < p->nsteps; t++) {
-        const int i = p->steps[t], s = g->nodes[i].in[0];
-        const gl_op op = g->nodes[i].op;
-        if ((op != GL_OP_RELU && op != GL_OP_LEAKY_RELU) || !in_arena[i] || !in_arena[s] || nread[s] != 1 ||
-            nref[s] != 0 || !gl_kernel_fuses_act(g->nodes[s].op))
-            continue;
-        p->act_of[s] = i;
-        root[i] = s;
-        in_arena[i] = 0;
-        if (last_use[i] > last_use[s]) last_use[s] = last_use[i];
-    }
-
     /* Views: a RESHAPE that is not written straight into a dst shares the
      * memory of its input (a computed node, a parameter or a constant) instead
      * of copying it; the root it aliases then lives as long as any view of it
@@ -334,10 +321,59 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     for (int t = 0; t < p->nsteps; t++) {
         const int i = p->steps[t], s = g->nodes[i].in[0];
         if (g->nodes[i].op != GL_OP_RESHAPE || !in_arena[i] || g->nodes[s].op == GL_OP_INPUT) continue;
-        const int r = gl_root_of(root, s);
-        root[i] = r;
+        root[i] = gl_root_of(root, s);
         in_arena[i] = 0;
-        if (last_use[i] > last_use[r]) last_use[r] = last_use[i];
+    }
+
+    /* Fusions: a node read by one step only, and not an output, can hand
+     * its last elementwise pass to its producer, which applies it as it
+     * writes; the fused node becomes a view and runs no kernel, saving a
+     * sweep over the tensor.
+     * - Bias: the ADD of a per-channel vector (shape (1, C, 1, 1), a
+     *   parameter or a value computed before the conv) to a CONV2D
+     *   (gl_kernel_args.bias).
+     * - Activation: a RELU / LEAKY_RELU of an ADD, a BATCH_NORM or a CONV2D
+     *   (the conv with its bias, if fused) (gl_kernel_args.act).  Backward
+     *   rules read the activation's output, not its input, which is what
+     *   leaves the input with one reader. */
+    for (int t = 0; t < p->nsteps; t++) {
+        const int i = p->steps[t];
+        const gl_node *nd = &g->nodes[i];
+        if (nd->op != GL_OP_ADD || !in_arena[i]) continue;
+        for (int k = 0; k < 2; k++) {
+            const int s = nd->in[k], b = nd->in[1 - k], rb = gl_root_of(root, b);
+            const gl_shape *cs = &g->nodes[s].shape, *bs = &g->nodes[b].shape;
+            if (g->nodes[s].op != GL_OP_CONV2D || !in_arena[s] || nread[s] != 1 || nref[s] != 0 || s == b ||
+                !gl_shape_eq(cs, &nd->shape) || bs->ndim != 4 || bs->d[0] != 1 || bs->d[1] != cs->d[1] ||
+                bs->d[2] != 1 || bs->d[3] != 1)
+                continue;
+            const gl_op rop = g->nodes[rb].op;
+            if (!(gl_is_pointer_leaf(rop) || rop == GL_OP_INPUT) && rb > s) continue; /* not ready when s runs */
+            p->bias_of[s] = b;
+            root[i] = s;
+            in_arena[i] = 0;
+            break;
+        }
+    }
+    for (int t = 0; t < p->nsteps; t++) {
+        const int i = p->steps[t], x = g->nodes[i].in[0], s = gl_root_of(root, x);
+        const gl_op op = g->nodes[i].op;
+        if ((op != GL_OP_RELU && op != GL_OP_LEAKY_RELU) || !in_arena[i] || nread[x] != 1 || nref[x] != 0 ||
+            !in_arena[s] || (x != s && p->bias_of[s] < 0) || !gl_kernel_fuses_act(g->nodes[s].op))
+            continue;
+        p->act_of[s] = i;
+        root[i] = s;
+        in_arena[i] = 0;
+    }
+
+    /* Every view straight to its root (roots precede their views, so one
+     * pass in graph order resolves chains), and the root lives as long as
+     * any of its views is read. */
+    for (int t = 0; t < p->nsteps; t++) {
+        const int i = p->steps[t];
+        if (root[i] < 0) continue;
+        root[i] = gl_root_of(root, root[i]);
+        if (last_use[i] > last_use[root[i]]) last_use[root[i]] = last_use[i];
     }
 
     /* Plan: at step t, take the node's block, then release blocks whose last
@@ -502,6 +538,7 @@ gl_status gl_program_run(gl_program *p, gl_pool *pool, gl_rng *rng, gl_error *er
         a.node = nd;
         a.out = p->ptr[i];
         a.act = p->act_of[i] >= 0 ? &g->nodes[p->act_of[i]] : NULL;
+        a.bias = p->bias_of[i] >= 0 ? p->ptr[p->bias_of[i]] : NULL;
         for (int j = 0; j < nd->nin; j++) {
             a.in[j] = p->ptr[nd->in[j]];
             a.in_shape[j] = &g->nodes[nd->in[j]].shape;

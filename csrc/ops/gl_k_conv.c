@@ -271,6 +271,8 @@ typedef struct gl_panel_job {
     const float *in, *w;  /* image (conv2d, weight gradient) or column side (transposed); W^T, W or dy */
     float *out, *bufs;    /* bufs: one set of buffers per group */
     int64_t groups;
+    const float *bias;    /* conv2d: fused epilogue (gl_kernel_args), or NULL */
+    const gl_node *act;
 } gl_panel_job;
 
 /* d (cols x ldd) = s^T for s (rows x cols) row-major; ldd = rows rounded up
@@ -304,6 +306,7 @@ static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
                 gl_cols_job cj = {c, 1, j->in + b * img, col};
                 gl_im2col_range(&cj, 0, c->K);
                 gl_panel_gemm(c->Co, c->P, c->K, j->w, c->Co, col, c->P, j->out + b * cs, c->P);
+                gl_k_bias_act(j->bias, j->act, j->out + b * cs, 1, c->Co, c->P); /* the image is still in cache */
             } else if (wgrad) {
                 gl_cols_job cj = {c, 1, j->in + b * img, col};
                 gl_im2col_range(&cj, 0, c->K);
@@ -321,9 +324,9 @@ static void gl_panel_range(void *vp, int64_t g0, int64_t g1) {
 
 /* in: x (conv2d, weight gradient) or the column side (transposed); w: the
  * kernel, or the output gradient for the weight gradient. */
-static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, const float *w, float *out, float *work,
-                          gl_pool *pool) {
-    gl_panel_job j = {op, c, in, w, out, work + c->K * c->Co, gl_conv_panel_groups(c)};
+static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, const float *w, const float *bias,
+                          const gl_node *act, float *out, float *work, gl_pool *pool) {
+    gl_panel_job j = {op, c, in, w, out, work + c->K * c->Co, gl_conv_panel_groups(c), bias, act};
     if (op == GL_OP_CONV2D) { /* W^T: K x Co, small */
         for (int64_t o = 0; o < c->Co; o++)
             for (int64_t k = 0; k < c->K; k++) work[k * c->Co + o] = w[o * c->K + k];
@@ -362,11 +365,11 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
         return gl_fail(err, GL_ERR_INTERNAL, "%s: no workspace (gl_kernel_workspace not consulted)",
                        gl_op_name(nd->op));
     if (gl_wino_applies(nd->op, &c)) {
-        gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
+        gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;
     }
     if (gl_conv_panel_applies(nd->op, &c)) {
-        gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->out, a->work, a->pool);
+        gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;
     }
     if (c.K > INT_MAX || c.Co > INT_MAX || c.nb * c.P > INT_MAX)
@@ -394,6 +397,7 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
                 j.dst = y;
                 gl_cols_par(a->pool, c.Co, nb * c.P, gl_scatter_range, &j);
             }
+            gl_k_bias_act(a->bias, a->act, y, nb, c.Co, c.P);
             break;
         }
         case GL_OP_CONV_TRANSPOSE2D: { /* col (K, nb*P) = W^T (K, Co) @ x (Co, nb*P); image = col2im */

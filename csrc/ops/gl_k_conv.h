@@ -26,8 +26,9 @@ int gl_wino_applies(gl_op op, const gl_conv_geom *c);
 /* Workspace floats the Winograd path needs for this op. */
 size_t gl_wino_workspace(gl_op op, const gl_conv_geom *c);
 
-/* Runs the op (gl_wino_applies must hold): in0, in1 and out as in gl_k_conv. */
-void gl_wino_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, float *out, float *work,
-                  gl_pool *pool);
+/* Runs the op (gl_wino_applies must hold): in0, in1 and out as in gl_k_conv;
+ * conv2d's output gets the fused bias and activation (either may be NULL). */
+void gl_wino_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
+                  const gl_node *act, float *out, float *work, gl_pool *pool);
 
 #endif

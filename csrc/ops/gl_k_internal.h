@@ -45,6 +45,21 @@ static inline void gl_k_apply_act(const gl_node *act, float *restrict y, int64_t
     }
 }
 
+/* A conv's fused epilogue: y (n x C x S) <- act(y + bias[c]) (bias may be
+ * NULL, act may be NULL). */
+static inline void gl_k_bias_act(const float *bias, const gl_node *act, float *y, int64_t n, int64_t C, int64_t S) {
+    if (!bias && !act) return;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t c = 0; c < C; c++) {
+            float *restrict r = y + (b * C + c) * S;
+            if (bias) {
+                const float v = bias[c];
+                for (int64_t i = 0; i < S; i++) r[i] += v;
+            }
+            gl_k_apply_act(act, r, S);
+        }
+}
+
 /* Checks the node has nin inputs with data; fails with GL_ERR_INTERNAL. */
 gl_status gl_k_check_inputs(const gl_kernel_args *a, int nin, gl_error *err);
 

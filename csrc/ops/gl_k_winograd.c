@@ -68,6 +68,8 @@ typedef struct gl_wino {
     int64_t voff[25], moff[25]; /* where V_xi and M_xi start */
     int64_t task0[26];     /* conv GEMM tasks: entry xi has tasks [task0[xi], task0[xi + 1]) */
     const float *in0, *in1;
+    const float *bias;     /* conv2d: fused epilogue (gl_kernel_args), or NULL */
+    const gl_node *act;
     float *out;
     float *X, *V, *U, *M, *Y;
 } gl_wino;
@@ -582,6 +584,7 @@ static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
     float *slot = w->Y + o0 * gl_wino_yplane(w);
     for (int64_t o = o0; o < o1; o++) {
         gl_wino_output_plane(w, o, slot);
+        gl_k_bias_act(w->bias ? w->bias + o : NULL, w->act, slot, 1, 1, gl_wino_yplane(w));
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *y = w->out + (w->n0 + n0) * ld + o * g->P;
@@ -832,12 +835,14 @@ static void gl_wino_grad_gemms(void *vp, int64_t t0, int64_t t1) {
 
 /* ---- the driver ---- */
 
-void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float *in1, float *out, float *work,
-                  gl_pool *pool) {
+void gl_wino_conv(gl_op op, const gl_conv_geom *g, const float *in0, const float *in1, const float *bias,
+                  const gl_node *act, float *out, float *work, gl_pool *pool) {
     gl_wino w;
     gl_wino_plan(op, g, &w);
     w.in0 = in0;
     w.in1 = in1;
+    w.bias = bias;
+    w.act = act;
     w.out = out;
     const int64_t T = w.Th * w.Tw, nc = w.nc;
     w.X = work;

@@ -33,7 +33,7 @@ size_t gl_kernel_workspace(const gl_graph *g, int node) {
     }
 }
 
-int gl_kernel_fuses_act(gl_op op) { return op == GL_OP_ADD || op == GL_OP_BATCH_NORM; }
+int gl_kernel_fuses_act(gl_op op) { return op == GL_OP_ADD || op == GL_OP_BATCH_NORM || op == GL_OP_CONV2D; }
 
 gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     if (!a || !a->node) return gl_fail(err, GL_ERR_INTERNAL, "kernel called without a node");
@@ -41,6 +41,8 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
                    (a->act->op != GL_OP_RELU && a->act->op != GL_OP_LEAKY_RELU)))
         return gl_fail(err, GL_ERR_INTERNAL, "%s cannot apply a fused %s", gl_op_name(a->node->op),
                        gl_op_name(a->act->op));
+    if (a->bias && a->node->op != GL_OP_CONV2D)
+        return gl_fail(err, GL_ERR_INTERNAL, "%s cannot add a fused bias", gl_op_name(a->node->op));
     switch (a->node->op) {
     case GL_OP_INPUT:
     case GL_OP_PARAM:

@@ -21,10 +21,13 @@ typedef struct gl_kernel_args {
     gl_pool *pool;                    /* may be NULL: run single-threaded   */
     gl_rng *rng;                      /* for GL_OPF_RANDOM ops              */
     float *work;                      /* gl_kernel_workspace(...) floats    */
+    const float *bias;                /* NULL, or a per-channel vector (output
+                                         channels) that the program fused into
+                                         this node: CONV2D only, added before act */
     const gl_node *act;               /* NULL, or a RELU / LEAKY_RELU node that
                                          the program fused into this one: the
-                                         kernel writes act(value) (only ADD and
-                                         BATCH_NORM take one; gl_kernel_fuses_act) */
+                                         kernel writes act(value) (ADD,
+                                         BATCH_NORM, CONV2D; gl_kernel_fuses_act) */
 } gl_kernel_args;
 
 /* Whether op's kernel can apply a fused activation (gl_kernel_args.act). */

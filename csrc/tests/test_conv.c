@@ -153,6 +153,58 @@ static void check_case(gl_pool *pool, int N, int C, int H, int W, int O, int k, 
     free(r);
 }
 
+/* The conv's fused epilogue (gl_program.c): leaky(conv + bias) and
+ * relu(conv) run as one step each; a bias computed after the conv is not
+ * fused (it is not ready when the conv runs) but adds up the same. */
+static void check_conv_epilogue(gl_pool *pool, int N, int C, int H, int W, int O, int k, int s, int p) {
+    const int Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+    const size_t ny = (size_t)N * O * Ho * Wo;
+    gl_graph *g = NULL;
+    gl_error err;
+    gl_error_clear(&err);
+    if (gl_graph_new(&g, &err) != GL_OK) { CHECK(0, "graph: %s", err.msg); return; }
+    int64_t dx[4] = {N, C, H, W}, dw[4] = {O, C, k, k}, db[4] = {1, O, 1, 1};
+    float *x = rnd((size_t)N * C * H * W), *w = rnd((size_t)O * C * k * k), *bias = rnd((size_t)O);
+    int xi = gl_input(g, gl_shape_make(4, dx)), wi = gl_param(g, gl_shape_make(4, dw), w);
+    int bi = gl_param(g, gl_shape1(O), bias);
+    int y1 = gl_unary(g, GL_OP_LEAKY_RELU, gl_add(g, gl_conv2d(g, xi, wi, s, p), gl_reshape(g, bi, gl_shape_make(4, db))),
+                      0.2f, 0);
+    int y2 = gl_unary(g, GL_OP_RELU, gl_conv2d(g, xi, wi, s, p), 0, 0);
+    int c3 = gl_conv2d(g, xi, wi, s, p);
+    int y3 = gl_add(g, c3, gl_scale(g, gl_reshape(g, bi, gl_shape_make(4, db)), 1.0f));
+    gl_program *prog = NULL;
+    int outs[3] = {y1, y2, y3};
+    if (gl_program_new(g, 3, outs, NULL, &prog, &err) == GL_OK && gl_program_bind(prog, xi, x, &err) == GL_OK &&
+        gl_program_run(prog, pool, NULL, &err) == GL_OK) {
+        double *r = malloc(sizeof(double) * ny), *r1 = malloc(sizeof(double) * ny), *r2 = malloc(sizeof(double) * ny),
+               *r3 = malloc(sizeof(double) * ny);
+        naive_conv(x, w, r, N, C, H, W, O, k, s, p, Ho, Wo);
+        for (size_t i = 0; i < ny; i++) {
+            const double v = r[i] + bias[(i / ((size_t)Ho * Wo)) % (size_t)O];
+            r1[i] = v > 0 ? v : 0.2 * v;
+            r2[i] = r[i] > 0 ? r[i] : 0;
+            r3[i] = v;
+        }
+        const double e1 = rel_err(gl_program_output(prog, 0), r1, ny), e2 = rel_err(gl_program_output(prog, 1), r2, ny);
+        const double e3 = rel_err(gl_program_output(prog, 2), r3, ny);
+        /* conv(+bias+leaky), conv(+relu), conv, scale, add */
+        CHECK(e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-5 && gl_program_num_steps(prog) == 5,
+              "epilogue N%d C%d %dx%d O%d k%d s%d p%d threads %d: errors %.2e %.2e %.2e, %d steps (want 5)", N, C, H, W,
+              O, k, s, p, pool ? gl_pool_threads(pool) : 1, e1, e2, e3, gl_program_num_steps(prog));
+        free(r);
+        free(r1);
+        free(r2);
+        free(r3);
+    } else {
+        CHECK(0, "epilogue: %s", err.msg);
+    }
+    gl_program_free(prog);
+    gl_graph_free(g);
+    free(x);
+    free(w);
+    free(bias);
+}
+
 static void check_bn_first_order(void) {
     gl_graph *g = NULL;
     gl_error err;
@@ -253,6 +305,13 @@ int main(void) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
         check_case(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
+    }
+    /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd */
+    const int epi[][8] = {{3, 4, 9, 8, 5, 3, 1, 1}, {5, 1, 28, 28, 16, 4, 2, 1}, {3, 32, 14, 13, 40, 4, 2, 1}};
+    for (size_t c = 0; c < sizeof epi / sizeof epi[0]; c++) {
+        const int *q = epi[c];
+        check_conv_epilogue(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
+        check_conv_epilogue(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
     check_bn_first_order();
     const char *b = getenv("GL_CONV_BENCH");
