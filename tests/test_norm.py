@@ -33,7 +33,9 @@ def _ref(x, g, gy, eps=1e-5):
 
 @pytest.mark.parametrize("shape,mean,std", [((16, 5, 7, 7), 1e3, 1.0), ((8, 3, 14, 14), -3e4, 2.0),
                                             ((64, 4), 1e3, 1.0), ((4, 3, 5, 5), 50.0, 1e-2),
-                                            ((6, 2, 4, 4), 0.0, 1.0)], ids=str)
+                                            ((6, 2, 4, 4), 0.0, 1.0),
+                                            # over 1 MB: the kernel sweeps it in blocks of channels
+                                            ((64, 48, 14, 14), 5.0, 1.0)], ids=str)
 def test_batch_norm_large_mean_matches_float64(shape, mean, std, rng):
     c = shape[1]
     x = (mean + std * rng.standard_normal(shape)).astype(np.float32)
