@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     data_dir = a.data or os.environ.get("GANLIB_DATA") or os.path.join(root, "..", "shared", "data", "mnist")
     X, _ = gl.datasets.mnist(data_dir, "train", limit=10_000)
-    steps, repeats = (5, 1) if a.quick else (40, 5)
+    steps, repeats = (5, 1) if a.quick else (20, 9)
     try:
         import torch
     except ImportError:

@@ -81,16 +81,23 @@ static int64_t gl_sum_base(const gl_sum_plan *p, int64_t q) {
     return off;
 }
 
-/* Innermost group reduced: y[o] = sum over outer R of contiguous runs. */
+/* Innermost group reduced: y[o] = sum over outer R of contiguous runs.
+ * Outputs go in chunks of GL_SUM_COLS, the outer R loops outside the chunk's
+ * outputs, so the reads stream (per-channel sums of NCHW: one image after
+ * another) instead of jumping an image ahead every run; each output still
+ * adds its runs in the same order. */
 static void gl_sum_rows(void *vp, int64_t b, int64_t e) {
     const gl_sum_plan *p = vp;
-    for (int64_t o = b; o < e; o++) {
-        const float *x = p->x + gl_sum_base(p, o);
-        double s = 0.0;
+    double acc[GL_SUM_COLS];
+    for (int64_t o0 = b; o0 < e; o0 += GL_SUM_COLS) {
+        const int64_t n = e - o0 < GL_SUM_COLS ? e - o0 : GL_SUM_COLS;
+        for (int64_t q = 0; q < n; q++) acc[q] = 0.0;
         for (int64_t r0 = 0; r0 < p->rd[0]; r0++)
-            for (int64_t r1 = 0; r1 < p->rd[1]; r1++)
-                s += gl_k_sum_run(x + r0 * p->rs[0] + r1 * p->rs[1], p->inner);
-        p->y[o] = (float)s;
+            for (int64_t r1 = 0; r1 < p->rd[1]; r1++) {
+                const float *x = p->x + r0 * p->rs[0] + r1 * p->rs[1];
+                for (int64_t q = 0; q < n; q++) acc[q] += gl_k_sum_run(x + gl_sum_base(p, o0 + q), p->inner);
+            }
+        for (int64_t q = 0; q < n; q++) p->y[o0 + q] = (float)acc[q];
     }
 }
 
