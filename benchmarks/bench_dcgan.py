@@ -262,33 +262,39 @@ def main(argv: list[str] | None = None) -> int:
                      f"({100 * gf / sg:.0f} %).")
     lines += [
         "",
-        "Where the time goes (per-op timers, one thread, 2026-11-21): the three 64↔128-channel Winograd "
-        "convolutions ~70 % of the step (per step: transposed conv 5×, conv 4×, weight gradient 3×, each ~5–6 ms). "
-        "Their 7×7 phase grids end in short F(3, 2) tiles that share the F(4×4, 2×2) kernel transforms, so the "
-        "conv's and weight gradient's GEMMs do 81 % of a padded 8×8 grid's products (the transposed conv's four "
-        "phases are offset by a row, so it keeps the 8×8 grid). All 25 GEMMs of each op (~2.4–3.5 ms) run on "
-        "ganlib's register kernel (`csrc/ops/gl_k_panel_gemm.c`), which runs at ~163 GFLOP/s on cache-hot operands "
-        "against a measured one-core FMA peak of ~177 GFLOP/s, and at ~125–150 inside the op, where its operands "
-        "come from L3; the weight gradient's sum over tiles and images needs both operands transposed, which its "
-        "transforms write through 16×16 transposes (GEMMs ~1 ms faster than sgemm's, transforms ~0.5 ms slower). "
-        "The transforms and the NCHW ↔ batch-innermost passes (16×16 register transposes) take the rest, streaming "
-        "several MB per layer at L3 speed (~25–28 GB/s on one core here). Batch norm ~8 % (three sweeps that "
-        "stream through memory; dx, dgamma and dbeta from one pass); the one-channel layers ~7 % (conv, transposed "
-        "conv and weight gradient as register-kernel GEMMs per image); elementwise ops and Adam the rest (reshapes "
-        "are views and cost nothing). Two threads: a step runs ~125 parallel loops; the pool's idle threads poll "
-        "for 0.3 ms before sleeping, since waking a sleeping vCPU cost tens of µs per loop (with a 30 µs poll "
-        "the 2-thread step was ~9 % slower). Inside the Winograd phases each thread's share runs at nearly twice "
-        "the 1-thread rate; ~6 % of the 2-thread step is still one thread waiting for the other at a phase's end, "
-        "and handing out work in small claimed chunks instead of halves did not shorten it. "
-        "Tried and not kept: reading the input straight from NCHW inside the input transform (no X array) cost as "
-        "much as it saved; keeping V and M in L2 by running transforms and GEMMs per column strip would stream all "
-        "of U (3.3 MB, more than the 2 MB L2) once per strip, about the traffic it saves; chunks of 16 or 32 images "
-        "instead of 64 (V, M nearer L2 size) sped the transforms up about as much as they slowed the GEMMs; the "
-        "weight gradient with channels instead of images in the transform lanes (no transposes) wrote V^T a row "
-        "per image and was slower; the register kernel for shallow matmuls (the 100-wide latent layer) was no "
-        "faster than sgemm once timed in C (~0.7 ms each; a Python-level timing is mostly call overhead). "
-        "The step rates on this 2-core VM vary by ±10–15 % from run to run for both libraries (other tenants), "
-        "so a single run's ratio moves by about as much; the runs alternate to keep that from favouring either.",
+        "Where the time goes (per-op timers, one thread, 2026-11-22; ~96 ms per step):",
+        "",
+        "- **Winograd convolutions, ~73 %.** The three 64↔128-channel 4×4 stride-2 layers (per step: "
+        "transposed conv 5×, conv 4×, weight gradient 3×, ~5–6 ms each inside the step) run as F(4×4, 2×2) "
+        "over the four input phases. The transposed conv runs as the adjoint of the conv (it is the conv's "
+        "input gradient), so all three tile a 7×7 grid whose last tiles are short F(3, 2) ones: their GEMMs do "
+        "81 % of a padded 8×8 grid's products. The 25 GEMMs of each op (~2.2–2.8 ms) run on ganlib's register "
+        "kernel (`csrc/ops/gl_k_panel_gemm.c`, ~163 GFLOP/s on cache-hot operands against a measured one-core "
+        "FMA peak of ~177). The transforms stream the rest; each task range fills, transforms and empties its "
+        "channels' phase planes one channel at a time in a slot of its own, so those planes stay in cache.",
+        "- **One-channel layers, ~9 %** (D's first conv, its weight gradient, G's last transposed conv): one "
+        "register-kernel GEMM per image. D's first conv applies its bias and leaky ReLU as it writes each image "
+        "(the program fuses the ADD and the activation into the conv).",
+        "- **Batch norm, ~8 %**: three sweeps per channel block of ≤ 1 MB, so the second and third find it in "
+        "L2; the ReLU / leaky ReLU after it is applied in its output sweep (fused), and dx, dgamma and dbeta come "
+        "from one pass.",
+        "- **Linear layers, ~5 %** (sgemm; the 64×100×6272 latent layer reads its 2.5 MB weight cold every step), "
+        "**elementwise ops, ~5 %** (gradient masks, the bias gradient's per-channel sums), Adam the rest; "
+        "reshapes are views.",
+        "- **Two threads**: a step runs ~85 parallel loops; the pool's idle threads poll for 0.3 ms before "
+        "sleeping, since waking a sleeping vCPU cost tens of µs per loop. The memory-bound transforms and "
+        "batch-norm sweeps share one L3 between the two cores.",
+        "- **Tried and not kept**: software prefetch of the register kernel's next B strip into L2 (paired A/B "
+        "1.00); transforming the conv's weights in a different loop order (no change); reading the input "
+        "straight from NCHW inside the input transform with no X planes at all (cost as much as it saved); chunks "
+        "of 16 or 32 images instead of 64 (transforms faster by about what the GEMMs lost); the weight gradient "
+        "with channels instead of images in the transform lanes (wrote V^T a row per image, slower); the register "
+        "kernel for the shallow latent-layer matmul (no faster than sgemm timed in C).",
+        "",
+        "The step rates on this 2-core VM vary by ±10–15 % from run to run for both libraries (other tenants; the "
+        "FMA rate alone moves between ~143 and ~172 GFLOP/s), so a single run's ratio moves by about as much; "
+        "the runs alternate, in 9 rounds, to keep a slow spell from favouring either. "
+        "`benchmarks/ab_builds.py` compares two builds of ganlib in one process (paired, alternating runs).",
     ]
     body = "\n".join(lines)
     print(body)
