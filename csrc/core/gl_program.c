@@ -226,8 +226,8 @@ gl_status gl_program_new(const gl_graph *g, int nout, const int *outs, float *co
     nread = gl_calloc((size_t)n, sizeof *nread);
     off = gl_calloc((size_t)n, sizeof *off);
     in_arena = gl_calloc((size_t)n, 1);
-    if (!p->ptr || !p->sel || !p->steps || !p->act_of || !p->bias_of || !p->inputs || !p->outs || !p->out_ptr || !p->copies ||
-        !p->direct || !last_use || !root || !nref || !nsink || !nread || !off || !in_arena)
+    if (!p->ptr || !p->sel || !p->steps || !p->act_of || !p->bias_of || !p->inputs || !p->outs || !p->out_ptr ||
+        !p->copies || !p->direct || !last_use || !root || !nref || !nsink || !nread || !off || !in_arena)
         goto nomem;
     memcpy(p->outs, outs, (size_t)nout * sizeof *outs);
 

@@ -359,6 +359,7 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
     const int64_t nout = gl_shape_numel(&nd->shape);
     if (c.N == 0 || c.K == 0 || c.Co == 0 || c.P == 0) { /* empty sums (or nothing to do) */
         if (nout > 0) memset(a->out, 0, sizeof(float) * (size_t)nout);
+        if (nd->op == GL_OP_CONV2D) gl_k_bias_act(a->bias, a->act, a->out, c.N, c.Co, c.P); /* fused epilogue */
         return GL_OK;
     }
     if (!a->work)

@@ -80,7 +80,7 @@ gl_status gl_k_matmul(const gl_kernel_args *a, gl_error *err) {
         return GL_OK;
     }
     gl_mm_job j = {ta, tb, m, n, k, a->in[0], (int)sa->d[1], a->in[1], (int)sb->d[1], a->out, 0};
-    if (k == 1) { /* an outer product: sgemm wrote it at a fifth of the write bandwidth (DCGAN's dx of its last layer) */
+    if (k == 1) { /* an outer product (DCGAN's dx of its last layer): too few flops for the split below */
         const int64_t min_rows = GL_K_PAR_MIN / n;
         gl_parallel_for(a->pool, m, min_rows < 1 ? 1 : min_rows, gl_mm_outer_range, &j);
         return GL_OK;

@@ -392,7 +392,8 @@ static void gl_wino_fill_y_channel(const gl_wino *w, int64_t o, float *y) {
     const int64_t Np = w->Np, ld = g->Co * g->P, Hy = 4 * w->Th, Wy = 4 * w->Tw;
     const float *src = w->op == GL_OP_CONV_TRANSPOSE2D ? w->in0 : w->in1;
     for (int64_t i = 0; i < Hy; i++)
-        for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++) memset(y + (i * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
+        for (int64_t j = i < g->Ho ? g->Wo : 0; j < Wy; j++)
+            memset(y + (i * Wy + j) * Np, 0, sizeof(float) * (size_t)Np);
     for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
         const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
         const float *s = src + (w->n0 + n0) * ld + o * g->P;

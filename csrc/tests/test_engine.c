@@ -386,7 +386,8 @@ static void test_fused_activations(void) {
     }
     gl_program_bind(p, x, xv, NULL);
     if (run(p, NULL, NULL, name) && run(p, NULL, NULL, name)) {
-        const double dl = max_abs_diff(gl_program_output(p, 0), rl, NE), dv = max_abs_diff(gl_program_output(p, 1), rv, NE);
+        const double dl = max_abs_diff(gl_program_output(p, 0), rl, NE);
+        const double dv = max_abs_diff(gl_program_output(p, 1), rv, NE);
         const double dr = max_abs_diff(gl_program_output(p, 2), rr, NE);
         /* add(+relu), batch_norm(+leaky), add, tanh, leaky, add: 6 steps, 8 unfused */
         check(dl < 1e-5 && dv < 1e-5 && dr == 0 && gl_program_num_steps(p) == 6, name,
