@@ -384,7 +384,6 @@ static void gl_wino_fill_x_channel(const gl_wino *w, int64_t c, float *x, int64_
     }
 }
 
-
 /* The Y plane y <- channel o of the column side: the output gradient
  * (weight gradient) or the input (transposed conv), zero beyond Ho x Wo */
 static void gl_wino_fill_y_channel(const gl_wino *w, int64_t o, float *y) {
@@ -559,7 +558,7 @@ GL_WINO_INLINE void gl_wino_output_block(const gl_wino *w, float *const mp[25], 
         for (int j = 0; j < (fc ? 4 : 3); j++) gl_lanes_copy(y0 + (i * Wy + j) * Np, y[i][j]);
 }
 
-/* Y plane o <- A^T m A (A3 along a short tile's side) */
+/* The Y plane y <- A^T m A of every tile of M row o (A3 along a short tile's side) */
 static void gl_wino_output_plane(const gl_wino *w, int64_t o, float *y) {
     const int64_t Np = w->Np, Wy = 4 * w->Tw;
     for (int64_t ty = 0; ty < w->Th; ty++)
