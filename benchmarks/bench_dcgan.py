@@ -271,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         "81 % of a padded 8×8 grid's products. The 25 GEMMs of each op (~2.2–2.8 ms) run on ganlib's register "
         "kernel (`csrc/ops/gl_k_panel_gemm.c`, ~163 GFLOP/s on cache-hot operands against a measured one-core "
         "FMA peak of ~177). The transforms stream the rest; each task range fills, transforms and empties its "
-        "channels' phase planes one channel at a time in a slot of its own, so those planes stay in cache.",
+        "channels' phase planes one channel at a time in a slot of its own, so those planes stay in cache, and "
+        "the batch goes through in chunks of 32 images, so V and M (~2.7 and ~1.3 MB per conv) are nearer L2 "
+        "size.",
         "- **One-channel layers, ~9 %** (D's first conv, its weight gradient, G's last transposed conv): one "
         "register-kernel GEMM per image. D's first conv applies its bias and leaky ReLU as it writes each image "
         "(the program fuses the ADD and the activation into the conv).",
@@ -287,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         "- **Tried and not kept**: software prefetch of the register kernel's next B strip into L2 (paired A/B "
         "1.00); transforming the conv's weights in a different loop order (no change); reading the input "
         "straight from NCHW inside the input transform with no X planes at all (cost as much as it saved); chunks "
-        "of 16 or 32 images instead of 64 (transforms faster by about what the GEMMs lost); the weight gradient "
-        "with channels instead of images in the transform lanes (wrote V^T a row per image, slower); the register "
+        "of 16 images instead of 32 (no clear gain; 32 instead of 64 was +3 % / +5 % on 1 / 2 threads); the weight "
+        "gradient with channels instead of images in the transform lanes (wrote V^T a row per image, slower); the register "
         "kernel for the shallow latent-layer matmul (no faster than sgemm timed in C).",
         "",
         "The step rates on this 2-core VM vary by ±10–15 % from run to run for both libraries (other tenants; the "

@@ -53,7 +53,8 @@
 
 #define GL_WL 16                           /* lanes (images) per transform step */
 #define GL_WINO_MAX ((int64_t)1 << 24)     /* workspace floats before the batch is chunked (64 MiB) */
-#define GL_WINO_CHUNK 64                   /* at most this many images per chunk: keeps V and M in cache */
+#define GL_WINO_CHUNK 32                   /* at most this many images per chunk: V and M nearer L2 size; with
+                                              7 x 7 grids every entry's GEMM columns are still whole strips */
 #define GL_WINO_MIN_CHANNELS 32            /* below this the GEMMs are too thin to pay */
 
 typedef struct gl_wino {
