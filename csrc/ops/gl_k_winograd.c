@@ -447,37 +447,6 @@ GL_WINO_INLINE void gl_wino_input_block(const gl_wino *w, const float *x0, float
                 gl_lanes_copy(v[i * 5 + j], a[i][j]);
 }
 
-/* V row k <- B^T d B of every tile of the plane x (B3 along a short tile's side) */
-static void gl_wino_input_plane(const gl_wino *w, const float *x, int64_t k) {
-    const int64_t Np = w->Np;
-    for (int64_t ty = 0; ty < w->Th; ty++)
-        for (int64_t tx = 0; tx < w->Tw; tx++) {
-            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-            const float *x0 = x + (4 * ty * w->Wx + 4 * tx) * Np;
-            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                float *v[25];
-                gl_wino_where(w, ty, tx, n0, k, 1, v);
-#define GL_WINO_CALL(a, b) gl_wino_input_block(w, x0 + n0, v, a, b)
-                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
-            }
-        }
-}
-
-/* conv2d: V rows (phase, c) for image channels c0..c1.  Each channel's four
- * phase planes go through a slot of X that this task range alone uses (its
- * first channel's), rewritten for every channel: they are transformed while
- * still in cache and never travel to memory. */
-static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
-    const gl_wino *w = vp;
-    const int64_t plane = gl_wino_plane(w);
-    float *slot = w->X + 4 * c0 * plane;
-    for (int64_t c = c0; c < c1; c++) {
-        gl_wino_fill_x_channel(w, c, slot, plane);
-        for (int64_t ph = 0; ph < 4; ph++) gl_wino_input_plane(w, slot + ph * plane, ph * w->g->Ci + c);
-    }
-}
-
 /* The weight gradient's transforms run 16 channels of one lane block into
  * buf, then transpose each entry's 16 channels x 16 images out: by_channel
  * is what a tile body writes, by_entry what a transpose reads. */
@@ -559,47 +528,6 @@ GL_WINO_INLINE void gl_wino_output_block(const gl_wino *w, float *const mp[25], 
         for (int j = 0; j < (fc ? 4 : 3); j++) gl_lanes_copy(y0 + (i * Wy + j) * Np, y[i][j]);
 }
 
-/* The Y plane y <- A^T m A of every tile of M row o (A3 along a short tile's side) */
-static void gl_wino_output_plane(const gl_wino *w, int64_t o, float *y) {
-    const int64_t Np = w->Np, Wy = 4 * w->Tw;
-    for (int64_t ty = 0; ty < w->Th; ty++)
-        for (int64_t tx = 0; tx < w->Tw; tx++) {
-            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-            float *y0 = y + (4 * ty * Wy + 4 * tx) * Np;
-            float *mp[25];
-            gl_wino_where(w, ty, tx, 0, o, 0, mp);
-            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-#define GL_WINO_CALL(a, b) gl_wino_output_block(w, mp, n0, y0 + n0, a, b)
-                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
-            }
-        }
-}
-
-/* conv2d: output channels o0..o1 of y, each through a Y plane (cropped to
- * Ho x Wo) in a slot of this task range's own (as X in gl_wino_input) */
-static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
-    const gl_wino *w = vp;
-    const gl_conv_geom *g = w->g;
-    const int64_t Np = w->Np, Wy = 4 * w->Tw, ld = g->Co * g->P;
-    float *slot = w->Y + o0 * gl_wino_yplane(w);
-    for (int64_t o = o0; o < o1; o++) {
-        gl_wino_output_plane(w, o, slot);
-        gl_k_bias_act(w->bias ? w->bias + o : NULL, w->act, slot, 1, 1, gl_wino_yplane(w));
-        for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
-            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
-            float *y = w->out + (w->n0 + n0) * ld + o * g->P;
-            for (int64_t i = 0; i < g->Ho; i++)
-                for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
-                    const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
-                    const float *s[16];
-                    for (int j = 0; j < nc; j++) s[j] = slot + (i * Wy + j0 + j) * Np + n0;
-                    gl_tr16_out(y + i * g->Wo + j0, ld, s, nl, nc);
-                }
-        }
-    }
-}
-
 /* Transposed conv, one lane block of one tile: X <- B m B^T (B3 along a
  * short side: its tile is 4 wide).  A tile shares its first row with the
  * tile above and its first column with the tile to the left, written
@@ -629,23 +557,50 @@ GL_WINO_INLINE void gl_wino_adj_output_block(const gl_wino *w, float *const mp[2
         }
 }
 
-/* Transposed conv: the plane x <- the sum of B m B^T over the tiles of M
- * row r; rows (columns) past the tiles, when the last is short, are left
- * unwritten */
-static void gl_wino_adj_plane(const gl_wino *w, int64_t r, float *x) {
-    const int64_t Np = w->Np;
+/* A plane <- the tiles of M row r: Y gets A^T m A (conv2d, A3 along a short
+ * side), or, adj, X gets B m B^T (transposed conv), rows and columns past a
+ * short last tile left unwritten */
+static void gl_wino_from_m(const gl_wino *w, int64_t r, float *dst, int adj) {
+    const int64_t Np = w->Np, stride = adj ? w->Wx : 4 * w->Tw;
     for (int64_t ty = 0; ty < w->Th; ty++)
         for (int64_t tx = 0; tx < w->Tw; tx++) {
             const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-            float *x0 = x + (4 * ty * w->Wx + 4 * tx) * Np;
+            float *d0 = dst + (4 * ty * stride + 4 * tx) * Np;
             float *mp[25];
             gl_wino_where(w, ty, tx, 0, r, 0, mp);
             for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-#define GL_WINO_CALL(a, b) gl_wino_adj_output_block(w, mp, n0, x0 + n0, ty > 0, tx > 0, a, b)
-                GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
+#define GL_WINO_OUT(a, b) gl_wino_output_block(w, mp, n0, d0 + n0, a, b)
+#define GL_WINO_ADJ(a, b) gl_wino_adj_output_block(w, mp, n0, d0 + n0, ty > 0, tx > 0, a, b)
+                if (adj) GL_WINO_BY_SHAPE(fr, fc, GL_WINO_ADJ);
+                else GL_WINO_BY_SHAPE(fr, fc, GL_WINO_OUT);
+#undef GL_WINO_OUT
+#undef GL_WINO_ADJ
             }
         }
+}
+
+/* conv2d: output channels o0..o1 of y, each through a Y plane (cropped to
+ * Ho x Wo) in a slot of this task range's own (as X in gl_wino_input) */
+static void gl_wino_output_conv(void *vp, int64_t o0, int64_t o1) {
+    const gl_wino *w = vp;
+    const gl_conv_geom *g = w->g;
+    const int64_t Np = w->Np, Wy = 4 * w->Tw, ld = g->Co * g->P;
+    float *slot = w->Y + o0 * gl_wino_yplane(w);
+    for (int64_t o = o0; o < o1; o++) {
+        gl_wino_from_m(w, o, slot, 0);
+        gl_k_bias_act(w->bias ? w->bias + o : NULL, w->act, slot, 1, 1, gl_wino_yplane(w));
+        for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
+            const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
+            float *y = w->out + (w->n0 + n0) * ld + o * g->P;
+            for (int64_t i = 0; i < g->Ho; i++)
+                for (int64_t j0 = 0; j0 < g->Wo; j0 += 16) {
+                    const int nc = (int)(g->Wo - j0 < 16 ? g->Wo - j0 : 16);
+                    const float *s[16];
+                    for (int j = 0; j < nc; j++) s[j] = slot + (i * Wy + j0 + j) * Np + n0;
+                    gl_tr16_out(y + i * g->Wo + j0, ld, s, nl, nc);
+                }
+        }
+    }
 }
 
 /* Transposed conv: image channels c0..c1 of out, each merged from its four
@@ -662,7 +617,7 @@ static void gl_wino_output_convt(void *vp, int64_t c0, int64_t c1) {
     const int64_t plane = gl_wino_plane(w);
     float *slot = w->X + 4 * c0 * plane;
     for (int64_t c = c0; c < c1; c++) {
-        for (int64_t ph = 0; ph < 4; ph++) gl_wino_adj_plane(w, ph * g->Ci + c, slot + ph * plane);
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_from_m(w, ph * g->Ci + c, slot + ph * plane, 1);
         for (int64_t n0 = 0; n0 < w->nn; n0 += GL_WL) {
             const int nl = (int)(w->nn - n0 < GL_WL ? w->nn - n0 : GL_WL);
             float *out = w->out + (w->n0 + n0) * ld + c * HW;
@@ -708,25 +663,49 @@ GL_WINO_INLINE void gl_wino_grad_output_block(const gl_wino *w, const float *y0,
             if (GL_WINO_USED(fr, fc, i, j)) gl_lanes_copy(zp[i * 5 + j], z[i][j]);
 }
 
-/* Transposed conv: V <- A y A^T of its input's channels c0..c1 (in Y) */
+/* V row k <- the tiles of a plane: B^T d B of an X plane (conv2d, B3 along
+ * a short side), or, adj, A y A^T of a Y plane (transposed conv) */
+static void gl_wino_to_v(const gl_wino *w, const float *src, int64_t k, int adj) {
+    const int64_t Np = w->Np, stride = adj ? 4 * w->Tw : w->Wx;
+    for (int64_t ty = 0; ty < w->Th; ty++)
+        for (int64_t tx = 0; tx < w->Tw; tx++) {
+            const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
+            const float *s0 = src + (4 * ty * stride + 4 * tx) * Np;
+            for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
+                float *v[25];
+                gl_wino_where(w, ty, tx, n0, k, 1, v);
+#define GL_WINO_IN(a, b) gl_wino_input_block(w, s0 + n0, v, a, b)
+#define GL_WINO_ADJ(a, b) gl_wino_grad_output_block(w, s0 + n0, v, a, b)
+                if (adj) GL_WINO_BY_SHAPE(fr, fc, GL_WINO_ADJ);
+                else GL_WINO_BY_SHAPE(fr, fc, GL_WINO_IN);
+#undef GL_WINO_IN
+#undef GL_WINO_ADJ
+            }
+        }
+}
+
+/* conv2d: V rows (phase, c) for image channels c0..c1.  Each channel's four
+ * phase planes go through a slot of X that this task range alone uses (its
+ * first channel's), rewritten for every channel: they are transformed while
+ * still in cache and never travel to memory. */
+static void gl_wino_input(void *vp, int64_t c0, int64_t c1) {
+    const gl_wino *w = vp;
+    const int64_t plane = gl_wino_plane(w);
+    float *slot = w->X + 4 * c0 * plane;
+    for (int64_t c = c0; c < c1; c++) {
+        gl_wino_fill_x_channel(w, c, slot, plane);
+        for (int64_t ph = 0; ph < 4; ph++) gl_wino_to_v(w, slot + ph * plane, ph * w->g->Ci + c, 0);
+    }
+}
+
+/* Transposed conv: V <- A y A^T of its input's channels c0..c1, each filled
+ * into a Y slot of this range's own first (as X in gl_wino_input) */
 static void gl_wino_adj_input(void *vp, int64_t c0, int64_t c1) {
     const gl_wino *w = vp;
-    const int64_t Np = w->Np, Wy = 4 * w->Tw;
-    float *slot = w->Y + c0 * gl_wino_yplane(w); /* this range's own, as X in gl_wino_input */
+    float *slot = w->Y + c0 * gl_wino_yplane(w);
     for (int64_t c = c0; c < c1; c++) {
         gl_wino_fill_y_channel(w, c, slot);
-        for (int64_t ty = 0; ty < w->Th; ty++)
-            for (int64_t tx = 0; tx < w->Tw; tx++) {
-                const int fr = gl_wino_full_row(w, ty), fc = gl_wino_full_col(w, tx);
-                const float *y0 = slot + (4 * ty * Wy + 4 * tx) * Np;
-                for (int64_t n0 = 0; n0 < Np; n0 += GL_WL) {
-                    float *v[25];
-                    gl_wino_where(w, ty, tx, n0, c, 1, v);
-#define GL_WINO_CALL(a, b) gl_wino_grad_output_block(w, y0 + n0, v, a, b)
-                    GL_WINO_BY_SHAPE(fr, fc, GL_WINO_CALL);
-#undef GL_WINO_CALL
-                }
-            }
+        gl_wino_to_v(w, slot, c, 1);
     }
 }
 
