@@ -1,6 +1,6 @@
 """Neural-network building blocks whose parameters live in flat C-shared buffers."""
 from .init import manual_seed
-from .layers import (ACTIVATIONS, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid,
+from .layers import (ACTIVATIONS, Concat, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid,
                      Softplus, Tanh, activation, from_spec, mlp, register_spec)
 from .module import Module, ParamBuffer
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, MaxPool2d, Reshape, Upsample
@@ -9,7 +9,7 @@ from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
 from . import init
 
 __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus",
-           "Identity", "Dropout", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
+           "Identity", "Dropout", "Concat", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "Flatten", "Reshape",
            "BatchNorm", "LayerNorm", "VirtualBatchNorm",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES"]

@@ -10,7 +10,7 @@ from . import init as _init
 from .module import Module
 
 __all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity", "Dropout",
-           "Sequential", "activation", "ACTIVATIONS"]
+           "Concat", "Sequential", "activation", "ACTIVATIONS"]
 
 
 def _rng(seed: int | None) -> np.random.Generator:
@@ -115,6 +115,26 @@ class LeakyReLU(Module):
         return f"LeakyReLU({self.slope})"
 
 
+class Concat(Module):
+    """Joins its inputs along axis 1 (features), e.g. a conditional generator's ``G(z, y)``.
+
+    Examples
+    --------
+    >>> G = gl.nn.Sequential(gl.nn.Concat(), gl.nn.Linear(2 + 10, 2))
+    >>> G(np.zeros((5, 2), np.float32), np.eye(10, dtype=np.float32)[:5]).shape
+    (5, 2)
+    """
+
+    def spec(self) -> dict:
+        return {"type": "Concat"}
+
+    def forward(self, *inputs: ops.Tensor) -> ops.Tensor:
+        return inputs[0] if len(inputs) == 1 else ops.concat(list(inputs), axis=1)
+
+    def __repr__(self) -> str:
+        return "Concat()"
+
+
 class Dropout(Module):
     """Zero activations with probability p while training (seeded by the program RNG)."""
 
@@ -174,9 +194,15 @@ class Sequential(Module):
     def spec(self) -> dict:
         return {"type": "Sequential", "layers": [m.spec() for m in self._children.values()]}
 
-    def forward(self, x: ops.Tensor) -> ops.Tensor:
-        for layer in self._children.values():
-            x = layer(x)
+    def forward(self, *inputs: ops.Tensor) -> ops.Tensor:
+        """The first layer takes every input (e.g. :class:`Concat` for ``G(z, y)``), the rest one."""
+        x = None
+        for k, layer in enumerate(self._children.values()):
+            x = layer(*inputs) if k == 0 else layer(x)
+        if x is None:
+            if len(inputs) != 1:
+                raise TypeError("an empty Sequential passes one input through")
+            x = inputs[0]
         return x
 
     def __repr__(self) -> str:
@@ -228,6 +254,7 @@ _SPEC_TYPES = {"Linear": lambda d: Linear(d["in"], d["out"], bias=d.get("bias", 
                "ReLU": lambda d: ReLU(), "Tanh": lambda d: Tanh(), "Sigmoid": lambda d: Sigmoid(),
                "Softplus": lambda d: Softplus(), "Identity": lambda d: Identity(),
                "LeakyReLU": lambda d: LeakyReLU(d["slope"]), "Dropout": lambda d: Dropout(d["p"]),
+               "Concat": lambda d: Concat(),
                "Sequential": lambda d: Sequential(*[from_spec(x) for x in d["layers"]])}
 
 

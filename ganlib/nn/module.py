@@ -169,6 +169,31 @@ class Module:
             out[name] = m.buffer.grad[off:off + size].reshape(shape)
         return out
 
+    def param_range(self) -> tuple[int, int]:
+        """(offset, size) of this module's parameters inside ``self.buffer``.
+
+        A module's parameters are one contiguous run of its buffer even when the
+        module sits inside a container that shares the buffer (the container lays
+        each subtree out in one piece), so an optimizer or an average can own
+        exactly this module's range.
+
+        Examples
+        --------
+        >>> E, Dec = gl.nn.mlp(4, [8], 2, seed=0), gl.nn.mlp(2, [8], 4, seed=1)
+        >>> ae = gl.nn.Sequential(E, Dec)
+        >>> E.param_range(), Dec.param_range()
+        ((0, 58), (58, 60))
+        """
+        slots = [(off, int(np.prod(shape)) if len(shape) else 1) for _, _, off, shape in self._slots()]
+        if not slots:
+            return 0, 0
+        start, pos = slots[0][0], slots[0][0]
+        for off, size in slots:
+            if off != pos:   # cannot happen for trees built by _adopt_children
+                raise ValueError(f"{type(self).__name__}: parameters are not one contiguous range of its buffer")
+            pos += size
+        return start, pos - start
+
     def num_parameters(self) -> int:
         return int(sum(p.size for _, p in self.named_parameters()))
 
@@ -302,17 +327,28 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} cannot describe itself; "
                                   "pass the module explicitly when loading")
 
-    def forward(self, x: "ops.Tensor") -> "ops.Tensor":
+    def forward(self, *inputs: "ops.Tensor") -> "ops.Tensor":
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def __call__(self, x: Any) -> Any:
-        if isinstance(x, ops.Tensor):
-            return self.forward(x)
+    def __call__(self, *inputs: Any) -> Any:
+        """Symbolic Tensors in: append the forward pass to their graph. Arrays in: run
+        it in C (compiled once per input shapes) and return an array.
+
+        Several inputs go to ``forward`` in order, e.g. a conditional generator
+        ``G(z, y)``; symbolic and array inputs are not mixed.
+        """
+        if not inputs:
+            raise TypeError(f"{type(self).__name__} needs at least one input")
+        tensors = [isinstance(x, ops.Tensor) for x in inputs]
+        if all(tensors):
+            return self.forward(*inputs)
+        if any(tensors):
+            raise TypeError(f"{type(self).__name__}: inputs mix symbolic Tensors and arrays")
         fn = self._forward_cache.get("fn")
         if fn is None:
             fn = ops.Function(self.forward, training=self.training)
             self._forward_cache["fn"] = fn
-        return fn(x)
+        return fn(*inputs)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._children.items())
