@@ -1,11 +1,10 @@
 """Supervised classifiers trained in C, and the shipped MNIST classifier behind the image metrics.
 
-:func:`train_classifier` traces one softmax cross-entropy training step of a
-module into a compiled C program and hands it, with the optimizer, to the C
-fit loop (``_C.Fit``): each data row is ``[flattened image | one-hot label]``;
-the program slices the two parts back apart, reshapes the images, and writes
-the gradients straight into the module's flat gradient buffer.  Python is only
-called back every ``log_every`` steps (progress bar, Ctrl-C).
+:func:`train_classifier` is a one-phase :class:`~ganlib.trainer.Trainer`: one
+softmax cross-entropy step over a stream whose images and labels are two aligned
+columns (the labels one-hot, converted once), traced into a compiled C program
+and run by the C loop; Python is only called back every ``log_every`` steps
+(progress bar, Ctrl-C).
 
 :class:`MnistClassifier` / :func:`default_mnist_classifier` load the small
 convnet shipped as ``ganlib/data/mnist_classifier.safetensors`` (trained by
@@ -37,11 +36,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _C, ops, optim as _optim
+from . import ops, optim as _optim
 from .io.safetensors import load_safetensors, save_safetensors
-from .nn import init as _init
+from .nn.conv import Conv2d, Flatten, MaxPool2d
 from .nn.layers import Dropout, Linear, ReLU, Sequential, from_spec, register_spec
 from .nn.module import Module
+from .trainer import Data, Phase, Step, Trainer
 
 __all__ = ["train_classifier", "evaluate", "predict_logits", "mnist_convnet", "save_classifier",
            "load_classifier", "MnistClassifier", "default_mnist_classifier", "DEFAULT_WEIGHTS",
@@ -54,68 +54,12 @@ HISTORY_COLUMNS = ("loss", "accuracy")
 FORMAT = "ganlib.classifier/1"
 
 
-# ----------------------------------------------------------------------------- small conv layers
-# Self-contained layers for the shipped convnet, so that the weights file loads
-# no matter which other layer types gl.nn grows; their spec types are namespaced.
-
-class _Conv2d(Module):
-    """2-D convolution with bias, weight (out, in, k, k) and bias (out,) as in PyTorch."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, seed: Optional[int] = None) -> None:
-        super().__init__()
-        if min(in_channels, out_channels, kernel_size, stride) < 1 or padding < 0:
-            raise ValueError(f"Conv2d: bad sizes in={in_channels}, out={out_channels}, k={kernel_size}, "
-                             f"stride={stride}, padding={padding}")
-        self.cin, self.cout, self.k = int(in_channels), int(out_channels), int(kernel_size)
-        self.stride, self.padding = int(stride), int(padding)
-        rng = _init.default_rng() if seed is None else np.random.default_rng(int(seed))
-        fan_in = self.cin * self.k * self.k
-        self.add_param("weight", (self.cout, self.cin, self.k, self.k), _init.torch_default, rng)
-        self.add_param("bias", (self.cout,), _init.torch_default, rng, fan_in=fan_in)
-
-    def spec(self) -> dict:
-        return {"type": "ganlib.classifier.Conv2d", "in": self.cin, "out": self.cout, "k": self.k,
-                "stride": self.stride, "padding": self.padding}
-
-    def forward(self, x: ops.Tensor) -> ops.Tensor:
-        y = ops.conv2d(x, self.p("weight"), self.stride, self.padding)
-        return ops.add(y, ops.reshape(self.p("bias"), (1, self.cout, 1, 1)))
-
-    def __repr__(self) -> str:
-        return f"Conv2d({self.cin}, {self.cout}, {self.k}, stride={self.stride}, padding={self.padding})"
-
-
-class _MaxPool2d(Module):
-    def __init__(self, kernel_size: int) -> None:
-        super().__init__()
-        self.k = int(kernel_size)
-
-    def spec(self) -> dict:
-        return {"type": "ganlib.classifier.MaxPool2d", "k": self.k}
-
-    def forward(self, x: ops.Tensor) -> ops.Tensor:
-        return ops.max_pool2d(x, self.k)
-
-    def __repr__(self) -> str:
-        return f"MaxPool2d({self.k})"
-
-
-class _Flatten(Module):
-    def spec(self) -> dict:
-        return {"type": "ganlib.classifier.Flatten"}
-
-    def forward(self, x: ops.Tensor) -> ops.Tensor:
-        return ops.flatten(x)
-
-    def __repr__(self) -> str:
-        return "Flatten()"
-
-
-register_spec("ganlib.classifier.Conv2d",
-              lambda d: _Conv2d(d["in"], d["out"], d["k"], d.get("stride", 1), d.get("padding", 0), seed=0))
-register_spec("ganlib.classifier.MaxPool2d", lambda d: _MaxPool2d(d["k"]))
-register_spec("ganlib.classifier.Flatten", lambda d: _Flatten())
+# The shipped weights file names its layers by the types of the private copies that
+# earlier versions kept here; they are gl.nn's layers with the same parameters.
+register_spec("ganlib.classifier.Conv2d", lambda d: Conv2d(d["in"], d["out"], d["k"], d.get("stride", 1),
+                                                           d.get("padding", 0), seed=0))
+register_spec("ganlib.classifier.MaxPool2d", lambda d: MaxPool2d(d["k"]))
+register_spec("ganlib.classifier.Flatten", lambda d: Flatten())
 
 
 def mnist_convnet(num_classes: int = 10, dropout: float = 0.25, seed: int = 0) -> Sequential:
@@ -126,9 +70,9 @@ def mnist_convnet(num_classes: int = 10, dropout: float = 0.25, seed: int = 0) -
     """
     rng = np.random.default_rng(int(seed))
     s = [int(v) for v in rng.integers(2**31, size=4)]
-    layers: list[Module] = [_Conv2d(1, 32, 3, padding=1, seed=s[0]), ReLU(), _MaxPool2d(2),
-                            _Conv2d(32, 64, 3, padding=1, seed=s[1]), ReLU(), _MaxPool2d(2),
-                            _Flatten(), Linear(64 * 7 * 7, 128, seed=s[2]), ReLU()]
+    layers: list[Module] = [Conv2d(1, 32, 3, padding=1, seed=s[0]), ReLU(), MaxPool2d(2),
+                            Conv2d(32, 64, 3, padding=1, seed=s[1]), ReLU(), MaxPool2d(2),
+                            Flatten(), Linear(64 * 7 * 7, 128, seed=s[2]), ReLU()]
     if dropout:
         layers.append(Dropout(dropout))
     layers.append(Linear(128, num_classes, seed=s[3]))
@@ -140,7 +84,7 @@ def _is_int(v: Any) -> bool:
     return not isinstance(v, bool) and isinstance(v, (int, np.integer))
 
 
-def _check_images(where: str, images: Any) -> np.ndarray:
+def _check_images(where: str, images: Any, finite: bool = True) -> np.ndarray:
     x = images if isinstance(images, np.ndarray) else np.asarray(images)
     if x.dtype.kind not in "fiu":
         raise TypeError(f"{where}: images must be a numeric array, got dtype {x.dtype}")
@@ -149,6 +93,8 @@ def _check_images(where: str, images: Any) -> np.ndarray:
     if x.ndim > 4:
         raise ValueError(f"{where}: images have at most 4 dimensions (n, C, H, W), got shape {x.shape}")
     x = np.ascontiguousarray(x, dtype=np.float32)
+    if not finite:
+        return x
     bad = ~np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
     if bad.any():
         raise ValueError(f"{where}: images has {int(bad.sum())} rows with NaN or inf values "
@@ -235,14 +181,12 @@ def train_classifier(model: Module, images: Any, labels: Any, steps: Optional[in
     where = "train_classifier"
     if not isinstance(model, Module):
         raise TypeError(f"{where}: model must be a ganlib Module, got {type(model).__name__}")
-    x = _check_images(where, images)
+    x = _check_images(where, images, finite=False)   # the C loop refuses NaN rows when it takes the data
     n = int(x.shape[0])
     sample_shape = tuple(int(d) for d in x.shape[1:])
     if not _is_int(batch_size) or batch_size < 1:
         raise ValueError(f"{where}: batch_size must be an int >= 1, got {batch_size!r}")
     batch_size = int(batch_size)
-    if batch_size > n:
-        raise ValueError(f"{where}: batch_size {batch_size} is larger than the data ({n} images)")
     if not _is_int(log_every) or log_every < 1:
         raise ValueError(f"{where}: log_every must be an int >= 1, got {log_every!r}")
     if not _is_int(seed) or seed < 0:
@@ -257,68 +201,47 @@ def train_classifier(model: Module, images: Any, labels: Any, steps: Optional[in
         steps = max(1, int(round(float(epochs) * (n // batch_size))))
     elif not _is_int(steps) or steps < 0:
         raise ValueError(f"{where}: steps must be an int >= 0, got {steps!r}")
-    steps = int(steps)
     k = _output_width(where, model, sample_shape)
     y = _check_labels(where, labels, n, k)
     if optimizer is None:
         optimizer = _optim.Adam(1e-3)
     if not isinstance(optimizer, _optim.Optimizer):
         raise TypeError(f"{where}: optimizer must be a ganlib.optim optimizer, got {type(optimizer).__name__}")
-    optimizer.bind(model.buffer.data, model.buffer.grad)
-
-    d = int(np.prod(sample_shape))
-    data = np.zeros((n, d + k), np.float32)
-    data[:, :d] = x.reshape(n, d)
-    data[np.arange(n), d + y] = 1.0
-
     model.train()
-    tr = ops.Trace()
-    tr.training = True
-    with ops.tracing(tr):
-        xin = tr.input((batch_size, d + k))
-        xb = ops.slice(xin, 0, d)
-        if len(sample_shape) > 1:
-            xb = ops.reshape(xb, (batch_size, *sample_shape))
-        onehot = ops.slice(xin, d, d + k)
-        logits = model(xb)
-        loss = ops.softmax_cross_entropy(logits, onehot)
-        # batch accuracy: a row is right when no logit exceeds the true class's logit
-        true_logit = ops.sum(ops.mul(onehot, logits), axis=1, keepdims=True)
-        beaten = ops.sum(ops.sign(ops.relu(ops.sub(logits, true_logit))), axis=1)
-        acc = ops.scale(ops.mean(ops.clip(beaten, 0.0, 1.0)), -1.0, 1.0)
-        grads = ops.grad(loss, model)
-    sinks = [None, None] + list(model.named_grads().values())
-    prog = _C.Program(tr.graph, [loss.id, acc.id] + [g.id for g in grads], sinks, int(seed) * 4 + 1)
-    fit = _C.Fit(data, batch_size, int(seed) * 4 + 2)
-    fit.set_phases([{"program": prog, "batch_input": xin.id, "optimizers": [optimizer._c],
-                     "check": [(0, "classifier loss")], "record": [(0, 0), (1, 1)]}])
-
-    parts: list[np.ndarray] = []   # one history block per chunk: no up-front allocation of `steps` rows
-    bar = _progress(steps) if progress else None
-    done = 0
     try:
-        while done < steps:
-            m = min(int(log_every), steps - done)
-            block = np.full((m, len(HISTORY_COLUMNS)), np.nan, np.float32)
-            try:
-                fit.run(m, block)
-            finally:
-                moved = int(fit.step) - done
-                done += moved
-                parts.append(block[:moved])
-                if bar is not None:
-                    bar.update(moved)
-            if bar is not None and moved:
-                bar.set_postfix({"loss": f"{block[moved - 1, 0]:.3g}", "acc": f"{block[moved - 1, 1]:.3f}"})
-    except KeyboardInterrupt:
-        pass  # stopped at a step boundary: the model and the history so far are valid
+        trainer = _ClassifierTrainer(model, optimizer, int(seed))
+        return trainer.fit({"data": Data(x=x, y=y, num_classes=k)}, int(steps), batch_size, int(log_every),
+                           progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
         model._forward_cache = {}
-    hist = np.concatenate(parts, axis=0) if parts else np.zeros((0, len(HISTORY_COLUMNS)), np.float32)
-    return {"step": np.arange(1, done + 1, dtype=np.int64), "loss": hist[:, 0].copy(),
-            "accuracy": hist[:, 1].copy()}
+
+
+def _classify(b: Any) -> Step:
+    """Softmax cross-entropy of the model's logits, and the batch accuracy (before the update)."""
+    logits, onehot = b.modules.model(b.data.x), b.data.y
+    loss = ops.softmax_cross_entropy(logits, onehot)
+    # a row is right when no logit exceeds the true class's logit
+    true_logit = ops.sum(ops.mul(onehot, logits), axis=1, keepdims=True)
+    beaten = ops.sum(ops.sign(ops.relu(ops.sub(logits, true_logit))), axis=1)
+    acc = ops.scale(ops.mean(ops.clip(beaten, 0.0, 1.0)), -1.0, 1.0)
+    return Step(minimize={"model": loss}, log={"loss": loss, "accuracy": acc})
+
+
+class _ClassifierTrainer(Trainer):
+    """train_classifier's trainer: its seeds and message names are those it always had."""
+
+    def __init__(self, model: Module, optimizer: Any, seed: int) -> None:
+        super().__init__({"model": model}, {"model": optimizer}, [Phase("classify", _classify)],
+                         grad_norms=False, seed=seed)
+
+    def _phase_seed(self, k: int) -> int:
+        return self.seed * 4 + 1
+
+    def _stream_seed(self, k: int) -> int:
+        return self.seed * 4 + 2
+
+    def _check_label(self, phase: str, value: str) -> str:
+        return {"loss": "classifier loss", "model loss": "classifier loss"}.get(value, value)
 
 
 # ----------------------------------------------------------------------------- inference
@@ -477,11 +400,3 @@ def default_mnist_classifier() -> MnistClassifier:
         if clf is None:
             clf = _default["clf"] = MnistClassifier()
         return clf
-
-
-def _progress(total: int) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="step", leave=False)

@@ -1,9 +1,9 @@
 """gl.GAN: adversarial training whose whole loop runs in C.
 
-The trainer traces the discriminator step and the generator step once per
-batch size into compiled C programs (losses, penalties, unrolled updates and
-gradients as graph nodes), hands them to the C fit loop with the optimizers,
-and calls back into Python only every ``log_every`` steps.
+A GAN is a :class:`~ganlib.trainer.Trainer` with two modules (G, D) and two
+phases: the discriminator step (repeated ``d_steps`` times, a fresh batch each
+time) and the generator step, traced once per batch size into compiled C
+programs (losses, penalties, unrolled updates and gradients as graph nodes).
 
 Examples
 --------
@@ -16,17 +16,16 @@ Examples
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import _C, latent as _latent, losses as _losses, ops, optim as _optim
-from .io.safetensors import load_safetensors, save_safetensors
+from . import latent as _latent, losses as _losses, ops, optim as _optim
 from .nn.layers import from_spec
 from .nn.module import Module
+from .trainer import Data, Phase, Step, Trainer, _make_optimizer, _spec_or_none, register_trainer
 
-__all__ = ["GAN", "load", "HISTORY_COLUMNS"]
+__all__ = ["GAN", "HISTORY_COLUMNS"]
 
 HISTORY_COLUMNS = ("d_loss", "g_loss", "penalty", "d_grad_norm", "g_grad_norm")
 _COL = {name: k for k, name in enumerate(HISTORY_COLUMNS)}
@@ -40,15 +39,16 @@ def _first_in_features(m: Module) -> int | None:
     return None
 
 
-def _global_norm(grads: list[ops.Tensor]) -> ops.Tensor:
-    total = None
-    for g in grads:
-        s = ops.sum(ops.square(g))
-        total = s if total is None else total + s
-    return ops.sqrt(total)
+# the names the C loop's non-finite messages use for the GAN's checked values
+_CHECK_LABELS = {"d_loss": "D loss", "penalty": "gradient penalty", "g_loss": "G loss", "D loss": "D total loss",
+                 "G loss": "G total loss"}
+# history column <- trainer column
+_FROM_TRAINER = {"d_grad_norm": "D_grad_norm", "g_grad_norm": "G_grad_norm"}
+_PHASE_SEEDS = {"D": 1, "G": 2, "DG": 1}
 
 
-class GAN:
+@register_trainer("ganlib.GAN")
+class GAN(Trainer):
     """A generator G and a discriminator/critic D trained adversarially in C.
 
     Parameters
@@ -164,30 +164,28 @@ class GAN:
         if g_ema is not None and not 0.0 < g_ema < 1.0:
             raise ValueError(f"GAN: g_ema (decay) must be in (0, 1), got {g_ema}")
         self.g_ema = g_ema
-        self.G_ema = G.clone() if g_ema is not None else None
         if historical_averaging < 0:
             raise ValueError(f"GAN: historical_averaging must be >= 0, got {historical_averaging}")
         self.historical_averaging = float(historical_averaging)
-        self._hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if self.historical_averaging > 0:
-            for name, m in (("G", self.G), ("D", self.D)):
-                if m is not None:
-                    self._hist[name] = (m.buffer.data.copy(), np.zeros(1, np.int64))
         self.g_opt = g_opt if g_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999))
         self.d_opt = None if self.D is None else (d_opt if d_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999)))
         if self.d_opt is not None and self.d_opt is self.g_opt:
             raise ValueError("GAN: g_opt and d_opt must be two optimizer objects")
-        self.g_opt.bind(self.G.buffer.data, self.G.buffer.grad)
-        if self.D is not None:
-            self.d_opt.bind(self.D.buffer.data, self.D.buffer.grad)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"GAN: seed must be a non-negative int, got {seed!r}")
-        self.seed = seed
-        self.step = 0
-        self._fit = None           # (fit object, data array, batch size, programs)
-        self._pending: dict | None = None   # RNG/sampler state from a checkpoint, applied on first fit
         self._samplers: dict[tuple, ops.Function] = {}
         self._out_shape = self._generator_output_shape()
+        modules = {"G": self.G} if self.D is None else {"D": self.D, "G": self.G}
+        optimizers = {"G": self.g_opt} if self.D is None else {"D": self.d_opt, "G": self.g_opt}
+        super().__init__(modules, optimizers, self._phase_list(), clip=None if clip is None else {"D": clip},
+                         ema=None if g_ema is None else {"G": g_ema},
+                         running_average=list(modules) if self.historical_averaging > 0 else (), seed=seed)
+        self._hist = self._running   # name -> (mean of past parameters, count), read by the penalty term
+
+    @property
+    def G_ema(self) -> Module | None:
+        """The exponential moving average of G (``g_ema=decay``), or None."""
+        return self._averaged.get("G")
 
     # ---- shapes ---------------------------------------------------------------
     def _generator_output_shape(self) -> tuple:
@@ -233,108 +231,60 @@ class GAN:
     def _g_needs_data(self) -> bool:
         return bool(self.mmd or self.unroll or self.feature_matching or self.objective.needs_real_for_g)
 
-    def _batch_input(self, tr: ops.Trace, batch: int) -> tuple[ops.Tensor, ops.Tensor]:
-        width = int(np.prod(self._out_shape))
-        xin = tr.input((batch, width))
-        x = xin if len(self._out_shape) == 1 else ops.reshape(xin, (batch, *self._out_shape))
-        return xin, x
-
-    def _build_d(self, batch: int) -> tuple:
-        tr = ops.Trace()
-        with ops.tracing(tr):
-            xin, x = self._batch_input(tr, batch)
-            fake = self.G(self.latent.sample(batch))
-            d_loss = self._d_losses(self.D, x, fake)
-            pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
-            total = d_loss + pen if self.penalty else d_loss
-            h = self._hist_term(tr, "D", self.D)
-            total = total + h if h is not None else total
-            grads = ops.grad(total, self.D)
-            outs = [d_loss, pen, _global_norm(grads)]
-        return tr, xin, outs, grads
-
-    def _build_g(self, batch: int) -> tuple:
-        tr = ops.Trace()
-        with ops.tracing(tr):
-            xin, x = self._batch_input(tr, batch)
-            fake = self.G(self.latent.sample(batch))
-            g_loss = self._g_loss(tr, x if self._g_needs_data() else None, fake)
-            h = self._hist_term(tr, "G", self.G)
-            total = g_loss + h if h is not None else g_loss
-            grads = ops.grad(total, self.G)
-            outs = [g_loss, _global_norm(grads)]
-        return tr, xin, outs, grads
-
-    def _build_simultaneous(self, batch: int) -> tuple:
-        tr = ops.Trace()
-        with ops.tracing(tr):
-            xin, x = self._batch_input(tr, batch)
-            fake = self.G(self.latent.sample(batch))
-            lr, lf = self.D(x), self.D(fake)
-            d_loss = self.objective.d_loss(lr, lf, self.real_target)
-            pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
-            d_total = d_loss + pen if self.penalty else d_loss
-            g_loss = self.objective.g_loss(lf, lr if self.objective.needs_real_for_g else None)
-            g_total = g_loss
-            hd, hg = self._hist_term(tr, "D", self.D), self._hist_term(tr, "G", self.G)
-            d_total = d_total + hd if hd is not None else d_total
-            g_total = g_total + hg if hg is not None else g_total
-            d_grads, g_grads = ops.grad(d_total, self.D), ops.grad(g_total, self.G)
-            outs = [d_loss, pen, _global_norm(d_grads), g_loss, _global_norm(g_grads)]
-        return tr, xin, outs, d_grads, g_grads
-
-    def _program(self, tr: ops.Trace, outs: list, grads_and_modules: list, seed: int) -> Any:
-        ids = [o.id for o in outs]
-        sinks: list = [None] * len(outs)
-        for grads, module in grads_and_modules:
-            ids += [g.id for g in grads]
-            sinks += list(module.named_grads().values())
-        return _C.Program(tr.graph, ids, sinks, seed)
-
-    def _post(self, name: str, module: Module) -> list:
-        post = []
-        if name == "D" and self.clip is not None:
-            post.append(("clip", module.buffer.data, float(self.clip)))
-        if name == "G" and self.G_ema is not None:
-            post.append(("ema", module.buffer.data, self.G_ema.buffer.data, float(self.g_ema)))
-        if name in self._hist:
-            avg, count = self._hist[name]
-            post.append(("running_mean", module.buffer.data, avg, count))
-        return post
-
-    def _phases(self, batch: int) -> tuple[list[dict], list]:
-        s = self.seed * 8
+    # ---- phases ---------------------------------------------------------------------------
+    def _phase_list(self) -> list[Phase]:
         if self.update == "simultaneous":
-            tr, xin, outs, dg, gg = self._build_simultaneous(batch)
-            prog = self._program(tr, outs, [(dg, self.D), (gg, self.G)], s + 1)
-            phase = {"program": prog, "repeats": 1, "fresh_batch": True,
-                     "batch_input": xin.id if xin.id in prog.inputs else -1,
-                     "optimizers": [self.d_opt._c, self.g_opt._c],
-                     "post": self._post("D", self.D) + self._post("G", self.G),
-                     "check": [(0, "D loss"), (1, "gradient penalty"), (2, "D gradient norm"),
-                               (3, "G loss"), (4, "G gradient norm")],
-                     "record": [(0, _COL["d_loss"]), (1, _COL["penalty"]), (2, _COL["d_grad_norm"]),
-                                (3, _COL["g_loss"]), (4, _COL["g_grad_norm"])]}
-            return [phase], [tr]
-        phases, traces = [], []
-        if self.D is not None:
-            tr, xin, outs, grads = self._build_d(batch)
-            prog = self._program(tr, outs, [(grads, self.D)], s + 1)
-            phases.append({"program": prog, "repeats": self.d_steps, "fresh_batch": True,
-                           "batch_input": xin.id if xin.id in prog.inputs else -1,
-                           "optimizers": [self.d_opt._c], "post": self._post("D", self.D),
-                           "check": [(0, "D loss"), (1, "gradient penalty"), (2, "D gradient norm")],
-                           "record": [(0, _COL["d_loss"]), (1, _COL["penalty"]), (2, _COL["d_grad_norm"])]})
-            traces.append(tr)
-        tr, xin, outs, grads = self._build_g(batch)
-        prog = self._program(tr, outs, [(grads, self.G)], s + 2)
-        phases.append({"program": prog, "repeats": self.g_steps, "fresh_batch": self.D is None,
-                       "batch_input": xin.id if xin.id in prog.inputs else -1,
-                       "optimizers": [self.g_opt._c], "post": self._post("G", self.G),
-                       "check": [(0, "G loss"), (1, "G gradient norm")],
-                       "record": [(0, _COL["g_loss"]), (1, _COL["g_grad_norm"])]})
-        traces.append(tr)
-        return phases, traces
+            return [Phase("DG", self._simultaneous_step, redraw=True)]
+        phases = [] if self.D is None else [Phase("D", self._d_step, repeats=self.d_steps, redraw=True)]
+        # the generator reuses the critic's last batch; without a critic (MMD) it draws its own
+        return phases + [Phase("G", self._g_step, repeats=self.g_steps, redraw=self.D is None)]
+
+    def _fake(self, b: Any) -> tuple[ops.Tensor, ops.Tensor]:
+        x = b.data.x
+        return x, self.G(self.latent.sample(x.shape[0]))
+
+    def _d_step(self, b: Any) -> Step:
+        tr = ops.current_trace()
+        x, fake = self._fake(b)
+        d_loss = self._d_losses(self.D, x, fake)
+        pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
+        total = d_loss + pen if self.penalty else d_loss
+        h = self._hist_term(tr, "D", self.D)
+        total = total + h if h is not None else total
+        return Step(minimize={"D": total}, log={"d_loss": d_loss, "penalty": pen})
+
+    def _g_step(self, b: Any) -> Step:
+        tr = ops.current_trace()
+        batch = b._streams[0].batch
+        x = b.data.x if self._g_needs_data() else None
+        fake = self.G(self.latent.sample(batch))
+        g_loss = self._g_loss(tr, x, fake)
+        h = self._hist_term(tr, "G", self.G)
+        return Step(minimize={"G": g_loss + h if h is not None else g_loss}, log={"g_loss": g_loss})
+
+    def _simultaneous_step(self, b: Any) -> Step:
+        tr = ops.current_trace()
+        x, fake = self._fake(b)
+        lr, lf = self.D(x), self.D(fake)
+        d_loss = self.objective.d_loss(lr, lf, self.real_target)
+        pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
+        d_total = d_loss + pen if self.penalty else d_loss
+        g_loss = self.objective.g_loss(lf, lr if self.objective.needs_real_for_g else None)
+        g_total = g_loss
+        hd, hg = self._hist_term(tr, "D", self.D), self._hist_term(tr, "G", self.G)
+        d_total = d_total + hd if hd is not None else d_total
+        g_total = g_total + hg if hg is not None else g_total
+        return Step(minimize={"D": d_total, "G": g_total}, log={"d_loss": d_loss, "penalty": pen, "g_loss": g_loss})
+
+    # the trainer's hooks: the GAN keeps the seeds and message names it always had
+    def _phase_seed(self, k: int) -> int:
+        return self.seed * 8 + _PHASE_SEEDS[self.phases[k].name]
+
+    def _stream_seed(self, k: int) -> int:
+        return self.seed * 8 + 3
+
+    def _check_label(self, phase: str, value: str) -> str:
+        return _CHECK_LABELS.get(value, value)
 
     # ---- data -----------------------------------------------------------------------
     def _check_data(self, data: Any) -> np.ndarray:
@@ -347,33 +297,8 @@ class GAN:
         if tuple(data.shape[1:]) != self._out_shape:
             raise ValueError(f"GAN.fit: data rows have shape {tuple(data.shape[1:])}, but G produces "
                              f"{self._out_shape}")
-        flat = np.ascontiguousarray(data.reshape(data.shape[0], -1), dtype=np.float32)
-        bad = ~np.isfinite(flat).all(axis=1)
-        if bad.any():
-            raise ValueError(f"GAN.fit: data has {int(bad.sum())} rows with NaN or inf (first: row "
-                             f"{int(np.argmax(bad))})")
-        return flat
-
-    def _ensure_fit(self, data: np.ndarray, batch_size: int) -> Any:
-        cur = self._fit
-        if cur is not None and cur["source"] is data and cur["batch"] == batch_size:
-            return cur["fit"]
-        flat = self._check_data(data)
-        if batch_size > flat.shape[0]:
-            raise ValueError(f"GAN.fit: batch_size {batch_size} is larger than the data ({flat.shape[0]} rows)")
-        fit = _C.Fit(flat, batch_size, self.seed * 8 + 3)
-        phases, traces = self._phases(batch_size)
-        fit.set_phases(phases)
-        fit.step = self.step
-        pend = self._pending
-        if pend is not None and pend.get("batch") == batch_size and pend.get("rows") == flat.shape[0]:
-            fit.sampler_state = pend["sampler"]
-            for ph, st in zip(phases, pend["programs"]):
-                ph["program"].rng_state = st
-            self._pending = None
-        self._fit = {"fit": fit, "source": data, "flat": flat, "batch": batch_size,
-                     "phases": phases, "traces": traces}
-        return fit
+        # integer pixels are data here, not class labels
+        return data if data.dtype.kind == "f" else data.astype(np.float32)
 
     # ---- training -----------------------------------------------------------------------
     def fit(self, data: Any, steps: int, batch_size: int = 256, log_every: int = 100,
@@ -413,38 +338,17 @@ class GAN:
             raise ValueError(f"GAN.fit: batch_size must be an int >= 1, got {batch_size!r}")
         if isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer)) or log_every < 1:
             raise ValueError(f"GAN.fit: log_every must be an int >= 1, got {log_every!r}")
-        callbacks = list(callbacks)
-        fit = self._ensure_fit(data, int(batch_size))
-        hist = np.full((int(steps), len(HISTORY_COLUMNS)), np.nan, np.float32)
-        first = self.step
-        bar = _progress(int(steps)) if progress else None
-        done = 0
-        try:
-            while done < steps:
-                n = int(min(log_every, steps - done))
-                try:
-                    fit.run(n, hist[done:done + n])
-                finally:
-                    moved = int(fit.step) - first - done
-                    done += moved
-                    self.step = int(fit.step)
-                    if bar is not None:
-                        bar.update(moved)
-                if done and (callbacks or bar is not None):
-                    logs = {c: float(hist[done - 1, k]) for k, c in enumerate(HISTORY_COLUMNS)}
-                    if bar is not None:
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if not math.isnan(v)})
-                    for cb in callbacks:
-                        cb(self, self.step, logs)
-        except KeyboardInterrupt:
-            pass  # stopped at a step boundary: the model and the history so far are valid
-        finally:
-            if bar is not None:
-                bar.close()
-        out = {"step": np.arange(first + 1, first + done + 1, dtype=np.int64)}
-        for k, c in enumerate(HISTORY_COLUMNS):
-            out[c] = hist[:done, k].copy()
+        data = self._check_data(data)
+        hist = super().fit({"data": Data(x=data)}, steps, batch_size, log_every, callbacks, progress)
+        out = {"step": hist["step"]}
+        for c in HISTORY_COLUMNS:
+            col = hist.get(_FROM_TRAINER.get(c, c))
+            out[c] = col if col is not None else np.full(len(hist["step"]), np.nan, np.float32)
         return out
+
+    def last_batch(self) -> np.ndarray:
+        """A copy of the batch of real data the last step's discriminator saw, shaped as G's output."""
+        return super().last_batch("data", "x")
 
     # ---- using the model -----------------------------------------------------------------
     def _gen_module(self, ema: bool | None) -> Module:
@@ -488,12 +392,7 @@ class GAN:
     # ---- checkpoints -------------------------------------------------------------------------
     def _config(self) -> dict:
         def spec(m: Module | None) -> Any:
-            if m is None:
-                return None
-            try:
-                return m.spec()
-            except NotImplementedError:
-                return None
+            return None if m is None else _spec_or_none(m)
         return {"loss": self.loss_spec if isinstance(self.loss_spec, str) else None,
                 "penalty": self.penalty_spec if isinstance(self.penalty_spec, (str, type(None))) else "custom",
                 "penalty_weight": self.penalty_weight if self.penalty is not None else None, "d_steps": self.d_steps, "g_steps": self.g_steps,
@@ -505,116 +404,64 @@ class GAN:
                 "g_opt": {"kind": self.g_opt.kind, "config": self.g_opt.config},
                 "d_opt": None if self.d_opt is None else {"kind": self.d_opt.kind, "config": self.d_opt.config}}
 
-    def save(self, path: str) -> None:
-        """Write a resumable checkpoint (safetensors, atomic): parameters, optimizer
-        states, EMA / historical averages, RNG and sampler states, step."""
-        tensors: dict[str, np.ndarray] = {}
-        for prefix, m in (("G/", self.G), ("D/", self.D), ("G_ema/", self.G_ema)):
-            if m is not None:
-                for k, v in m.state_dict().items():  # parameters and buffers (BatchNorm statistics)
-                    tensors[prefix + k] = v
-        state: dict[str, Any] = {"step": self.step, "opt_t": {}}
-        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
-            if opt is not None:
-                sd = opt.state_dict()
-                tensors[f"{name}/state"] = sd["state"]
-                state["opt_t"][name] = sd["t"]
-        for name, (avg, count) in self._hist.items():
-            tensors[f"hist/{name}"] = avg
-            tensors[f"hist/{name}_count"] = count
-        if self._fit is not None:
-            fit = self._fit["fit"]
-            pos, epoch, rseed, rcount, perm = fit.sampler_state
-            tensors["sampler/perm"] = perm
-            state["sampler"] = [int(pos), int(epoch), int(rseed), int(rcount)]
-            state["programs"] = [list(map(int, ph["program"].rng_state)) for ph in self._fit["phases"]]
-            state["batch"] = self._fit["batch"]
-            state["rows"] = int(self._fit["flat"].shape[0])
-        elif self._pending is not None:
-            tensors["sampler/perm"] = self._pending["sampler"][4]
-            state.update({k: self._pending[k] for k in ("batch", "rows")})
-            state["sampler"] = list(self._pending["sampler"][:4])
-            state["programs"] = self._pending["programs"]
-        meta = {"format": "ganlib.GAN/1", "config": json.dumps(self._config()), "state": json.dumps(state)}
-        save_safetensors(path, tensors, meta)
-
-    def load_state(self, path: str) -> None:
-        """Restore everything ``save`` wrote into this GAN (same architecture and settings)."""
-        tensors, meta = load_safetensors(path)
-        if meta.get("format") != "ganlib.GAN/1":
-            raise ValueError(f"{path}: not a ganlib GAN checkpoint")
-        state = json.loads(meta["state"])
-        for prefix, m in (("G/", self.G), ("D/", self.D), ("G_ema/", self.G_ema)):
-            if m is not None:
-                sub = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-                m.load_state_dict(sub)
-        for name, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
-            if opt is not None:
-                sd = opt.state_dict()
-                sd.update(t=state["opt_t"][name], state=tensors[f"{name}/state"])
-                opt.load_state_dict(sd)
-        for name, (avg, count) in self._hist.items():
-            avg[...] = tensors[f"hist/{name}"]
-            count[...] = tensors[f"hist/{name}_count"]
-        self.step = int(state["step"])
-        self._fit = None
+    def _after_load(self) -> None:
         self._samplers = {}
-        self._pending = None
-        if "sampler" in state:
-            self._pending = {"sampler": (*state["sampler"], tensors["sampler/perm"]),
-                             "programs": [tuple(p) for p in state["programs"]],
-                             "batch": state["batch"], "rows": state["rows"]}
+
+    @classmethod
+    def _from_config(cls, path: str, cfg: dict, G: Module | None = None, D: Module | None = None,
+                     latent: Any = None, loss: Any = None, penalty: Any = None) -> "GAN":
+        """Rebuild a GAN from its saved configuration; custom parts are passed in."""
+        def need(value: Any, key: str, build: Callable) -> Any:
+            if value is not None:
+                return value
+            if cfg.get(key) is None:
+                raise ValueError(f"gl.load: {path} cannot rebuild '{key}' (it was custom); pass {key}=...")
+            return build(cfg[key])
+
+        G = need(G, "G", from_spec)
+        is_mmd = cfg.get("loss") == "mmd"
+        D = None if is_mmd else need(D, "D", from_spec)
+        latent = need(latent, "latent", _latent.from_spec)
+        loss = need(loss, "loss", lambda s: s)
+        if penalty is None:
+            penalty = cfg["penalty"]
+            if penalty == "custom":
+                raise ValueError(f"gl.load: {path} used a custom penalty; pass penalty=...")
+        weight = cfg["penalty_weight"] if penalty is not None else None
+        return cls(G, D, latent=latent, loss=loss, penalty=penalty, penalty_weight=weight,
+                   d_steps=cfg["d_steps"], g_steps=cfg["g_steps"], update=cfg["update"], unroll=cfg["unroll"],
+                   unroll_first_order=cfg["unroll_first_order"], g_opt=_make_optimizer(cfg["g_opt"]),
+                   d_opt=None if cfg["d_opt"] is None else _make_optimizer(cfg["d_opt"]),
+                   label_smoothing=cfg["label_smoothing"], g_ema=cfg["g_ema"],
+                   historical_averaging=cfg["historical_averaging"], clip=cfg["clip"],
+                   feature_matching=cfg["feature_matching"], seed=cfg["seed"])
 
 
-def load(path: str, G: Module | None = None, D: Module | None = None, latent: Any = None,
-         loss: Any = None, penalty: Any = None) -> GAN:
-    """Rebuild a GAN saved with :meth:`GAN.save` and restore its full training state.
-
-    Architectures, the latent and named losses are rebuilt from the file; pass
-    ``G``/``D``/``latent``/``loss``/``penalty`` for parts that were custom.
-    """
-    tensors, meta = load_safetensors(path)
-    if meta.get("format") != "ganlib.GAN/1":
-        raise ValueError(f"{path}: not a ganlib GAN checkpoint (format {meta.get('format')!r})")
-    cfg = json.loads(meta["config"])
-
-    def need(value: Any, key: str, build: Callable) -> Any:
-        if value is not None:
-            return value
-        if cfg.get(key) is None:
-            raise ValueError(f"gl.load: the checkpoint cannot rebuild '{key}' (it was custom); pass {key}=...")
-        return build(cfg[key])
-
-    G = need(G, "G", from_spec)
-    is_mmd = cfg.get("loss") == "mmd"
-    D = None if is_mmd else need(D, "D", from_spec)
-    latent = need(latent, "latent", _latent.from_spec)
-    loss = need(loss, "loss", lambda s: s)
-    if penalty is None:
-        penalty = cfg["penalty"]
-        if penalty == "custom":
-            raise ValueError("gl.load: the checkpoint used a custom penalty; pass penalty=...")
-
-    def make_opt(o: dict | None) -> Any:
-        if o is None:
-            return None
-        cls = {"sgd": _optim.SGD, "adam": _optim.Adam, "adamw": _optim.AdamW, "rmsprop": _optim.RMSProp}[o["kind"]]
-        return cls(**o["config"])
-
-    weight = cfg["penalty_weight"] if penalty is not None else None
-    gan = GAN(G, D, latent=latent, loss=loss, penalty=penalty, penalty_weight=weight,
-              d_steps=cfg["d_steps"], g_steps=cfg["g_steps"], update=cfg["update"], unroll=cfg["unroll"],
-              unroll_first_order=cfg["unroll_first_order"], g_opt=make_opt(cfg["g_opt"]),
-              d_opt=make_opt(cfg["d_opt"]), label_smoothing=cfg["label_smoothing"], g_ema=cfg["g_ema"],
-              historical_averaging=cfg["historical_averaging"], clip=cfg["clip"],
-              feature_matching=cfg["feature_matching"], seed=cfg["seed"])
-    gan.load_state(path)
-    return gan
-
-
-def _progress(total: int) -> Any:
+def _load_gan_v1(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str], **overrides: Any) -> GAN:
+    """Load a ``ganlib.GAN/1`` checkpoint (ganlib before gl.Trainer) as today's GAN, bit for bit."""
     try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="step", leave=False)
+        cfg, old = json.loads(meta["config"]), json.loads(meta["state"])
+        gan = GAN._from_config(path, cfg, **overrides)
+        renamed = {"g_opt/state": "optimizer/G/state", "d_opt/state": "optimizer/D/state",
+                   "hist/G": "running_average/G", "hist/D": "running_average/D"}
+        new: dict[str, np.ndarray] = {}
+        for k, v in tensors.items():
+            if k.startswith("G_ema/"):
+                new["ema/G/" + k[len("G_ema/"):]] = v
+            elif not k.endswith("_count"):
+                new[renamed.get(k, k)] = v
+        opts = {"G": cfg["g_opt"], "D": cfg["d_opt"]}
+        state = {"step": old["step"],
+                 "optimizers": {n: {"t": old["opt_t"][f"{n.lower()}_opt"], "lr": opts[n]["config"]["lr"]}
+                                for n in gan.optimizers},
+                 "running_average": {n: int(tensors[f"hist/{n}_count"][0]) for n in gan._running},
+                 "streams": [], "programs": {}}
+        if "sampler" in old:
+            pos, epoch, rseed, rcount = old["sampler"]
+            state["streams"] = [{"name": "data", "pos": pos, "epoch": epoch, "rng": [rseed, rcount],
+                                 "rows": old["rows"], "batch": old["batch"]}]
+            state["programs"] = {p.name: list(rs) for p, rs in zip(gan.phases, old["programs"])}
+    except (KeyError, TypeError, AttributeError, IndexError, RecursionError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: damaged ganlib.GAN/1 checkpoint ({type(e).__name__}: {e})") from None
+    gan._apply_state(path, new, state)
+    return gan

@@ -76,8 +76,8 @@ def test_mlp_learns_small_mnist_subset(small):
 def test_images_are_reshaped_in_the_program(small):
     """(n, 1, 28, 28) rows are flattened into the fit data and reshaped back for a conv net."""
     x, y = small
-    net = gl.nn.Sequential(gl.classifier._Conv2d(1, 8, 3, stride=2, padding=1, seed=0), gl.nn.ReLU(),
-                           gl.classifier._Flatten(), gl.nn.Linear(8 * 14 * 14, 10, seed=1))
+    net = gl.nn.Sequential(gl.nn.Conv2d(1, 8, 3, stride=2, padding=1, seed=0), gl.nn.ReLU(),
+                           gl.nn.Flatten(), gl.nn.Linear(8 * 14 * 14, 10, seed=1))
     hist = train_classifier(net, x[:512], y[:512], epochs=3, batch_size=64, progress=False)
     assert len(hist["step"]) == 3 * (512 // 64)
     assert hist["loss"][-4:].mean() < hist["loss"][:4].mean()

@@ -23,6 +23,16 @@ def make_data(n, seed=0):
     return np.column_stack([np.arange(n, dtype=np.float32), feats, target]).astype(np.float32)
 
 
+def fit1(data, batch, seed):
+    """A Fit over one stream with one column (the layout these tests use)."""
+    return _C.Fit([{"name": "data", "columns": {"x": data}, "batch": batch, "seed": seed}])
+
+
+def feed(node):
+    """The feeds of a phase reading the batch at INPUT `node` (-1: none)."""
+    return [] if node == -1 else [(node, 0, 0)]
+
+
 def selector(cols, shape):
     s = np.zeros(shape, np.float32)
     for r, c in cols:
@@ -55,7 +65,7 @@ class LinReg:
         self.prog = _C.Program(g, outs, sinks=sinks, seed=seed)
 
     def phase(self, opt, **kw):
-        d = dict(program=self.prog, batch_input=self.x, optimizers=[opt], check=[(0, "loss"), (1, "dw")],
+        d = dict(program=self.prog, feeds=feed(self.x), optimizers=[opt], check=[(0, "loss"), (1, "dw")],
                  record=[(0, 0)] + [(3 + k, 1 + k) for k in range(B)])
         d.update(kw)
         return d
@@ -72,8 +82,8 @@ def test_one_phase_matches_program_step_and_epochs_visit_rows_once(n):
     data = make_data(n)
     m = LinReg()
     opt = sgd(m.params, m.grads)
-    fit = _C.Fit(data, B, 7)
-    fit.set_phases([m.phase(opt, fresh_batch=True)])
+    fit = fit1(data, B, 7)
+    fit.set_phases([m.phase(opt, redraw=[0])])
     steps = 4 * (n // B) + 3
     hist = np.full((steps, 1 + B), np.nan, np.float32)
     assert fit.run(steps, hist) == steps
@@ -87,10 +97,10 @@ def test_one_phase_matches_program_step_and_epochs_visit_rows_once(n):
         if n % B == 0:
             assert sorted(rows.tolist()) == list(range(n))       # every row exactly once
     assert not np.array_equal(ids[:per_epoch], ids[per_epoch:2 * per_epoch])   # reshuffled
-    pos, epoch, _, _, perm = fit.sampler_state
+    pos, epoch, _, _, perm = fit.get_sampler(0)
     assert epoch == steps // per_epoch and pos == (steps % per_epoch) * B
     assert sorted(perm.tolist()) == list(range(n))
-    np.testing.assert_array_equal(fit.batch, data[ids[-1]])
+    np.testing.assert_array_equal(fit.batch(0, 0), data[ids[-1]])
 
     # the same steps by hand, on the same batches
     h = LinReg()
@@ -107,8 +117,8 @@ def test_same_seed_same_batches_other_seed_other_batches():
 
     def ids(seed):
         m = LinReg()
-        fit = _C.Fit(data, B, seed)
-        fit.set_phases([m.phase(sgd(m.params, m.grads), fresh_batch=True)])
+        fit = fit1(data, B, seed)
+        fit.set_phases([m.phase(sgd(m.params, m.grads), redraw=[0])])
         hist = np.zeros((10, 1 + B), np.float32)
         fit.run(10, hist)
         return hist[:, 1:]
@@ -143,11 +153,11 @@ def counter_program(width=W, reads_batch=True):
 def test_two_phases_repeats_and_history():
     data = make_data(100)
     d, gph = counter_program(), counter_program()
-    fit = _C.Fit(data, B, 1)
+    fit = fit1(data, B, 1)
     fit.set_phases([
-        dict(program=d["prog"], repeats=3, fresh_batch=True, batch_input=d["x"], optimizers=[d["opt"]],
+        dict(program=d["prog"], repeats=3, redraw=[0], feeds=feed(d["x"]), optimizers=[d["opt"]],
              record=[(2, 0), (3, 2)]),
-        dict(program=gph["prog"], batch_input=gph["x"], optimizers=[gph["opt"]], record=[(2, 1), (3, 3)]),
+        dict(program=gph["prog"], feeds=feed(gph["x"]), optimizers=[gph["opt"]], record=[(2, 1), (3, 3)]),
     ])
     steps = 5
     hist = np.full((steps, 5), -7.0, np.float32)
@@ -159,26 +169,26 @@ def test_two_phases_repeats_and_history():
     np.testing.assert_array_equal(hist[:, 1], -s)
     np.testing.assert_array_equal(hist[:, 2], hist[:, 3])      # phase 1 reuses phase 0's last batch
     np.testing.assert_array_equal(hist[:, 4], -7.0)            # unrecorded column untouched
-    pos, epoch = fit.sampler_state[:2]
+    pos, epoch = fit.get_sampler(0)[:2]
     assert (pos, epoch) == (3 * steps * B, 0)                 # only fresh draws consume data
 
 
 def test_phase_without_batch_input_draws_nothing():
     data = make_data(40)
     p = counter_program(reads_batch=False)
-    fit = _C.Fit(data, B, 1)
-    fit.set_phases([dict(program=p["prog"], batch_input=-1, fresh_batch=True, optimizers=[p["opt"]])])
-    before = fit.sampler_state
+    fit = fit1(data, B, 1)
+    fit.set_phases([dict(program=p["prog"], feeds=feed(-1), redraw=[0], optimizers=[p["opt"]])])
+    before = fit.get_sampler(0)
     assert fit.run(3, np.zeros((3, 0), np.float32)) == 3
-    assert fit.sampler_state[:4] == before[:4]
+    assert fit.get_sampler(0)[:4] == before[:4]
     assert p["c"][0] == -3
 
 
 def test_lr_change_between_runs_is_picked_up():
     data = make_data(40)
     p = counter_program()
-    fit = _C.Fit(data, B, 1)
-    fit.set_phases([dict(program=p["prog"], batch_input=p["x"], optimizers=[p["opt"]])])
+    fit = fit1(data, B, 1)
+    fit.set_phases([dict(program=p["prog"], feeds=feed(p["x"]), optimizers=[p["opt"]])])
     fit.run(2, np.zeros((2, 0), np.float32))
     p["opt"].lr = 0.5
     fit.run(2, np.zeros((2, 0), np.float32))
@@ -202,7 +212,7 @@ def test_post_actions_clip_ema_running_mean_match_numpy():
     ema = params.copy()
     mean = np.zeros(n, np.float32)
     count = np.zeros(1, np.int64)
-    fit = _C.Fit(make_data(8), B, 0)
+    fit = fit1(make_data(8), B, 0)
     fit.set_phases([dict(program=prog, optimizers=[opt],
                          post=[("clip", params, 0.5), ("ema", params, ema, 0.9), ("running_mean", params, mean, count)])])
 
@@ -235,7 +245,7 @@ def test_nan_at_step_k_raises_and_applies_no_update(vector):
     checked = logc if vector else g.sum_to(logc, ())
     prog = _C.Program(g, [loss, dc, checked], sinks=[None, grads, None])
     opt = _C.Optimizer("sgd", c, grads, 1.0)
-    fit = _C.Fit(make_data(8), B, 0)
+    fit = fit1(make_data(8), B, 0)
     fit.set_phases([dict(program=prog, optimizers=[opt], check=[(0, "loss"), (1, "grad"), (2, "log c")],
                          record=[(0, 0)])])
     hist = np.full((10, 1), np.nan, np.float32)
@@ -256,8 +266,8 @@ def test_keyboard_interrupt_stops_at_a_step_boundary():
     data = make_data(64)
     m = LinReg()
     opt = sgd(m.params, m.grads, lr=0.01)
-    fit = _C.Fit(data, B, 0)
-    fit.set_phases([m.phase(opt, fresh_batch=True, record=[(0, 0)])])
+    fit = fit1(data, B, 0)
+    fit.set_phases([m.phase(opt, redraw=[0], record=[(0, 0)])])
     steps = 5_000_000
     hist = np.full((steps, 1), np.nan, np.float32)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -285,8 +295,8 @@ class Setup:
         self.m = LinReg(noise=True, seed=11)
         self.opt = _C.Optimizer("adam", self.m.params, self.m.grads, 0.01)
         self.ema = self.m.params.copy()
-        self.fit = _C.Fit(data, B, 5)
-        self.fit.set_phases([self.m.phase(self.opt, fresh_batch=True, post=[("ema", self.m.params, self.ema, 0.95)])])
+        self.fit = fit1(data, B, 5)
+        self.fit.set_phases([self.m.phase(self.opt, redraw=[0], post=[("ema", self.m.params, self.ema, 0.95)])])
 
     def run(self, n):
         hist = np.zeros((n, 1 + B), np.float32)
@@ -294,12 +304,12 @@ class Setup:
         return hist
 
     def save(self):
-        return dict(step=self.fit.step, sampler=self.fit.sampler_state, state=self.opt.state.copy(), t=self.opt.t,
+        return dict(step=self.fit.step, sampler=self.fit.get_sampler(0), state=self.opt.state.copy(), t=self.opt.t,
                     params=self.m.params.copy(), ema=self.ema.copy(), rng=self.m.prog.rng_state)
 
     def restore(self, s):
         self.fit.step = s["step"]
-        self.fit.sampler_state = s["sampler"]
+        self.fit.set_sampler(0, s["sampler"])
         self.opt.state[:] = s["state"]
         self.opt.t = s["t"]
         self.m.params[:] = s["params"]
@@ -328,23 +338,23 @@ def test_resume_is_bit_identical():
 
 
 def test_sampler_state_validation():
-    fit = _C.Fit(make_data(6), 2, 0)
-    pos, epoch, seed, counter, perm = fit.sampler_state
+    fit = fit1(make_data(6), 2, 0)
+    pos, epoch, seed, counter, perm = fit.get_sampler(0)
     assert perm.dtype == np.int64 and perm.shape == (6,)
     with pytest.raises(ValueError, match="permutation"):
-        fit.sampler_state = (0, 0, seed, counter, np.array([0, 1, 2, 3, 4, 4]))
+        fit.set_sampler(0, (0, 0, seed, counter, np.array([0, 1, 2, 3, 4, 4])))
     with pytest.raises(ValueError, match=r"perm\[2\] = 9"):
-        fit.sampler_state = (0, 0, seed, counter, np.array([0, 1, 9, 3, 4, 5]))
+        fit.set_sampler(0, (0, 0, seed, counter, np.array([0, 1, 9, 3, 4, 5])))
     with pytest.raises(ValueError, match="shape"):
-        fit.sampler_state = (0, 0, seed, counter, np.arange(5))
+        fit.set_sampler(0, (0, 0, seed, counter, np.arange(5)))
     with pytest.raises(ValueError, match="pos"):
-        fit.sampler_state = (7, 0, seed, counter, perm)
+        fit.set_sampler(0, (7, 0, seed, counter, perm))
     with pytest.raises(TypeError):
-        fit.sampler_state = (0, 0, seed, counter)
+        fit.set_sampler(0, (0, 0, seed, counter))
     with pytest.raises(TypeError):
-        fit.sampler_state = (0, 0, seed, counter, np.arange(6, dtype=np.float64))
-    fit.sampler_state = (3, 2, 1, 2, [5, 4, 3, 2, 1, 0])
-    pos, epoch, seed, counter, perm = fit.sampler_state
+        fit.set_sampler(0, (0, 0, seed, counter, np.arange(6, dtype=np.float64)))
+    fit.set_sampler(0, (3, 2, 1, 2, [5, 4, 3, 2, 1, 0]))
+    pos, epoch, seed, counter, perm = fit.get_sampler(0)
     assert (pos, epoch, seed, counter) == (3, 2, 1, 2) and perm.tolist() == [5, 4, 3, 2, 1, 0]
     with pytest.raises(ValueError):
         fit.step = -1
@@ -354,8 +364,8 @@ def test_sampler_state_validation():
 
 def test_run_allocates_nothing_in_c():
     m = LinReg()
-    fit = _C.Fit(make_data(50), B, 0)
-    fit.set_phases([m.phase(sgd(m.params, m.grads), fresh_batch=True)])
+    fit = fit1(make_data(50), B, 0)
+    fit.set_phases([m.phase(sgd(m.params, m.grads), redraw=[0])])
     fit.run(1, np.zeros((1, 1 + B), np.float32))
     before = _C.alloc_count()
     fit.run(200, np.zeros((200, 1 + B), np.float32))
@@ -365,49 +375,55 @@ def test_run_allocates_nothing_in_c():
 # ---------------------------------------------------------------- bad inputs
 
 def test_bad_data_and_batch():
-    with pytest.raises(ValueError, match=r"batch must be between 1 and the number of rows of data \(5\), got 6"):
-        _C.Fit(make_data(5), 6, 0)
-    with pytest.raises(ValueError, match="got 0"):
-        _C.Fit(make_data(5), 0, 0)
+    with pytest.raises(ValueError, match=r"stream 'data': batch_size 6 is larger than the data \(5 rows\)"):
+        fit1(make_data(5), 6, 0)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        fit1(make_data(5), 0, 0)
     bad = make_data(10)
     bad[3, 1] = np.nan
     bad[7, 2] = np.inf
-    with pytest.raises(ValueError, match=r"2 rows with NaN or inf values \(first: row 3\)"):
-        _C.Fit(bad, 2, 0)
+    with pytest.raises(ValueError, match=r"stream 'data': column 'x' has 2 rows with NaN or inf values \(first: row 3\)"):
+        fit1(bad, 2, 0)
     with pytest.raises(ValueError, match="empty"):
-        _C.Fit(np.zeros((0, 3), np.float32), 1, 0)
+        fit1(np.zeros((0, 3), np.float32), 1, 0)
     with pytest.raises(ValueError, match="2-D"):
-        _C.Fit(np.zeros(5, np.float32), 1, 0)
+        fit1(np.zeros(5, np.float32), 1, 0)
     with pytest.raises(TypeError):
-        _C.Fit(np.array([["a"]]), 1, 0)
+        fit1(np.array([["a"]]), 1, 0)
     with pytest.raises(ValueError):
-        _C.Fit(make_data(5), 1, -1)
+        fit1(make_data(5), 1, -1)
     # other float dtypes are converted
     d64 = make_data(9).astype(np.float64)
-    fit = _C.Fit(d64, 3, 0)
-    assert fit.batch.dtype == np.float32 and fit.batch.shape == (3, W)
+    fit = fit1(d64, 3, 0)
+    assert fit.batch(0, 0).dtype == np.float32 and fit.batch(0, 0).shape == (3, W)
 
 
 def test_bad_phases():
     data = make_data(20)
     m = LinReg()
     opt = sgd(m.params, m.grads)
-    fit = _C.Fit(data, 8, 0)    # batches of 8 rows, but the program reads (4, W)
-    with pytest.raises(ValueError, match=r"batch_input node \d+ has shape \(4, 5\), but batches have shape \(8, 5\)"):
+    fit = fit1(data, 8, 0)    # batches of 8 rows, but the program reads (4, W)
+    with pytest.raises(ValueError, match=r"input node \d+ has shape \(4, 5\), but batches of stream 'data' column 0 have shape \(8, 5\)"):
         fit.set_phases([m.phase(opt)])
-    fit = _C.Fit(data, B, 0)
-    with pytest.raises(ValueError, match="is not an input of the program"):
-        fit.set_phases([m.phase(opt, batch_input=m.x + 1)])
-    with pytest.raises(ValueError, match="feeds only batch_input"):
-        fit.set_phases([m.phase(opt, batch_input=-1)])
+    fit = fit1(data, B, 0)
+    with pytest.raises(ValueError, match="is not an input the program reads"):
+        fit.set_phases([m.phase(opt, feeds=feed(m.x + 1))])
+    with pytest.raises(ValueError, match=r"reads input node \d+, which no feed fills"):
+        fit.set_phases([m.phase(opt, feeds=feed(-1))])
+    with pytest.raises(ValueError, match="fed twice"):
+        fit.set_phases([m.phase(opt, feeds=[(m.x, 0, 0), (m.x, 0, 0)])])
+    with pytest.raises(ValueError, match="reads stream 1, but the fit has 1"):
+        fit.set_phases([m.phase(opt, feeds=[(m.x, 1, 0)])])
+    with pytest.raises(ValueError, match="reads column 2 of stream 'data', which has 1"):
+        fit.set_phases([m.phase(opt, feeds=[(m.x, 0, 2)])])
 
     # a second input the loop cannot feed
     g = _C.Graph()
     x = g.input((B, W))
     z = g.input((B, 1))
     p = _C.Program(g, [g.sum_to(g.binary("add", g.matmul(x, g.const(np.ones((W, 1), np.float32))), z), ())])
-    with pytest.raises(ValueError, match=r"reads input node \d+ of shape \(4, 1\)"):
-        fit.set_phases([dict(program=p, batch_input=x)])
+    with pytest.raises(ValueError, match=r"reads input node \d+, which no feed fills"):
+        fit.set_phases([dict(program=p, feeds=feed(x))])
 
     with pytest.raises(ValueError, match="unknown key"):
         fit.set_phases([m.phase(opt, repeat=3)])
@@ -422,7 +438,7 @@ def test_bad_phases():
     with pytest.raises(TypeError, match="Program"):
         fit.set_phases([dict(program=object())])
     with pytest.raises(ValueError, match="required"):
-        fit.set_phases([dict(batch_input=-1)])
+        fit.set_phases([dict(feeds=feed(-1))])
     with pytest.raises(ValueError):
         fit.set_phases([])
     with pytest.raises(ValueError, match="unknown action"):
@@ -452,8 +468,8 @@ def test_bad_phases():
 def test_running_fit_refuses_concurrent_use():
     m = LinReg()
     opt = sgd(m.params, m.grads, lr=0.001)
-    fit = _C.Fit(make_data(64), B, 0)
-    fit.set_phases([m.phase(opt, fresh_batch=True, record=[])])
+    fit = fit1(make_data(64), B, 0)
+    fit.set_phases([m.phase(opt, redraw=[0], record=[])])
     steps = 600_000
     hist = np.zeros((steps, 0), np.float32)
     out = {}
@@ -468,7 +484,7 @@ def test_running_fit_refuses_concurrent_use():
                  lambda: fit.set_phases([m.phase(opt)]),
                  lambda: setattr(fit, "step", 0),
                  lambda: fit.step,
-                 lambda: fit.sampler_state,
+                 lambda: fit.get_sampler(0),
                  lambda: m.prog.run([np.zeros((B, W), np.float32)]),
                  lambda: opt.step(),
                  lambda: _C.set_num_threads(_C.get_num_threads())):

@@ -116,7 +116,7 @@ def test_label_smoothing_shifts_the_first_d_loss_exactly(ring):
     for gan in (plain, smooth):
         d0 = gan.D.state_dict()
         h = gan.fit(ring, steps=1, batch_size=64, progress=False)
-        batch = gan._fit["fit"].batch  # the batch that step used
+        batch = gan.last_batch()  # the batch that step used
         probe = gl.nn.mlp(2, [32, 32], 1, seed=1)
         probe.load_state_dict(d0)
         logits = probe(batch)

@@ -1,6 +1,6 @@
 /* gl_py_fit.c - ganlib._C.Fit: the C training loop (train/gl_fit.h) from Python.
  *
- * A Fit holds references to its data and to everything its phases point into
+ * A Fit holds references to its streams' columns and to everything its phases point into
  * (programs, optimizers, post-action arrays, check names), so the raw
  * pointers handed to the C loop stay valid.  run() claims the programs (busy
  * flag, graph->running), the optimizers (gl_py_optimizer_slot, which also
@@ -25,7 +25,7 @@
 typedef struct FitObject {
     PyObject_HEAD
     gl_fit *fit;          /* NULL only after tp_clear                               */
-    PyObject *data;       /* float32 (n, width) C-contiguous: the rows the fit reads */
+    PyObject *data;       /* tuple: the float32 (n, width) columns and names the fit reads */
     PyObject *refs;       /* tuple: what the phases point into, or NULL             */
     int nphase;
     gl_fit_phase phase[GL_FIT_MAX_PHASES];   /* programs, cfgs refreshed by run()   */
@@ -75,65 +75,100 @@ static double now_s(void) {
 
 /* ---- construction ---- */
 
-/* Rows of a (n, width) float32 array holding NaN or inf: count and first. */
-static int64_t count_bad_rows(const float *x, int64_t n, int64_t width, int64_t *first) {
-    int64_t bad = 0;
-    *first = -1;
-    for (int64_t i = 0; i < n; i++) {
-        const float *r = x + i * width;
-        int ok = 1;
-        for (int64_t j = 0; j < width; j++) ok &= isfinite(r[j]) != 0;
-        if (!ok) {
-            if (bad == 0) *first = i;
-            bad++;
-        }
+/* What fit_new keeps alive: converted columns and the names' UTF-8. */
+static int keep_obj(PyObject *list, PyObject *o) { return PyList_Append(list, o); }
+
+static const char *utf8_name(PyObject *o, const char *what, PyObject *keep) {
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", what, Py_TYPE(o)->tp_name);
+        return NULL;
     }
-    return bad;
+    const char *u = PyUnicode_AsUTF8(o);  /* cached in the str, which keep holds */
+    if (!u || keep_obj(keep, o) < 0) return NULL;
+    return u;
+}
+
+/* streams[s]: {"name": str, "columns": {name: array (n, width)}, "batch": int, "seed": int} */
+static int parse_stream(PyObject *d, int s, gl_fit_stream *out, PyObject *keep) {
+    char what[64];
+    snprintf(what, sizeof what, "streams[%d]", s);
+    if (!PyDict_Check(d)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a dict, not %.100s", what, Py_TYPE(d)->tp_name);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    PyObject *name = PyDict_GetItemString(d, "name"), *cols = PyDict_GetItemString(d, "columns");
+    PyObject *batch = PyDict_GetItemString(d, "batch"), *seed = PyDict_GetItemString(d, "seed");
+    if (!name || !cols || !batch || !seed || PyDict_Size(d) != 4) {
+        PyErr_Format(PyExc_ValueError, "%s must have exactly the keys name, columns, batch and seed", what);
+        return -1;
+    }
+    if (!(out->name = utf8_name(name, what, keep))) return -1;
+    if (gl_py_as_int64(batch, "batch", &out->batch) < 0 || gl_py_as_uint64(seed, "seed", &out->seed) < 0) return -1;
+    if (!PyDict_Check(cols) || PyDict_Size(cols) < 1 || PyDict_Size(cols) > GL_FIT_MAX_COLUMNS) {
+        PyErr_Format(PyExc_ValueError, "%s columns must be a dict of 1 to %d arrays", what, GL_FIT_MAX_COLUMNS);
+        return -1;
+    }
+    PyObject *key, *val;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(cols, &pos, &key, &val)) {
+        gl_fit_column *c = &out->col[out->ncol];
+        if (!(c->name = utf8_name(key, "a column name", keep))) return -1;
+        char cw[160];
+        snprintf(cw, sizeof cw, "stream '%s' column '%s'", out->name, c->name);
+        PyArrayObject *a = gl_py_as_f32(val, cw);
+        if (!a) return -1;
+        int rc = keep_obj(keep, (PyObject *)a);
+        Py_DECREF(a);   /* keep holds it */
+        if (rc < 0) return -1;
+        if (PyArray_NDIM(a) != 2) {
+            char sb[96];
+            gl_py_array_shape_str(a, sb, sizeof sb);
+            PyErr_Format(PyExc_ValueError, "%s must be 2-D (n, width), got shape %s", cw, sb);
+            return -1;
+        }
+        c->data = (const float *)PyArray_DATA(a);
+        c->n = (int64_t)PyArray_DIM(a, 0);
+        c->width = (int64_t)PyArray_DIM(a, 1);
+        out->ncol++;
+    }
+    return 0;
 }
 
 static PyObject *fit_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"data", "batch", "seed", NULL};
-    PyObject *data_obj, *batch_obj, *seed_obj;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO:Fit", kwlist, &data_obj, &batch_obj, &seed_obj)) return NULL;
+    static char *kwlist[] = {"streams", NULL};
+    PyObject *streams_obj;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O:Fit", kwlist, &streams_obj)) return NULL;
     gl_py_state *st = gl_py_state_of_type(type);
     if (!st) return NULL;
-    int64_t batch;
-    uint64_t seed;
-    if (gl_py_as_int64(batch_obj, "batch", &batch) < 0 || gl_py_as_uint64(seed_obj, "seed", &seed) < 0) return NULL;
-
-    PyArrayObject *a = gl_py_as_f32(data_obj, "data");
-    if (!a) return NULL;
-    char sb[96];
-    gl_py_array_shape_str(a, sb, sizeof sb);
-    if (PyArray_NDIM(a) != 2) {
-        PyErr_Format(PyExc_ValueError, "data must be 2-D (n, width), got shape %s", sb);
+    if (!PyList_Check(streams_obj) && !PyTuple_Check(streams_obj)) {
+        PyErr_Format(PyExc_TypeError, "streams must be a list of dicts, not %.100s", Py_TYPE(streams_obj)->tp_name);
+        return NULL;
+    }
+    PyObject *t = PySequence_Tuple(streams_obj), *keep = PyList_New(0), *data = NULL;
+    gl_fit_stream *streams = PyMem_Calloc(GL_FIT_MAX_STREAMS, sizeof *streams);
+    if (!t || !keep || !streams) {
+        if (!streams) PyErr_NoMemory();
         goto fail;
     }
-    const int64_t n = (int64_t)PyArray_DIM(a, 0), width = (int64_t)PyArray_DIM(a, 1);
-    if (n == 0 || width == 0) {
-        PyErr_Format(PyExc_ValueError, "data is empty: got shape %s", sb);
+    const Py_ssize_t ns = PyTuple_GET_SIZE(t);
+    if (ns < 1 || ns > GL_FIT_MAX_STREAMS) {
+        PyErr_Format(PyExc_ValueError, "a fit reads between 1 and %d data streams, got %zd", GL_FIT_MAX_STREAMS, ns);
         goto fail;
     }
-    if (batch < 1 || batch > n) {
-        PyErr_Format(PyExc_ValueError, "batch must be between 1 and the number of rows of data (%lld), got %lld",
-                     (long long)n, (long long)batch);
-        goto fail;
-    }
-    int64_t first, bad;
-    const float *x = (const float *)PyArray_DATA(a);
-    Py_BEGIN_ALLOW_THREADS
-    bad = count_bad_rows(x, n, width, &first);
-    Py_END_ALLOW_THREADS
-    if (bad > 0) {
-        PyErr_Format(PyExc_ValueError, "data has %lld row%s with NaN or inf values (first: row %lld)", (long long)bad,
-                     bad == 1 ? "" : "s", (long long)first);
-        goto fail;
-    }
+    for (Py_ssize_t s = 0; s < ns; s++)
+        if (parse_stream(PyTuple_GET_ITEM(t, s), (int)s, &streams[s], keep) < 0) goto fail;
+    data = PyList_AsTuple(keep);
+    if (!data) goto fail;
 
     gl_error err;
     gl_error_clear(&err);
     gl_fit *fit = NULL;
-    if (gl_fit_new(x, n, width, batch, seed, &fit, &err) != GL_OK) {
+    gl_status status;
+    Py_BEGIN_ALLOW_THREADS   /* the finiteness scan reads every value */
+    status = gl_fit_new((int)ns, streams, &fit, &err);
+    Py_END_ALLOW_THREADS
+    if (status != GL_OK) {
         gl_py_raise_err(st->error, &err);
         goto fail;
     }
@@ -143,10 +178,16 @@ static PyObject *fit_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         goto fail;
     }
     self->fit = fit;
-    self->data = (PyObject *)a;
+    self->data = data;
+    Py_DECREF(t);
+    Py_DECREF(keep);
+    PyMem_Free(streams);
     return (PyObject *)self;
 fail:
-    Py_DECREF(a);
+    Py_XDECREF(t);
+    Py_XDECREF(keep);
+    Py_XDECREF(data);
+    PyMem_Free(streams);
     return NULL;
 }
 
@@ -357,39 +398,31 @@ fail:
     return -1;
 }
 
-/* Every input the program reads must be batch_input (already known to be one
- * of them, if >= 0) and have shape (batch, width). */
-static int check_inputs(FitObject *self, const char *where, ProgramObject *prog, int64_t batch_input) {
-    int64_t n, width, batch;
-    gl_fit_dims(self->fit, &n, &width, &batch);
-    const gl_graph *g = prog->graph->g;
-    for (int k = 0; k < prog->nin; k++) {
-        const int node = prog->in_nodes[k];
-        char sb[96];
-        gl_shape_str(&g->nodes[node].shape, sb, sizeof sb);
-        if (node != batch_input) {
-            if (batch_input < 0)
-                PyErr_Format(PyExc_ValueError,
-                             "%s: the program reads input node %d of shape %s, but batch_input is -1 "
-                             "(the loop feeds only batch_input)", where, node, sb);
-            else
-                PyErr_Format(PyExc_ValueError,
-                             "%s: the program reads input node %d of shape %s, but the loop feeds only "
-                             "batch_input (%lld)", where, node, sb, (long long)batch_input);
-            return -1;
-        }
-        gl_shape want = gl_shape2(batch, width);
-        if (!gl_shape_eq(&g->nodes[node].shape, &want)) {
-            char wb[96];
-            PyErr_Format(PyExc_ValueError, "%s: batch_input node %d has shape %s, but batches have shape %s", where,
-                         node, sb, gl_shape_str(&want, wb, sizeof wb));
-            return -1;
-        }
+/* feeds: list of (input_node, stream, column); the C core checks them. */
+static int parse_feeds(const char *where, PyObject *o, gl_fit_phase *ph) {
+    char what[64];
+    snprintf(what, sizeof what, "%s.feeds", where);
+    PyObject *t = as_seq(o, what, GL_FIT_MAX_FEEDS);
+    if (!t) return -1;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(t); k++) {
+        PyObject *e = PyTuple_GET_ITEM(t, k);
+        char w[96];
+        snprintf(w, sizeof w, "%s[%zd]", what, k);
+        if (as_tuple_n(e, w, 3, "(input_node, stream, column)") < 0) goto fail;
+        int64_t v[3];
+        for (int i = 0; i < 3; i++)
+            if (as_int_range(PyTuple_GET_ITEM(e, i), w, 0, INT_MAX, &v[i]) < 0) goto fail;
+        ph->feed[k] = (gl_fit_feed){(int)v[0], (int)v[1], (int)v[2]};
+        ph->nfeed = (int)k + 1;
     }
+    Py_DECREF(t);
     return 0;
+fail:
+    Py_DECREF(t);
+    return -1;
 }
 
-static const char *const phase_keys[] = {"program", "repeats", "fresh_batch", "batch_input", "optimizers",
+static const char *const phase_keys[] = {"program", "repeats", "redraw", "feeds", "optimizers",
                                          "post", "check", "record", NULL};
 
 static int parse_phase_dict(FitObject *self, phases_build *b, int p, PyObject *d) {
@@ -409,7 +442,7 @@ static int parse_phase_dict(FitObject *self, phases_build *b, int p, PyObject *d
             for (int i = 0; phase_keys[i] && !ok; i++) ok = PyUnicode_CompareWithASCIIString(key, phase_keys[i]) == 0;
         if (!ok) {
             PyErr_Format(PyExc_ValueError,
-                         "%s: unknown key %R (expected program, repeats, fresh_batch, batch_input, optimizers, "
+                         "%s: unknown key %R (expected program, repeats, redraw, feeds, optimizers, "
                          "post, check, record)",
                          where, key);
             return -1;
@@ -444,37 +477,23 @@ static int parse_phase_dict(FitObject *self, phases_build *b, int p, PyObject *d
         if (as_int_range(o, what, 1, INT_MAX, &v) < 0) return -1;
         ph->repeats = (int)v;
     }
-    o = PyDict_GetItemString(d, "fresh_batch");
+    o = PyDict_GetItemString(d, "redraw");
     if (o) {
-        int t = PyObject_IsTrue(o);
-        if (t < 0) return -1;
-        ph->fresh_batch = t;
-    }
-    o = PyDict_GetItemString(d, "batch_input");
-    ph->batch_input = -1;
-    if (o) {
-        snprintf(what, sizeof what, "%s.batch_input", where);
-        if (as_int_range(o, what, -1, INT_MAX, &v) < 0) return -1;
-        ph->batch_input = (int)v;
-    }
-    if (ph->batch_input >= 0) {
-        int found = 0;
-        for (int k = 0; k < prog->nin; k++) found |= prog->in_nodes[k] == ph->batch_input;
-        if (!found) {
-            PyObject *ins = PyList_New(prog->nin);
-            if (!ins) return -1;
-            for (int k = 0; k < prog->nin; k++) {
-                PyObject *i = PyLong_FromLong(prog->in_nodes[k]);
-                if (!i) { Py_DECREF(ins); return -1; }
-                PyList_SET_ITEM(ins, k, i);
+        snprintf(what, sizeof what, "%s.redraw", where);
+        PyObject *t = as_seq(o, what, GL_FIT_MAX_STREAMS);
+        if (!t) return -1;
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(t); k++) {
+            if (as_int_range(PyTuple_GET_ITEM(t, k), what, 0, GL_FIT_MAX_STREAMS - 1, &v) < 0) {
+                Py_DECREF(t);
+                return -1;
             }
-            PyErr_Format(PyExc_ValueError, "%s: batch_input %d is not an input of the program (its inputs: %R)", where,
-                         ph->batch_input, ins);
-            Py_DECREF(ins);
-            return -1;
+            ph->redraw |= 1u << v;
         }
+        Py_DECREF(t);
     }
-    if (check_inputs(self, where, prog, ph->batch_input) < 0) return -1;
+    o = PyDict_GetItemString(d, "feeds");
+    if (o && parse_feeds(where, o, ph) < 0) return -1;
+
 
     o = PyDict_GetItemString(d, "optimizers");
     if (o) {
@@ -603,8 +622,9 @@ fail:
 PyDoc_STRVAR(set_phases_doc,
 "set_phases($self, phases, /)\n--\n\n"
 "Set the phases run in order every step. Each is a dict with keys program\n"
-"(Program), repeats (int >= 1, default 1), fresh_batch (bool, default False),\n"
-"batch_input (INPUT node id fed with the batch, or -1), optimizers\n"
+"(Program), repeats (int >= 1, default 1), redraw (list of stream indices\n"
+"drawn afresh before every repeat), feeds (list of (input_node, stream,\n"
+"column): every program input exactly once), optimizers\n"
 "(list[Optimizer]), post (list of ('clip', param, c) | ('ema', param, avg,\n"
 "decay) | ('running_mean', param, avg, count)), check (list of\n"
 "(output_index, name)) and record (list of (output_index, column)).");
@@ -787,99 +807,137 @@ static int fit_set_step(FitObject *self, PyObject *value, void *closure) {
     return 0;
 }
 
-static PyObject *fit_get_batch(FitObject *self, void *closure) {
-    if (check_idle(self) < 0) return NULL;
-    int64_t n, width, batch;
-    gl_fit_dims(self->fit, &n, &width, &batch);
+static int stream_arg(FitObject *self, PyObject *o, int *s) {
+    int64_t v;
+    if (as_int_range(o, "stream", 0, gl_fit_num_streams(self->fit) - 1, &v) < 0) return -1;
+    *s = (int)v;
+    return 0;
+}
+
+PyDoc_STRVAR(batch_doc,
+"batch($self, stream, column, /)\n--\n\n"
+"A float32 (batch, width) copy of the last batch drawn from that column of\n"
+"that stream (zeros before the first draw).");
+
+static PyObject *fit_batch(FitObject *self, PyObject *args) {
+    PyObject *so, *co;
+    if (!PyArg_ParseTuple(args, "OO:batch", &so, &co) || check_idle(self) < 0) return NULL;
+    int s;
+    int64_t c, n, batch, width = 0;
+    int ncol;
+    if (stream_arg(self, so, &s) < 0) return NULL;
+    gl_fit_stream_dims(self->fit, s, &n, &batch, &ncol);
+    if (as_int_range(co, "column", 0, ncol - 1, &c) < 0) return NULL;
+    const float *src = gl_fit_batch(self->fit, s, (int)c, &width);
     npy_intp dims[2] = {(npy_intp)batch, (npy_intp)width};
     PyObject *a = PyArray_SimpleNew(2, dims, NPY_FLOAT32);
     if (!a) return NULL;
-    memcpy(PyArray_DATA((PyArrayObject *)a), gl_fit_batch(self->fit), (size_t)(batch * width) * sizeof(float));
+    memcpy(PyArray_DATA((PyArrayObject *)a), src, (size_t)(batch * width) * sizeof(float));
     return a;
 }
 
-static PyObject *fit_get_sampler_state(FitObject *self, void *closure) {
-    if (check_idle(self) < 0) return NULL;
+PyDoc_STRVAR(get_sampler_doc,
+"get_sampler($self, stream, /)\n--\n\n"
+"(pos, epoch, rng_seed, rng_counter, perm) of that stream's sampler; perm is\n"
+"an int64 copy (n,).");
+
+static PyObject *fit_get_sampler(FitObject *self, PyObject *so) {
+    int s;
+    if (check_idle(self) < 0 || stream_arg(self, so, &s) < 0) return NULL;
     int64_t n;
-    gl_fit_dims(self->fit, &n, NULL, NULL);
+    gl_fit_stream_dims(self->fit, s, &n, NULL, NULL);
     npy_intp dims[1] = {(npy_intp)n};
     PyObject *perm = PyArray_SimpleNew(1, dims, NPY_INT64);
     if (!perm) return NULL;
-    gl_fit_sampler_state s;
-    gl_fit_get_sampler(self->fit, &s, (int64_t *)PyArray_DATA((PyArrayObject *)perm));
-    return Py_BuildValue("(LLKKN)", (long long)s.pos, (long long)s.epoch, (unsigned long long)s.rng.seed,
-                         (unsigned long long)s.rng.counter, perm);
+    gl_fit_sampler_state st;
+    gl_error err;
+    gl_error_clear(&err);
+    if (gl_fit_get_sampler(self->fit, s, &st, (int64_t *)PyArray_DATA((PyArrayObject *)perm), &err) != GL_OK) {
+        Py_DECREF(perm);
+        gl_py_state *ps = gl_py_state_of_type(Py_TYPE(self));
+        return gl_py_raise_err(ps ? ps->error : NULL, &err);
+    }
+    return Py_BuildValue("(LLKKN)", (long long)st.pos, (long long)st.epoch, (unsigned long long)st.rng.seed,
+                         (unsigned long long)st.rng.counter, perm);
 }
 
-static int fit_set_sampler_state(FitObject *self, PyObject *value, void *closure) {
-    if (!value) {
-        PyErr_SetString(PyExc_TypeError, "sampler_state cannot be deleted");
-        return -1;
-    }
+PyDoc_STRVAR(set_sampler_doc,
+"set_sampler($self, stream, state, /)\n--\n\n"
+"Restore a stream's sampler from get_sampler's tuple: 0 <= pos <= n,\n"
+"epoch >= 0, perm an integer array that is a permutation of 0..n-1.");
+
+static PyObject *fit_set_sampler(FitObject *self, PyObject *args) {
+    PyObject *so, *value;
+    if (!PyArg_ParseTuple(args, "OO:set_sampler", &so, &value)) return NULL;
+    int s;
+    if (check_idle(self) < 0 || stream_arg(self, so, &s) < 0) return NULL;
     if (!PyTuple_Check(value) || PyTuple_GET_SIZE(value) != 5) {
-        PyErr_Format(PyExc_TypeError, "sampler_state must be a tuple (pos, epoch, rng_seed, rng_counter, perm), not %.100s",
-                     Py_TYPE(value)->tp_name);
-        return -1;
+        PyErr_Format(PyExc_TypeError, "sampler state must be a tuple (pos, epoch, rng_seed, rng_counter, perm), "
+                     "not %.100s", Py_TYPE(value)->tp_name);
+        return NULL;
     }
-    gl_fit_sampler_state s;
-    if (gl_py_as_int64(PyTuple_GET_ITEM(value, 0), "sampler_state pos", &s.pos) < 0 ||
-        gl_py_as_int64(PyTuple_GET_ITEM(value, 1), "sampler_state epoch", &s.epoch) < 0 ||
-        gl_py_as_uint64(PyTuple_GET_ITEM(value, 2), "sampler_state rng_seed", &s.rng.seed) < 0 ||
-        gl_py_as_uint64(PyTuple_GET_ITEM(value, 3), "sampler_state rng_counter", &s.rng.counter) < 0)
-        return -1;
+    gl_fit_sampler_state st;
+    if (gl_py_as_int64(PyTuple_GET_ITEM(value, 0), "sampler pos", &st.pos) < 0 ||
+        gl_py_as_int64(PyTuple_GET_ITEM(value, 1), "sampler epoch", &st.epoch) < 0 ||
+        gl_py_as_uint64(PyTuple_GET_ITEM(value, 2), "sampler rng_seed", &st.rng.seed) < 0 ||
+        gl_py_as_uint64(PyTuple_GET_ITEM(value, 3), "sampler rng_counter", &st.rng.counter) < 0)
+        return NULL;
     PyObject *po = PyTuple_GET_ITEM(value, 4);
     PyArrayObject *perm = NULL;
     if (PyArray_Check(po) && PyArray_ISINTEGER((PyArrayObject *)po)) {
         perm = (PyArrayObject *)PyArray_FROM_OTF(po, NPY_INT64, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
     } else if (!PyArray_Check(po) && (PyList_Check(po) || PyTuple_Check(po))) {
         PyArrayObject *tmp = (PyArrayObject *)PyArray_FromAny(po, NULL, 0, 0, 0, NULL);
-        if (!tmp) return -1;
+        if (!tmp) return NULL;
         if (PyArray_ISINTEGER(tmp) || PyArray_SIZE(tmp) == 0)
             perm = (PyArrayObject *)PyArray_FROM_OTF((PyObject *)tmp, NPY_INT64, NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
         else
-            PyErr_SetString(PyExc_TypeError, "sampler_state perm must hold integers");
+            PyErr_SetString(PyExc_TypeError, "sampler perm must hold integers");
         Py_DECREF(tmp);
     } else {
-        PyErr_Format(PyExc_TypeError, "sampler_state perm must be an integer array, not %.100s", Py_TYPE(po)->tp_name);
+        PyErr_Format(PyExc_TypeError, "sampler perm must be an integer array, not %.100s", Py_TYPE(po)->tp_name);
     }
-    if (!perm) return -1;
-    int rc = -1;
-    if (check_idle(self) < 0) goto done;
+    if (!perm) return NULL;
+    PyObject *res = NULL;
     int64_t n;
-    gl_fit_dims(self->fit, &n, NULL, NULL);
+    gl_fit_stream_dims(self->fit, s, &n, NULL, NULL);
+    if (check_idle(self) < 0) goto done;   /* the conversion may have run Python code */
     if (PyArray_NDIM(perm) != 1 || (int64_t)PyArray_DIM(perm, 0) != n) {
         char sb[96];
         gl_py_array_shape_str(perm, sb, sizeof sb);
-        PyErr_Format(PyExc_ValueError, "sampler_state perm must have shape (%lld,), got %s", (long long)n, sb);
+        PyErr_Format(PyExc_ValueError, "sampler perm of stream %d must have shape (%lld,), got %s", s, (long long)n,
+                     sb);
         goto done;
     }
     gl_error err;
     gl_error_clear(&err);
-    if (gl_fit_set_sampler(self->fit, &s, (const int64_t *)PyArray_DATA(perm), &err) != GL_OK) {
-        gl_py_state *st = gl_py_state_of_type(Py_TYPE(self));
-        gl_py_raise_err(st ? st->error : NULL, &err);
+    if (gl_fit_set_sampler(self->fit, s, &st, (const int64_t *)PyArray_DATA(perm), &err) != GL_OK) {
+        gl_py_state *ps = gl_py_state_of_type(Py_TYPE(self));
+        gl_py_raise_err(ps ? ps->error : NULL, &err);
         goto done;
     }
-    rc = 0;
+    Py_INCREF(Py_None);
+    res = Py_None;
 done:
     Py_DECREF(perm);
-    return rc;
+    return res;
 }
 
 static PyObject *fit_repr(FitObject *self) {
     if (!self->fit) return PyUnicode_FromString("<ganlib._C.Fit (cleared)>");
-    int64_t n, width, batch;
-    gl_fit_dims(self->fit, &n, &width, &batch);
-    return PyUnicode_FromFormat("<ganlib._C.Fit n=%lld width=%lld batch=%lld phases=%d step=%lld>", (long long)n,
-                                (long long)width, (long long)batch, self->nphase, (long long)gl_fit_step(self->fit));
+    return PyUnicode_FromFormat("<ganlib._C.Fit streams=%d phases=%d step=%lld>", gl_fit_num_streams(self->fit),
+                                self->nphase, (long long)gl_fit_step(self->fit));
+}
+
+static PyObject *fit_get_num_streams(FitObject *self, void *closure) {
+    if (check_idle(self) < 0) return NULL;
+    return PyLong_FromLong(gl_fit_num_streams(self->fit));
 }
 
 static PyGetSetDef fit_getset[] = {
     {"step", (getter)fit_get_step, (setter)fit_set_step, "steps completed over all runs (get and set, for resume)",
      NULL},
-    {"batch", (getter)fit_get_batch, NULL, "copy of the last batch drawn, float32 (batch, width)", NULL},
-    {"sampler_state", (getter)fit_get_sampler_state, (setter)fit_set_sampler_state,
-     "(pos, epoch, rng_seed, rng_counter, perm) of the batch sampler; perm is an int64 copy", NULL},
+    {"num_streams", (getter)fit_get_num_streams, NULL, "number of data streams", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -889,15 +947,20 @@ static PyGetSetDef fit_getset[] = {
 static PyMethodDef fit_methods[] = {
     {"set_phases", FN(fit_set_phases), METH_O, set_phases_doc},
     {"run", FN(fit_run), KW, run_doc},
+    {"batch", FN(fit_batch), METH_VARARGS, batch_doc},
+    {"get_sampler", FN(fit_get_sampler), METH_O, get_sampler_doc},
+    {"set_sampler", FN(fit_set_sampler), METH_VARARGS, set_sampler_doc},
     {NULL, NULL, 0, NULL},
 };
 
 PyDoc_STRVAR(fit_doc,
-"Fit(data, batch, seed)\n--\n\n"
-"The training loop in C. data: (n, width) array, converted to float32\n"
-"C-contiguous (a reference is kept; NaN/inf refused); batches of `batch` rows\n"
-"are drawn without replacement, reshuffled every epoch by a generator seeded\n"
-"with seed; a partial last batch is dropped.");
+"Fit(streams)\n--\n\n"
+"The training loop in C over 1 to 8 data streams, each a dict {name: str,\n"
+"columns: {name: (n, width) array}, batch: int, seed: int}. Columns are\n"
+"converted to float32 C-contiguous (references kept; NaN/inf refused) and\n"
+"share one permutation per stream; batches of `batch` rows are drawn without\n"
+"replacement, reshuffled every epoch by the stream's generator seeded with\n"
+"seed; a partial last batch is dropped.");
 
 static PyType_Slot fit_slots[] = {
     {Py_tp_doc, (void *)fit_doc},
