@@ -223,7 +223,9 @@ gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *o
     gl_status st = GL_OK;
     if (need[y]) adj[y] = seed >= 0 ? seed : gl_fill(g, *shp(g, y), 1.0f);
     for (int i = y; i >= 0 && st == GL_OK; i--) {
-        if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & GL_OPF_LEAF)) continue;
+        /* a zero-derivative op reaches here only as a wrt node itself: its
+         * inputs get nothing from it */
+        if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & (GL_OPF_LEAF | GL_OPF_NONDIFF))) continue;
         int contrib[GL_MAX_IN];
         for (int k = 0; k < GL_MAX_IN; k++) contrib[k] = BAD;
         gl_bw b = {g->nodes[i], i, adj[i], need, contrib};
