@@ -184,6 +184,22 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
                        "again (a gradient penalty through a training-mode batch norm is not supported; use "
                        "eval mode or no batch norm in the critic)");
 
+    /* one_hot has zero derivative (GL_OPF_NONDIFF): gl_grad never calls this
+     * for it.  argmax / argmin are piecewise constant too, but a gradient that
+     * has to pass into their input is refused rather than silently zero: it is
+     * almost always a missing stop_gradient (a VQ-VAE's straight-through
+     * estimator, say).  A gradient with respect to their output is fine. */
+    case GL_OP_ARGMAX:
+    case GL_OP_ARGMIN:
+        if (wants(b, 0))
+            return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
+                           "%s is not differentiable: wrap its input in ops.stop_gradient (e.g. a VQ-VAE codebook "
+                           "look-up uses argmin(stop_gradient(distances)))", gl_op_name(n->op));
+        break;
+    case GL_OP_ROLL: /* the adjoint of a roll is the roll back */
+        c[0] = gl_roll(g, G, shp(g, x)->d[n->i[1]] - n->i[0], (int)n->i[1]);
+        break;
+
     default:
         return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
                        "op '%s' has no derivative rule (it is first-order only); it cannot lie on the path "
