@@ -32,6 +32,7 @@ __all__ = [
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
     "rand", "randn", "rand_onehot", "softmax_cross_entropy",
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm",
+    "one_hot", "argmax", "argmin", "roll",
 ]
 
 Shape = tuple
@@ -413,6 +414,184 @@ def softmax_cross_entropy(logits: Tensor, onehot: Tensor) -> Tensor:
     """Mean over the batch of -sum(onehot * log_softmax(logits))."""
     lse = logsumexp(logits, keepdims=True)
     return mean(sum(mul(onehot, sub(lse, logits)), axis=1))
+
+
+# ---- labels and batch layout ----------------------------------------------------------
+
+_MAX_CLASSES = 1 << 24  # every class index below this is exact as a float32
+
+
+def _int_arg(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    return int(v)
+
+
+def one_hot(indices: Tensor, num_classes: int) -> Tensor:
+    """One-hot rows of integer class indices (like ``torch.nn.functional.one_hot``).
+
+    Parameters
+    ----------
+    indices : Tensor
+        Shape (B,) or (B, 1): class indices stored as floats, e.g. a label
+        column of a data batch.
+    num_classes : int
+        Number of classes K, 1 <= K <= 2**24.
+
+    Returns
+    -------
+    Tensor
+        (B, K) float32 rows with a single 1 at column ``indices[b]``.
+
+    Notes
+    -----
+    Every index must be an integer in [0, K): a run that meets another value
+    (NaN, inf, 2.5, -1, K) fails with a ValueError naming the first such row,
+    e.g. ``"one_hot: row 3 holds 2.5, which is not an integer class index in
+    [0, 10)"``; nothing is rounded or clamped, and no all-zero row is made.
+    The indices are discrete, so ``one_hot`` has zero derivative (like
+    :func:`sign`): no gradient flows back into ``indices``.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda y: gl.ops.one_hot(y, 3))
+    >>> f(np.array([2.0, 0.0], np.float32))
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    tr = _trace_of(indices)
+    indices = _as_tensor(indices, tr)
+    k = _int_arg(num_classes, "one_hot: num_classes")
+    if not 1 <= k <= _MAX_CLASSES:
+        raise ValueError(f"one_hot: num_classes must be in [1, {_MAX_CLASSES}], got {k}")
+    s = indices.shape
+    if not (len(s) == 1 or (len(s) == 2 and s[1] == 1)):
+        raise ValueError(f"one_hot: indices must have shape (batch,) or (batch, 1), got {s}")
+    return Tensor(tr, tr.graph.one_hot(indices.id, k))
+
+
+def _arg_extreme(kind: str, x: Tensor, axis: int) -> Tensor:
+    tr = _trace_of(x)
+    x = _as_tensor(x, tr)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{kind}: axis must be an int, got {type(axis).__name__}")
+    if x.ndim != 2 or axis not in (1, -1):
+        raise ValueError(f"{kind} works along axis 1 of a 2-D (batch, K) tensor, got shape {x.shape}, "
+                         f"axis {axis}")
+    if x.shape[1] < 1:
+        raise ValueError(f"{kind}: needs K >= 1 values per row, got shape {x.shape}")
+    return Tensor(tr, getattr(tr.graph, kind)(x.id))
+
+
+def argmax(x: Tensor, axis: int = 1) -> Tensor:
+    """One-hot rows marking the largest value of each row of a 2-D (B, K) tensor.
+
+    Parameters
+    ----------
+    x : Tensor
+        Shape (B, K), K >= 1.
+    axis : int
+        1 (or -1): the op works along the rows only.
+
+    Returns
+    -------
+    Tensor
+        (B, K) float32 with one 1 per row, at ``numpy.argmax(x, axis=1)``:
+        ties go to the first index, and a NaN counts as the largest value (the
+        first NaN of the row wins).  ``one_hot @ table`` looks rows up
+        (cluster centres, a codebook); ``sum(argmax(logits) * labels)``
+        counts correct predictions.
+
+    Notes
+    -----
+    Not differentiable: :func:`grad` raises ``GanlibError`` ("argmax is not
+    differentiable: wrap its input in ops.stop_gradient ...") when a gradient
+    would have to pass into ``x``.  Put the input behind :func:`stop_gradient`;
+    gradients with respect to tensors that are not upstream of ``x`` (e.g. the
+    table a one-hot row selects from) work as usual.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda x: gl.ops.argmax(x))
+    >>> f(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]], np.float32))
+    array([[0., 1., 0.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    return _arg_extreme("argmax", x, axis)
+
+
+def argmin(x: Tensor, axis: int = 1) -> Tensor:
+    """One-hot rows marking the smallest value of each row of a 2-D (B, K) tensor.
+
+    The mirror of :func:`argmax` (ties: first index; a NaN wins, the first
+    one, as ``numpy.argmin``), with the same refusal to differentiate through
+    its input.  A VQ-VAE's codebook look-up is
+    ``matmul(argmin(stop_gradient(distances)), codebook)``: its gradient
+    reaches the codebook, never the distances.
+
+    Parameters
+    ----------
+    x : Tensor
+        Shape (B, K), K >= 1.
+    axis : int
+        1 (or -1).
+
+    Returns
+    -------
+    Tensor
+        (B, K) float32 one-hot rows at ``numpy.argmin(x, axis=1)``.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda d, c: gl.ops.matmul(gl.ops.argmin(gl.ops.stop_gradient(d)), c))
+    >>> d = np.array([[0.5, 0.1], [0.2, 0.9]], np.float32)
+    >>> f(d, np.array([[1.0, 1.0], [2.0, 2.0]], np.float32))
+    array([[2., 2.],
+           [1., 1.]], dtype=float32)
+    """
+    return _arg_extreme("argmin", x, axis)
+
+
+def roll(x: Tensor, shift: int, axis: int = 0) -> Tensor:
+    """Roll ``x`` by ``shift`` along ``axis``, like ``torch.roll`` / ``numpy.roll``.
+
+    Element j of the axis moves to (j + shift) mod n, so ``roll(x, 1)`` pairs
+    each row of a batch with the one before it (interpolation regularisers
+    such as ACAI mix ``x`` with ``roll(x, 1)``).
+
+    Parameters
+    ----------
+    x : Tensor
+        1-D to 4-D.
+    shift : int
+        Any integer: negative and larger than the axis length are taken
+        modulo the length.
+    axis : int
+        The axis to roll along, in [-ndim, ndim); default 0 (the batch).
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x``.  Its gradient is the roll by ``-shift``, so it is
+        differentiable to any order.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda x: gl.ops.roll(x, 1))
+    >>> f(np.array([[1.0], [2.0], [3.0]], np.float32)).ravel()
+    array([3., 1., 2.], dtype=float32)
+    """
+    tr = _trace_of(x)
+    x = _as_tensor(x, tr)
+    shift, axis = _int_arg(shift, "roll: shift"), _int_arg(axis, "roll: axis")
+    nd = x.ndim
+    if nd < 1:
+        raise ValueError("roll: x must be 1-D to 4-D, got a scalar (shape ())")
+    if not -nd <= axis < nd:
+        raise ValueError(f"roll: axis {axis} is out of range for a {nd}-D tensor of shape {x.shape}")
+    axis %= nd
+    n = x.shape[axis]
+    return Tensor(tr, tr.graph.roll(x.id, shift % n if n else 0, axis))
 
 
 # ---- convolution, pooling, normalisation (NCHW) ---------------------------------------

@@ -193,6 +193,8 @@ PENALTY_OPS = {
     "mean": lambda t: ops.broadcast_to(ops.mean(ops.tanh(t), axis=0, keepdims=True), t.shape),
     "matmul": lambda t: t,                      # the path is matmul alone
     "add": lambda t: ops.tanh(t),               # bias add is in every case; tanh keeps it curved
+    "roll": lambda t: ops.tanh(t + 0.5 * ops.roll(t, 1)),                   # mixes rows of the batch
+    "roll_axis1": lambda t: ops.tanh(t) * ops.roll(ops.tanh(t), -2, axis=1),
 }
 
 
@@ -253,3 +255,121 @@ def test_second_order_penalty_path(name, rng):
     if name in ("relu", "leaky_relu"):
         # piecewise-linear activation: the penalty still depends on W through the mask and W
         assert np.any(gW != 0)
+
+
+# ---- labels and batch layout -----------------------------------------------------------
+
+ROLLS = [((6, 4), 1, 0), ((6, 4), -8, 0), ((6, 4), 3, 1), ((5,), 2, 0), ((2, 3, 4, 5), -1, 0),
+         ((2, 3, 4, 5), 2, 1), ((2, 3, 4, 5), 7, -1)]
+
+
+@pytest.mark.parametrize("shape,shift,axis", ROLLS, ids=str)
+def test_roll_first_order(shape, shift, axis, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    check_first_order(lambda t: ops.roll(t, shift, axis), lambda t: np.roll(t, shift, axis), [x], rng)
+
+
+def test_roll_of_a_product_first_order(rng):
+    """ACAI-style mixing of each row with the one before it."""
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    check_first_order(lambda t: ops.tanh(t) * ops.roll(t, 1) + 0.3 * t,
+                      lambda t: np.tanh(t) * np.roll(t, 1, 0) + 0.3 * t, [x], rng)
+
+
+def _distinct_rows(rng, shape, gap):
+    """Rows whose smallest entry is at least `gap` below the next (no near-ties for argmin)."""
+    while True:
+        d = rng.standard_normal(shape)
+        s = np.sort(d, axis=1)
+        if np.all(s[:, 1] - s[:, 0] > gap):
+            return d.astype(np.float32)
+
+
+def test_vq_lookup_first_order(rng):
+    """matmul(argmin(stop_gradient(d)), codebook): exact in the codebook, locally constant in d."""
+    d = _distinct_rows(rng, (7, 4), 0.05)
+    cb = rng.standard_normal((4, 3)).astype(np.float32)
+    check_first_order(lambda dt, c: ops.matmul(ops.argmin(ops.stop_gradient(dt)), c),
+                      lambda dt, c: np.eye(4)[np.argmin(dt, 1)] @ c, [d, cb], rng)
+    check_first_order(lambda dt, c: ops.matmul(ops.argmax(ops.stop_gradient(dt)), c),
+                      lambda dt, c: np.eye(4)[np.argmax(dt, 1)] @ c, [-d, cb], rng)
+
+
+def test_one_hot_first_order(rng):
+    """Zero derivative in the indices (the reference rounds them), linear in what it multiplies."""
+    y = rng.integers(0, 4, 6).astype(np.float32)
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    check_first_order(lambda t, v: ops.tanh(ops.one_hot(t, 4) * v + v),
+                      lambda t, v: np.tanh(np.eye(4)[np.rint(t).astype(int)] * v + v), [y, w], rng)
+
+
+def _check_penalty_gradient(P_and_grad, x_args, buf, rng, eps=1e-2):
+    """dP/dparams (one flat buffer) against a 4-point central difference of P, along 3 directions."""
+    flat = buf.copy()
+    P0, grads = P_and_grad(*x_args)
+    analytic_full = np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+    assert np.all(np.isfinite(analytic_full)) and np.any(analytic_full != 0)
+
+    def P_at(params):
+        buf[:] = params
+        return float(P_and_grad(*x_args)[0])
+
+    try:
+        for _ in range(3):
+            v = rng.standard_normal(flat.shape)
+            v /= np.linalg.norm(v)
+            f = [P_at((flat + k * eps * v).astype(np.float32)) for k in (2, 1, -1, -2)]
+            numeric = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * eps)
+            analytic = float(analytic_full @ v)
+            scale = max(1.0, abs(float(P0)))
+            assert abs(numeric - analytic) <= 2e-2 * max(abs(numeric), abs(analytic)) + 2e-3 * scale, \
+                f"numeric {numeric}, analytic {analytic}"
+    finally:
+        buf[:] = flat
+
+
+def test_second_order_conditional_critic_with_one_hot(rng):
+    """A gradient penalty of a conditional critic D(concat(x, one_hot(y))): dP/dW, dP/db."""
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    y = rng.integers(0, 3, (6, 1)).astype(np.float32)
+    r1 = rng.standard_normal((6, 5)).astype(np.float32)
+    buf = np.concatenate([0.6 * rng.standard_normal(7 * 5), 0.3 * rng.standard_normal(5)]).astype(np.float32)
+
+    @gl.function
+    def P_and_grad(xs, ys):
+        tr = ops.current_trace()
+        W, b = tr.param(buf, 0, (7, 5)), tr.param(buf, 35, (5,))
+        h = ops.matmul(ops.concat([xs, ops.one_hot(ys, 3)]), W) + b
+        (gx,) = gl.grad(ops.sum(ops.tanh(h) * ops.constant(r1)), [xs])
+        P = ops.sum(ops.square(gx))
+        return P, gl.grad(P, [W, b])
+
+    _check_penalty_gradient(P_and_grad, (x, y), buf, rng)
+
+
+def test_second_order_through_a_vq_lookup(rng):
+    """A penalty on grad_x of sum(r1 * tanh(x W + argmin(stop_gradient(d(x W, C))) @ C)): dP/dW, dP/dC."""
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    r1 = rng.standard_normal((6, 5)).astype(np.float32)
+    while True:  # codes far enough apart that the small parameter steps never change an assignment
+        W0 = (0.6 * rng.standard_normal((4, 5))).astype(np.float32)
+        C0 = rng.standard_normal((3, 5)).astype(np.float32)
+        dist = ((x @ W0)[:, None, :] - C0[None]) ** 2
+        s = np.sort(dist.sum(-1), axis=1)
+        if np.all(s[:, 1] - s[:, 0] > 0.5):
+            break
+    buf = np.concatenate([W0.ravel(), C0.ravel()]).astype(np.float32)
+
+    @gl.function
+    def P_and_grad(xs):
+        tr = ops.current_trace()
+        W, C = tr.param(buf, 0, (4, 5)), tr.param(buf, 20, (3, 5))
+        z = ops.matmul(xs, W)
+        d = ops.sum(ops.square(z), axis=1, keepdims=True) - 2 * ops.matmul(z, C, trans_b=True) \
+            + ops.reshape(ops.sum(ops.square(C), axis=1), (1, 3))
+        q = ops.matmul(ops.argmin(ops.stop_gradient(d)), C)
+        (gx,) = gl.grad(ops.sum(ops.tanh(z + q) * ops.constant(r1)), [xs])
+        P = ops.sum(ops.square(gx))
+        return P, gl.grad(P, [W, C])
+
+    _check_penalty_gradient(P_and_grad, (x,), buf, rng)

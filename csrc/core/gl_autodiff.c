@@ -184,6 +184,22 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
                        "again (a gradient penalty through a training-mode batch norm is not supported; use "
                        "eval mode or no batch norm in the critic)");
 
+    /* one_hot has zero derivative (GL_OPF_NONDIFF): gl_grad never calls this
+     * for it.  argmax / argmin are piecewise constant too, but a gradient that
+     * has to pass into their input is refused rather than silently zero: it is
+     * almost always a missing stop_gradient (a VQ-VAE's straight-through
+     * estimator, say).  A gradient with respect to their output is fine. */
+    case GL_OP_ARGMAX:
+    case GL_OP_ARGMIN:
+        if (wants(b, 0))
+            return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
+                           "%s is not differentiable: wrap its input in ops.stop_gradient (e.g. a VQ-VAE codebook "
+                           "look-up uses argmin(stop_gradient(distances)))", gl_op_name(n->op));
+        break;
+    case GL_OP_ROLL: /* the adjoint of a roll is the roll back */
+        c[0] = gl_roll(g, G, shp(g, x)->d[n->i[1]] - n->i[0], (int)n->i[1]);
+        break;
+
     default:
         return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
                        "op '%s' has no derivative rule (it is first-order only); it cannot lie on the path "
@@ -223,7 +239,9 @@ gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *o
     gl_status st = GL_OK;
     if (need[y]) adj[y] = seed >= 0 ? seed : gl_fill(g, *shp(g, y), 1.0f);
     for (int i = y; i >= 0 && st == GL_OK; i--) {
-        if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & GL_OPF_LEAF)) continue;
+        /* a zero-derivative op reaches here only as a wrt node itself: its
+         * inputs get nothing from it */
+        if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & (GL_OPF_LEAF | GL_OPF_NONDIFF))) continue;
         int contrib[GL_MAX_IN];
         for (int k = 0; k < GL_MAX_IN; k++) contrib[k] = BAD;
         gl_bw b = {g->nodes[i], i, adj[i], need, contrib};

@@ -46,6 +46,9 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_BATCH_NORM] = {"batch_norm", 0},
     [GL_OP_BATCH_NORM_GRAD] = {"batch_norm_grad", GL_OPF_FIRST_ORDER},
     [GL_OP_SIDE_OUTPUT] = {"side_output", GL_OPF_FIRST_ORDER},
+    [GL_OP_ONE_HOT] = {"one_hot", GL_OPF_NONDIFF},
+    [GL_OP_ARGMAX] = {"argmax", 0}, [GL_OP_ARGMIN] = {"argmin", 0}, /* gl_grad refuses through them */
+    [GL_OP_ROLL] = {"roll", 0},
 };
 
 const char *gl_op_name(gl_op op) {
@@ -606,6 +609,54 @@ int gl_side_output(gl_graph *g, int x, int64_t offset, gl_shape shape) {
     int in[1] = {x};
     int id = push(g, GL_OP_SIDE_OUTPUT, 1, in, shape);
     if (id >= 0) g->nodes[id].i[0] = offset;
+    return id;
+}
+
+/* ---- labels and batch layout ---- */
+
+#define GL_MAX_CLASSES ((int64_t)1 << 24) /* every index in [0, 2^24) is exact as a float */
+
+int gl_one_hot(gl_graph *g, int x, int64_t num_classes) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *s = shape_of(g, x);
+    char b1[96];
+    if (!(s->ndim == 1 || (s->ndim == 2 && s->d[1] == 1)))
+        return fail(g, GL_ERR_VALUE, "one_hot: expects indices of shape (batch,) or (batch, 1), got %s",
+                    sdesc(g, x, b1, sizeof b1));
+    if (num_classes < 1 || num_classes > GL_MAX_CLASSES)
+        return fail(g, GL_ERR_VALUE, "one_hot: num_classes must be in [1, %lld], got %lld",
+                    (long long)GL_MAX_CLASSES, (long long)num_classes);
+    int id = push(g, GL_OP_ONE_HOT, 1, &x, gl_shape2(s->d[0], num_classes));
+    if (id >= 0) g->nodes[id].i[0] = num_classes;
+    return id;
+}
+
+static int arg_extreme(gl_graph *g, gl_op op, int x) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *s = shape_of(g, x);
+    char b1[96];
+    if (s->ndim != 2 || s->d[1] < 1)
+        return fail(g, GL_ERR_VALUE, "%s: expects a 2-D (batch, K) tensor with K >= 1, got %s", gl_op_name(op),
+                    sdesc(g, x, b1, sizeof b1));
+    return push(g, op, 1, &x, *s);
+}
+
+int gl_argmax_onehot(gl_graph *g, int x) { return arg_extreme(g, GL_OP_ARGMAX, x); }
+int gl_argmin_onehot(gl_graph *g, int x) { return arg_extreme(g, GL_OP_ARGMIN, x); }
+
+int gl_roll(gl_graph *g, int x, int64_t shift, int axis) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *s = shape_of(g, x);
+    char b1[96];
+    if (s->ndim < 1)
+        return fail(g, GL_ERR_VALUE, "roll: expects a 1-D to %d-D tensor, got a scalar", GL_MAX_DIMS);
+    if (axis < -s->ndim || axis >= s->ndim)
+        return fail(g, GL_ERR_VALUE, "roll: axis %d is out of range for %s", axis, sdesc(g, x, b1, sizeof b1));
+    if (axis < 0) axis += s->ndim;
+    const int64_t n = s->d[axis];
+    shift = n > 0 ? ((shift % n) + n) % n : 0; /* |shift % n| < n: no overflow */
+    int id = push(g, GL_OP_ROLL, 1, &x, *s);
+    if (id >= 0) { g->nodes[id].i[0] = shift; g->nodes[id].i[1] = axis; }
     return id;
 }
 

@@ -105,6 +105,23 @@ typedef enum gl_op {
      * (gl_side_floats); this op reads them back as a node of their own.     */
     GL_OP_SIDE_OUTPUT,       /* (x) -> node shape: x's side values [i[0], i[0] + numel) */
 
+    /* labels and batch layout */
+    GL_OP_ONE_HOT,      /* x (B,) or (B, 1) of class indices stored as floats ->
+                           (B, i[0]): row r is 1 at column x[r], 0 elsewhere.  A
+                           run fails (GL_ERR_VALUE, naming the row) on an index
+                           that is not an integer in [0, i[0]) (NaN, 2.5, -1).
+                           Zero derivative (the indices are discrete)              */
+    GL_OP_ARGMAX,       /* 2-D (B, K) -> (B, K): one-hot rows marking each row's
+                           max; ties -> first index; a NaN counts as the extreme
+                           (the first NaN wins), as numpy.argmax                   */
+    GL_OP_ARGMIN,       /* the same for each row's min.  Neither is
+                           differentiable: gl_grad refuses (GL_ERR_UNSUPPORTED) a
+                           gradient that has to pass into their input; gradients
+                           that need not (input behind stop_gradient) are fine     */
+    GL_OP_ROLL,         /* x rolled along axis i[1] by i[0] in [0, d[i[1]]):
+                           y[.., (j + i[0]) mod n, ..] = x[.., j, ..] (torch.roll);
+                           backward: roll by n - i[0]                              */
+
     GL_OP_COUNT
 } gl_op;
 
@@ -194,6 +211,14 @@ int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mod
 /* Floats a node leaves after its values for GL_OP_SIDE_OUTPUT readers (0 for most ops). */
 int64_t gl_side_floats(const gl_node *nd);
 int gl_side_output(gl_graph *g, int x, int64_t offset, gl_shape shape);
+
+/* labels and batch layout (see the ops).  num_classes in [1, 2^24] (every
+ * index is then exact as a float); shift is any integer (normalised modulo
+ * the axis length), axis in [-ndim, ndim). */
+int gl_one_hot(gl_graph *g, int x, int64_t num_classes);
+int gl_argmax_onehot(gl_graph *g, int x);
+int gl_argmin_onehot(gl_graph *g, int x);
+int gl_roll(gl_graph *g, int x, int64_t shift, int axis);
 
 /* convenience compositions (append several nodes) */
 int gl_add(gl_graph *g, int a, int b);

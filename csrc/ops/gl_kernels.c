@@ -116,6 +116,11 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
         return gl_k_batch_norm(a, err);
     case GL_OP_SIDE_OUTPUT:
         return gl_k_side_output(a, err);
+    case GL_OP_ONE_HOT:
+    case GL_OP_ARGMAX:
+    case GL_OP_ARGMIN:
+    case GL_OP_ROLL:
+        return gl_k_label(a, err);
     case GL_OP_COUNT:
         break;
     }

@@ -282,6 +282,16 @@ done:
 
 static PyObject *graph_get_n(GraphObject *self, void *closure) { return PyLong_FromLong(self->g->n); }
 
+/* Label and batch-layout builders (gl_py_graph_ops.c). */
+PyObject *gl_py_graph_one_hot(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_argmax(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_argmin(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw);
+extern const char gl_py_graph_one_hot_doc[];
+extern const char gl_py_graph_argmax_doc[];
+extern const char gl_py_graph_argmin_doc[];
+extern const char gl_py_graph_roll_doc[];
+
 #define KW (METH_VARARGS | METH_KEYWORDS)
 #define FN(f) ((PyCFunction)(void (*)(void))(f))
 
@@ -310,6 +320,10 @@ static PyMethodDef graph_methods[] = {
     {"pool_adjoint", FN(gl_py_graph_pool_adjoint), KW, gl_py_graph_pool_adjoint_doc},
     {"upsample_nearest", FN(gl_py_graph_upsample_nearest), KW, gl_py_graph_upsample_nearest_doc},
     {"batch_norm", FN(gl_py_graph_batch_norm), KW, gl_py_graph_batch_norm_doc},
+    {"one_hot", FN(gl_py_graph_one_hot), KW, gl_py_graph_one_hot_doc},
+    {"argmax", FN(gl_py_graph_argmax), KW, gl_py_graph_argmax_doc},
+    {"argmin", FN(gl_py_graph_argmin), KW, gl_py_graph_argmin_doc},
+    {"roll", FN(gl_py_graph_roll), KW, gl_py_graph_roll_doc},
     {"shape", FN(graph_shape), METH_O, shape_doc},
     {"op", FN(graph_op), METH_O, op_doc},
     {"grad", FN(graph_grad), KW, grad_doc},

@@ -215,3 +215,70 @@ PyObject *gl_py_graph_slice_grad(GraphObject *self, PyObject *args, PyObject *kw
     if (gl_py_graph_writable(self) < 0) return NULL;
     return gl_py_graph_result(self, gl_slice_grad(self->g, x, full, start));
 }
+
+/* ---- labels and batch layout ---- */
+
+const char gl_py_graph_one_hot_doc[] =
+    "one_hot($self, x, num_classes)\n--\n\n"
+    "Append one-hot rows (B, num_classes) of integer class indices x, shape (B,)\n"
+    "or (B, 1), stored as floats.  A run fails with ValueError naming the row when\n"
+    "an index is not an integer in [0, num_classes).  Zero derivative.";
+
+PyObject *gl_py_graph_one_hot(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", "num_classes", NULL};
+    int64_t x64, k;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&:one_hot", kwlist, gl_py_conv_node, &x64, gl_py_conv_int64, &k))
+        return NULL;
+    NODE_ARG(x, x64, "one_hot: x");
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_one_hot(self->g, x, k));
+}
+
+static PyObject *arg_extreme(GraphObject *self, PyObject *args, PyObject *kw, const char *fmt,
+                             int (*fn)(gl_graph *, int)) {
+    static char *kwlist[] = {"x", NULL};
+    int64_t x64;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, fmt, kwlist, gl_py_conv_node, &x64)) return NULL;
+    NODE_ARG(x, x64, fmt + 3); /* fmt is "O&:name" */
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, fn(self->g, x));
+}
+
+const char gl_py_graph_argmax_doc[] =
+    "argmax($self, x)\n--\n\n"
+    "Append one-hot rows marking the max of each row of a 2-D node (ties: first\n"
+    "index; a NaN wins, the first one).  grad refuses to pass a gradient into x.";
+
+PyObject *gl_py_graph_argmax(GraphObject *self, PyObject *args, PyObject *kw) {
+    return arg_extreme(self, args, kw, "O&:argmax", gl_argmax_onehot);
+}
+
+const char gl_py_graph_argmin_doc[] =
+    "argmin($self, x)\n--\n\n"
+    "Append one-hot rows marking the min of each row of a 2-D node (ties: first\n"
+    "index; a NaN wins, the first one).  grad refuses to pass a gradient into x.";
+
+PyObject *gl_py_graph_argmin(GraphObject *self, PyObject *args, PyObject *kw) {
+    return arg_extreme(self, args, kw, "O&:argmin", gl_argmin_onehot);
+}
+
+const char gl_py_graph_roll_doc[] =
+    "roll($self, x, shift, axis=0)\n--\n\n"
+    "Append x rolled by shift along axis (torch.roll / numpy.roll): element j\n"
+    "moves to (j + shift) mod n.  Any shift; axis in [-ndim, ndim).";
+
+PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", "shift", "axis", NULL};
+    int64_t x64, shift, axis = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&O&|O&:roll", kwlist, gl_py_conv_node, &x64, gl_py_conv_int64,
+                                     &shift, gl_py_conv_int64, &axis))
+        return NULL;
+    NODE_ARG(x, x64, "roll: x");
+    if (axis < -GL_MAX_DIMS || axis >= GL_MAX_DIMS) {
+        PyErr_Format(PyExc_ValueError, "roll: axis %lld is out of range for a %d-D tensor", (long long)axis,
+                     self->g->nodes[x].shape.ndim);
+        return NULL;
+    }
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_roll(self->g, x, shift, (int)axis));
+}

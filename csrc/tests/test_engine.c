@@ -841,6 +841,189 @@ static void test_programs_share_graph(void) {
     gl_graph_free(g);
 }
 
+/* ------------------------------------------------------------------------ */
+
+/* ONE_HOT, ARGMAX / ARGMIN, ROLL: shapes, builder errors, values, the
+ * run-time error of a bad class index, autodiff (refusal and roll's
+ * adjoint), and runs that allocate nothing. */
+static void test_label_ops(void) {
+    const char *name = "labels: one_hot / argmax / argmin / roll";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+
+    /* builder errors: -1, GL_ERR_VALUE, a message naming the problem */
+    int col2 = gl_input(g, gl_shape2(4, 2));
+    const int64_t d3[3] = {2, 3, 4};
+    int x3 = gl_input(g, gl_shape_make(3, d3));
+    int sc = gl_input(g, gl_shape0());
+    int labels = gl_input(g, gl_shape1(4));
+    const char *want[6] = {"one_hot: expects indices of shape (batch,) or (batch, 1), got (4, 2)",
+                           "one_hot: num_classes must be in [1, 16777216], got 0",
+                           "one_hot: num_classes must be in [1, 16777216], got 16777217",
+                           "argmax: expects a 2-D (batch, K) tensor with K >= 1, got (2, 3, 4)",
+                           "roll: axis 3 is out of range for (2, 3, 4)",
+                           "roll: expects a 1-D to 4-D tensor, got a scalar"};
+    int bad_ok = 1;
+    char bad_msg[GL_ERRMSG_LEN + 64] = "";
+    for (int k = 0; k < 6; k++) {
+        int id = k == 0 ? gl_one_hot(g, col2, 3)
+               : k == 1 ? gl_one_hot(g, labels, 0)
+               : k == 2 ? gl_one_hot(g, labels, ((int64_t)1 << 24) + 1)
+               : k == 3 ? gl_argmax_onehot(g, x3)
+               : k == 4 ? gl_roll(g, x3, 1, 3)
+                        : gl_roll(g, sc, 1, 0);
+        if (id != -1 || g->err.code != GL_ERR_VALUE || strcmp(g->err.msg, want[k]) != 0) {
+            bad_ok = 0;
+            snprintf(bad_msg, sizeof bad_msg, "case %d: id %d, code %d, \"%s\"", k, id, (int)g->err.code,
+                     g->err.msg);
+        }
+        gl_error_clear(&g->err);
+    }
+    check(bad_ok, "labels: builders refuse bad shapes and arguments", "%s", bad_msg);
+
+    /* values */
+    int oh = gl_one_hot(g, labels, 3);
+    int lab_col = gl_input(g, gl_shape2(4, 1));
+    int oh_col = gl_one_hot(g, lab_col, 5);
+    int xm = gl_input(g, gl_shape2(4, 3));
+    int amax = gl_argmax_onehot(g, xm), amin = gl_argmin_onehot(g, xm);
+    int r0 = gl_roll(g, x3, -7, 0);   /* n = 2: -7 mod 2 = 1 */
+    int r1 = gl_roll(g, x3, 5, -2);   /* axis 1, n = 3: 5 mod 3 = 2 */
+    int r2 = gl_roll(g, x3, 0, 2);
+    gl_shape e43 = gl_shape2(4, 3), e45 = gl_shape2(4, 5);
+    int shapes_ok = g->err.code == GL_OK && gl_shape_eq(&g->nodes[oh].shape, &e43) &&
+                    gl_shape_eq(&g->nodes[oh_col].shape, &e45) && gl_shape_eq(&g->nodes[amin].shape, &e43) &&
+                    g->nodes[r0].i[0] == 1 && g->nodes[r1].i[0] == 2 && g->nodes[r1].i[1] == 1;
+    check(shapes_ok, "labels: shapes and normalised shifts", "%s", g->err.msg);
+    int outs[7] = {oh, oh_col, amax, amin, r0, r1, r2};
+    gl_program *p = compile(g, 7, outs, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    float lv[4] = {2, 0, 1, 2}, lc[4] = {4, 4, 0, 3};
+    const float nan = NAN;
+    float xv[12] = {1, 3, 3, /* tie: first */ nan, 0, nan, /* first NaN */ 2, nan, -1, -5, -5, -5};
+    float x3v[24];
+    for (int i = 0; i < 24; i++) x3v[i] = (float)i;
+    gl_program_bind(p, labels, lv, NULL);
+    gl_program_bind(p, lab_col, lc, NULL);
+    gl_program_bind(p, xm, xv, NULL);
+    gl_program_bind(p, x3, x3v, NULL);
+    if (run(p, NULL, NULL, name)) {
+        int ok = 1;
+        const float *o = gl_program_output(p, 0);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 3; c++) ok &= o[r * 3 + c] == (c == (int)lv[r] ? 1.0f : 0.0f);
+        o = gl_program_output(p, 1);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 5; c++) ok &= o[r * 5 + c] == (c == (int)lc[r] ? 1.0f : 0.0f);
+        check(ok, "labels: one_hot values ((B,) and (B, 1) indices)", "%s", "");
+        const int wmax[4] = {1, 0, 1, 0}, wmin[4] = {0, 0, 1, 0};
+        ok = 1;
+        const float *omax = gl_program_output(p, 2), *omin = gl_program_output(p, 3);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 3; c++)
+                ok &= omax[r * 3 + c] == (c == wmax[r] ? 1.0f : 0.0f) && omin[r * 3 + c] == (c == wmin[r] ? 1.0f : 0.0f);
+        check(ok, "labels: argmax / argmin one-hot rows (ties first, first NaN wins)", "%s", "");
+        /* numpy.roll references: y[(j + s) mod n] = x[j] along the axis */
+        ok = 1;
+        const float *y0 = gl_program_output(p, 4), *y1 = gl_program_output(p, 5), *y2 = gl_program_output(p, 6);
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 3; b++)
+                for (int c = 0; c < 4; c++) {
+                    const float v = x3v[(a * 3 + b) * 4 + c];
+                    ok &= y0[(((a + 1) % 2) * 3 + b) * 4 + c] == v;
+                    ok &= y1[(a * 3 + (b + 2) % 3) * 4 + c] == v;
+                    ok &= y2[(a * 3 + b) * 4 + c] == v;
+                }
+        check(ok, "labels: roll along axes 0 and 1 (shift -7, 5) and by 0", "%s", "");
+    }
+
+    /* a bad index fails the run with GL_ERR_VALUE naming the row; good data runs again */
+    const float bad_vals[5] = {2.5f, NAN, -1.0f, 3.0f, INFINITY};
+    int all_fail = 1;
+    char last[GL_ERRMSG_LEN] = "";
+    for (int k = 0; k < 5; k++) {
+        float lb[4] = {0, 1, 2, 0};
+        lb[k % 3 + 1] = bad_vals[k];
+        gl_program_bind(p, labels, lb, NULL);
+        gl_error_clear(&err);
+        gl_status st = gl_program_run(p, NULL, NULL, &err);
+        char want[32];
+        snprintf(want, sizeof want, "row %d holds", k % 3 + 1);
+        all_fail &= st == GL_ERR_VALUE && strstr(err.msg, want) != NULL && strstr(err.msg, "one_hot") != NULL &&
+                    strstr(err.msg, "[0, 3)") != NULL;
+        memcpy(last, err.msg, sizeof last);
+    }
+    gl_program_bind(p, labels, lv, NULL);
+    check(all_fail && run(p, NULL, NULL, name), "labels: one_hot index 2.5 / NaN / -1 / 3 / inf fails the run naming the row",
+          "last: %s", last);
+
+    /* 100 more runs allocate nothing */
+    long long before = gl_alloc_count();
+    int ok = 1;
+    for (int r = 0; ok && r < 100; r++) ok = run(p, NULL, NULL, name);
+    check(ok && gl_alloc_count() == before, "labels: runs allocate nothing", "%lld allocations",
+          gl_alloc_count() - before);
+    gl_program_free(p);
+
+    /* autodiff: a gradient into argmin's input is refused with a message */
+    float cbv[3 * 2];
+    fill_rand(cbv, 6, 1.0f);
+    int cb = gl_param(g, gl_shape2(3, 2), cbv);
+    int dist = gl_unary(g, GL_OP_SQUARE, xm, 0, 0);
+    int q_bad = gl_sum_all(g, gl_matmul(g, gl_argmin_onehot(g, dist), cb, 0, 0));
+    int gr[2] = {-1, -1};
+    int wrt[2] = {cb, xm};
+    gl_status st = gl_grad(g, q_bad, -1, 2, wrt, gr);
+    check(st == GL_ERR_UNSUPPORTED && strstr(g->err.msg, "argmin is not differentiable") &&
+              strstr(g->err.msg, "stop_gradient"),
+          "labels: grad through argmin is refused", "status %d: %s", (int)st, g->err.msg);
+    gl_error_clear(&g->err);
+    st = gl_grad(g, gl_sum_all(g, gl_argmax_onehot(g, dist)), -1, 1, &xm, gr);
+    check(st == GL_ERR_UNSUPPORTED && strstr(g->err.msg, "argmax is not differentiable"),
+          "labels: grad through argmax is refused", "status %d: %s", (int)st, g->err.msg);
+    gl_error_clear(&g->err);
+    /* behind stop_gradient: dq/dcb = onehot^T @ 1, dq/dx = 0 */
+    int oh_sg = gl_argmin_onehot(g, gl_stop_gradient(g, dist));
+    int q = gl_sum_all(g, gl_matmul(g, oh_sg, cb, 0, 0));
+    st = gl_grad(g, q, -1, 2, wrt, gr);
+    /* roll: the gradient of sum(w * roll(x, 1, axis 1)) is roll(w, -1) */
+    float wv[12];
+    fill_rand(wv, 12, 1.0f);
+    int w = gl_const(g, gl_shape2(4, 3), wv);
+    int rl = gl_sum_all(g, gl_mul(g, w, gl_roll(g, xm, 1, 1)));
+    int grl = -1;
+    gl_status st2 = gl_grad(g, rl, -1, 1, &xm, &grl);
+    if (st != GL_OK || st2 != GL_OK) {
+        check(0, "labels: grad behind stop_gradient, roll's adjoint", "%s", g->err.msg);
+        gl_graph_free(g);
+        return;
+    }
+    check(g->nodes[grl].op == GL_OP_ROLL && g->nodes[grl].i[0] == 2, "labels: roll's gradient is a roll back",
+          "op %s, shift %lld", gl_op_name(g->nodes[grl].op), (long long)g->nodes[grl].i[0]);
+    int gouts[3] = {gr[0], gr[1], grl};
+    gl_program *pg = compile(g, 3, gouts, NULL, name);
+    if (!pg) { gl_graph_free(g); return; }
+    float xf[12] = {0.5f, 0.1f, 0.9f, -2, 1, 0.2f, 3, -1, 0.1f, 0.7f, -0.6f, 0.65f};
+    gl_program_bind(pg, xm, xf, NULL);
+    if (run(pg, NULL, NULL, name)) {
+        const float *gcb = gl_program_output(pg, 0), *gx = gl_program_output(pg, 1), *gr2 = gl_program_output(pg, 2);
+        float want[6] = {0, 0, 0, 0, 0, 0}; /* argmin of x^2 per row: 1, 2, 2, 1 */
+        const int am[4] = {1, 2, 2, 1};
+        for (int r = 0; r < 4; r++) { want[am[r] * 2] += 1; want[am[r] * 2 + 1] += 1; }
+        int ok2 = 1;
+        for (int i = 0; i < 6; i++) ok2 &= gcb[i] == want[i];
+        for (int i = 0; i < 12; i++) ok2 &= gx[i] == 0.0f;
+        check(ok2, "labels: grad behind stop_gradient reaches the codebook, not the distances", "%s", "");
+        ok2 = 1;
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 3; c++) ok2 &= gr2[r * 3 + c] == wv[r * 3 + (c + 1) % 3];
+        check(ok2, "labels: roll's gradient values", "%s", "");
+    }
+    gl_program_free(pg);
+    gl_graph_free(g);
+}
+
 int main(void) {
     test_arena_chain();
     test_arena_outputs_survive();
@@ -856,6 +1039,7 @@ int main(void) {
     test_unbound_input();
     test_compile_errors();
     test_programs_share_graph();
+    test_label_ops();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }
