@@ -52,9 +52,7 @@ fakes for the critic phase (``keep=`` / ``b.kept``)::
 """
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -62,25 +60,15 @@ import numpy as np
 
 from . import _C, ops, optim as _optim
 from ._checks import check_int, check_real
-from .io.safetensors import load_safetensors, save_safetensors
+from .checkpoint import (_make_optimizer, _spec_or_none, apply_state, load, register_trainer,  # noqa: F401
+                         restore_trainer, save_trainer)
 from .nn.layers import from_spec
 from .nn.module import Module
+from .streams import Data, _Batch, _check_name, _Stream
 
 __all__ = ["Trainer", "Phase", "Step", "Data", "load", "register_trainer", "progress_bar"]
 
-FORMAT = "ganlib.Trainer/1"
 _RESERVED = {"optimizer", "ema", "running_average", "kept", "sampler"}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# steps beyond this would overflow an optimizer's int64 counter arithmetic long before C's int64
-_MAX_T = 2 ** 53
-
-
-def _check_name(what: str, name: Any, reserved: frozenset | set = frozenset()) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"{what} must be a Python identifier (letters, digits, _), got {name!r}")
-    if name in reserved:
-        raise ValueError(f"{what} {name!r} is reserved (reserved: {sorted(reserved)})")
-    return name
 
 
 # ----------------------------------------------------------------------------- user-facing records
@@ -165,193 +153,6 @@ class Phase:
                 "redraw": self.redraw if isinstance(self.redraw, bool) else list(self.redraw)}
 
 
-class Data:
-    """One data stream: aligned arrays (one row per sample) drawn with one permutation.
-
-    Parameters
-    ----------
-    batch_size : int, optional
-        Rows per draw of this stream (default: ``fit``'s ``batch_size``).
-    num_classes : int or dict, optional
-        Classes of the integer label columns (one int for all, or per column);
-        default: the largest label + 1. Labels outside ``[0, num_classes)`` are refused.
-    **columns : array_like
-        ``(n, ...)`` arrays with the same n. Float arrays are used as float32;
-        1-D integer arrays are class labels, converted once to one-hot rows.
-
-    Examples
-    --------
-    >>> X, y = gl.datasets.mnist(split="train")                       # doctest: +SKIP
-    >>> trainer.fit({"mnist": gl.Data(x=X, y=y, num_classes=10)}, steps=1000)   # doctest: +SKIP
-    """
-
-    def __init__(self, *, batch_size: int | None = None, num_classes: int | Mapping[str, int] | None = None,
-                 **columns: Any) -> None:
-        if not columns:
-            raise ValueError("Data needs at least one array, e.g. gl.Data(x=X)")
-        if len(columns) > 8:
-            raise ValueError(f"Data holds at most 8 arrays, got {len(columns)}")
-        self.columns = {_check_name("a Data column name", k): v for k, v in columns.items()}
-        self.batch_size = None if batch_size is None else check_int("Data batch_size", batch_size, 1)
-        self.default_classes: int | None = None   # for every integer column without its own count
-        if num_classes is None or isinstance(num_classes, Mapping):
-            self.num_classes = dict(num_classes or {})
-        else:
-            self.num_classes = {}
-            self.default_classes = check_int("Data num_classes", num_classes, 1)
-        for k, v in self.num_classes.items():
-            if k not in self.columns:
-                raise ValueError(f"Data: num_classes names {k!r}, which is not one of its arrays {list(self.columns)}")
-            check_int(f"Data num_classes[{k!r}]", v, 1)
-
-
-def _as_column(stream: str, name: str, value: Any, num_classes: int | None) -> tuple[np.ndarray, tuple, Any]:
-    """(float32 (n, width) rows, row shape, number of classes or None) of one stream column."""
-    where = f"stream '{stream}': array '{name}'"
-    a = value if isinstance(value, np.ndarray) else np.asarray(value)
-    if a.dtype.kind == "b" or a.dtype.kind not in "fiu":
-        raise TypeError(f"{where} must be numeric (float data or integer labels), got dtype {a.dtype}")
-    if a.ndim < 1 or a.shape[0] == 0:
-        raise ValueError(f"{where} must have shape (n, ...) with n >= 1 rows, got {a.shape}")
-    if a.dtype.kind in "iu":
-        if a.ndim != 1:
-            raise ValueError(f"{where}: integer arrays are class labels and must be 1-D, got shape {a.shape} "
-                             "(cast other integer data to float)")
-        y = a.astype(np.int64)
-        k = int(num_classes) if num_classes is not None else int(max(y.max(), 0)) + 1
-        bad = (y < 0) | (y >= k)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ValueError(f"{where}: labels must be in [0, {k}), got {int(y[i])} at index {i} "
-                             f"({int(bad.sum())} out of range)")
-        if k < 1:
-            raise ValueError(f"{where}: needs at least one class")
-        onehot = np.zeros((y.shape[0], k), np.float32)
-        onehot[np.arange(y.shape[0]), y] = 1.0
-        return onehot, (k,), k
-    if num_classes is not None:
-        raise ValueError(f"{where}: num_classes is given, but the array holds floats, not integer labels")
-    if a.ndim > 4:
-        raise ValueError(f"{where}: rows have at most 3 dimensions (C, H, W), got shape {a.shape}")
-    rows = np.ascontiguousarray(a.reshape(a.shape[0], -1) if a.ndim != 2 else a, dtype=np.float32)
-    if rows.ndim == 1:
-        rows = rows.reshape(-1, 1)
-    return rows, tuple(int(d) for d in a.shape[1:]), None
-
-
-class _Stream:
-    """A stream as the C loop gets it, with what tracing needs to know."""
-
-    def __init__(self, name: str, data: Data, batch: int) -> None:
-        self.name, self.batch = name, batch
-        self.cols: "OrderedDict[str, np.ndarray]" = OrderedDict()
-        self.row_shape: dict[str, tuple] = {}
-        self.classes: dict[str, int] = {}
-        self.sources: list[Any] = []
-        for cname, arr in data.columns.items():
-            k = data.num_classes.get(cname)
-            if k is None and np.asarray(arr).dtype.kind in "iu":
-                k = data.default_classes
-            rows, shape, k = _as_column(name, cname, arr, k)
-            self.cols[cname], self.row_shape[cname] = rows, shape
-            self.sources.append(arr)
-            if k is not None:
-                self.classes[cname] = k
-        self.n = int(next(iter(self.cols.values())).shape[0])
-
-    def key(self) -> tuple:
-        return (self.name, self.batch, tuple((c, id(s)) for c, s in zip(self.cols, self.sources)),
-                tuple(sorted(self.classes.items())))
-
-
-# ----------------------------------------------------------------------------- the batch seen by a phase
-class _StreamView:
-    def __init__(self, batch: "_Batch", k: int) -> None:
-        self._b, self._k = batch, k
-
-    def __getattr__(self, col: str) -> ops.Tensor:
-        return self._b._column(self._k, col)
-
-    def __getitem__(self, col: str) -> ops.Tensor:
-        return self._b._column(self._k, col)
-
-
-class _Kept:
-    def __init__(self, batch: "_Batch") -> None:
-        self._b = batch
-
-    def __getattr__(self, name: str) -> ops.Tensor:
-        return self._b._kept_tensor(name)
-
-    def __getitem__(self, name: str) -> ops.Tensor:
-        return self._b._kept_tensor(name)
-
-
-class _Modules:
-    def __init__(self, modules: Mapping[str, Module]) -> None:
-        self._m = modules
-
-    def __getattr__(self, name: str) -> Module:
-        if name.startswith("_") or name not in self._m:
-            raise AttributeError(f"the trainer has no module '{name}' (modules: {list(self._m)})")
-        return self._m[name]
-
-    __getitem__ = __getattr__
-
-
-class _Batch:
-    """``b`` in a phase function: ``b.<stream>.<column>`` and ``b.kept.<name>``."""
-
-    def __init__(self, trainer: "Trainer", phase: Phase, trace: ops.Trace, streams: list[_Stream]) -> None:
-        self._t, self._phase, self._trace, self._streams = trainer, phase, trace, streams
-        self._feeds: dict[tuple[int, str], ops.Tensor] = {}
-
-    @property
-    def kept(self) -> _Kept:
-        return _Kept(self)
-
-    @property
-    def modules(self) -> Any:
-        """The trainer's modules by name (``b.modules.E``): phase functions written this
-        way work unchanged on a trainer rebuilt by ``gl.load``."""
-        return _Modules(self._t.modules)
-
-    def __getattr__(self, name: str) -> _StreamView:
-        if name.startswith("_") or name in ("kept", "modules"):
-            raise AttributeError(name)
-        for k, s in enumerate(self._streams):
-            if s.name == name:
-                return _StreamView(self, k)
-        raise ValueError(f"phase '{self._phase.name}' reads stream '{name}', but fit got the streams "
-                         f"{[s.name for s in self._streams]}")
-
-    __getitem__ = __getattr__
-
-    def _column(self, k: int, col: str) -> ops.Tensor:
-        s = self._streams[k]
-        if col not in s.cols:
-            raise ValueError(f"phase '{self._phase.name}' reads '{s.name}.{col}', but stream '{s.name}' has the "
-                             f"arrays {list(s.cols)}")
-        t = self._feeds.get((k, col))
-        if t is None:
-            t = self._trace.input((s.batch, *s.row_shape[col]))
-            self._feeds[(k, col)] = t
-        return t
-
-    def _kept_tensor(self, name: str) -> ops.Tensor:
-        buf = self._t._kept.get(name)
-        if buf is None or name not in self._t._kept_now:
-            raise ValueError(f"phase '{self._phase.name}' reads kept value '{name}', but no earlier phase keeps it "
-                             f"(kept so far: {sorted(self._t._kept)})")
-        return self._trace.param(buf.reshape(-1), 0, buf.shape)
-
-    def feeds(self) -> list[tuple[int, int, int]]:
-        out = []
-        for (k, col), t in self._feeds.items():
-            out.append((t.id, k, list(self._streams[k].cols).index(col)))
-        return out
-
-
 # ----------------------------------------------------------------------------- helpers
 def _global_norm(grads: list[ops.Tensor]) -> ops.Tensor:
     total = None
@@ -368,32 +169,6 @@ def progress_bar(total: int) -> Any:
     except ImportError:
         return None
     return tqdm(total=total, unit="step", leave=False)
-
-
-_TRAINER_CLASSES: dict[str, type] = {}
-
-
-def register_trainer(name: str) -> Callable[[type], type]:
-    """Class decorator: ``gl.load`` rebuilds checkpoints of this class through its ``_from_config``."""
-    def deco(cls: type) -> type:
-        cls._class_name = name
-        _TRAINER_CLASSES[name] = cls
-        return cls
-    return deco
-
-
-def _spec_or_none(m: Module) -> Any:
-    try:
-        return m.spec()
-    except NotImplementedError:
-        return None
-
-
-def _make_optimizer(o: Mapping[str, Any]) -> _optim.Optimizer:
-    classes = {"sgd": _optim.SGD, "adam": _optim.Adam, "adamw": _optim.AdamW, "rmsprop": _optim.RMSProp}
-    if not isinstance(o, Mapping) or o.get("kind") not in classes or not isinstance(o.get("config"), Mapping):
-        raise ValueError(f"not an optimizer description: {o!r}")
-    return classes[o["kind"]](**o["config"])
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -850,54 +625,13 @@ class Trainer:
         """Names of the values ``fit`` records (known after the first ``fit``)."""
         return list(self._setup["columns"]) if self._setup else []
 
-    # ---- checkpoints -------------------------------------------------------------------------------
+    # ---- checkpoints (ganlib/checkpoint.py) ------------------------------------------------------
     def _config(self) -> dict:
         """What ``gl.load`` needs to rebuild this trainer (model classes extend it)."""
         return {"modules": {n: _spec_or_none(m) for n, m in self.modules.items()},
                 "optimizers": {n: {"kind": o.kind, "config": o.config} for n, o in self.optimizers.items()},
                 "phases": [p.spec() for p in self.phases], "clip": self._clip_of, "ema": self._ema_of,
                 "running_average": list(self._running), "grad_norms": self.grad_norms, "seed": self.seed}
-
-    @staticmethod
-    def _sampler_key(name: str, nstreams: int) -> str:
-        return "sampler/perm" if nstreams == 1 else f"sampler/{name}/perm"
-
-    def _state(self) -> tuple[dict[str, np.ndarray], dict]:
-        """Every tensor and every number a bit-exact resume needs."""
-        tensors: dict[str, np.ndarray] = {}
-        for name, m in self.modules.items():
-            for k, v in m.state_dict().items():
-                tensors[f"{name}/{k}"] = v
-        for name, m in self._averaged.items():
-            for k, v in m.state_dict().items():
-                tensors[f"ema/{name}/{k}"] = v
-        state: dict[str, Any] = {"step": self.step, "optimizers": {}, "running_average": {}, "streams": [],
-                                 "programs": {}}
-        for name, opt in self.optimizers.items():
-            sd = opt.state_dict()
-            tensors[f"optimizer/{name}/state"] = sd["state"]
-            state["optimizers"][name] = {"t": int(sd["t"]), "lr": float(opt.lr)}
-        for name, (avg, count) in self._running.items():
-            tensors[f"running_average/{name}"] = avg.copy()
-            state["running_average"][name] = int(count[0])
-        for name, buf in self._kept.items():
-            tensors[f"kept/{name}"] = buf.copy()
-        if self._setup is not None:
-            fit, streams = self._setup["fit"], self._setup["streams"]
-            for k, s in enumerate(streams):
-                pos, epoch, rseed, rcount, perm = fit.get_sampler(k)
-                tensors[self._sampler_key(s.name, len(streams))] = perm
-                state["streams"].append({"name": s.name, "pos": int(pos), "epoch": int(epoch),
-                                         "rng": [int(rseed), int(rcount)], "rows": s.n, "batch": s.batch})
-            for ph, p in zip(self._setup["phases"], self.phases):
-                state["programs"][p.name] = [int(v) for v in ph["program"].rng_state]
-        elif self._pending is not None:
-            pend = self._pending
-            for st in pend["streams"]:
-                tensors[self._sampler_key(st["name"], len(pend["streams"]))] = st["perm"]
-                state["streams"].append({k: v for k, v in st.items() if k != "perm"})
-            state["programs"] = dict(pend["programs"])
-        return tensors, state
 
     def save(self, path: str) -> None:
         """Write a resumable checkpoint (safetensors, format ``ganlib.Trainer/1``, atomic).
@@ -912,25 +646,7 @@ class Trainer:
         --------
         >>> trainer.save("aae.safetensors"); again = gl.load("aae.safetensors", phases=phases)  # doctest: +SKIP
         """
-        tensors, state = self._state()
-        for k, v in tensors.items():
-            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
-                raise ValueError(f"{type(self).__name__}.save: '{k}' holds NaN or inf values; a checkpoint must be "
-                                 "loadable, so nothing was written")
-        meta = {"format": FORMAT, "class": self._class_name, "config": json.dumps(self._config()),
-                "state": json.dumps(state)}
-        save_safetensors(path, tensors, meta)
-
-    def _snapshot(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Copies of everything load_state writes, to roll a failed load back."""
-        arrays: list[np.ndarray] = []
-        for m in list(self.modules.values()) + list(self._averaged.values()):
-            arrays += [m.buffer.data] + [v for _, v in m.named_buffers()]
-        for avg, count in self._running.values():
-            arrays += [avg, count]
-        arrays += list(self._kept.values())
-        snap = [(a, a.copy()) for a in {id(a): a for a in arrays}.values()]
-        return snap
+        save_trainer(self, path)
 
     def load_state(self, path: str) -> None:
         """Restore everything :meth:`save` wrote into this trainer (same modules and settings).
@@ -939,112 +655,10 @@ class Trainer:
         a file that does not fit raises ValueError naming the file and the problem,
         leaving the trainer as it was.
         """
-        tensors, meta = load_safetensors(path)
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a {FORMAT} checkpoint (format {meta.get('format')!r})")
-        try:
-            state = json.loads(meta["state"])
-            self._apply_state(path, tensors, state)
-        except (KeyError, TypeError, AttributeError, IndexError, RecursionError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: damaged {FORMAT} checkpoint ({type(e).__name__}: {e})") from None
+        restore_trainer(self, path)
 
     def _apply_state(self, path: str, tensors: dict[str, np.ndarray], state: dict) -> None:
-        def fail(msg: str) -> None:
-            raise ValueError(f"{path}: {msg}")
-
-        if not isinstance(state, dict):
-            fail("its state is not a JSON object")
-        step = state["step"]
-        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= _MAX_T:
-            fail(f"step must be an int in [0, 2**53], got {step!r}")
-        # 1. check everything
-        subs: dict[str, tuple[Module, dict]] = {}
-        for prefix, group in (("", self.modules), ("ema/", self._averaged)):
-            for name, m in group.items():
-                sub = {k[len(prefix) + len(name) + 1:]: v for k, v in tensors.items()
-                       if k.startswith(f"{prefix}{name}/")}
-                own = {k: v for k, v, _ in m._named_state()}
-                missing = sorted(set(own) - set(sub))
-                extra = sorted(set(sub) - set(own))
-                if missing or extra:
-                    fail(f"module '{prefix}{name}' does not match: missing {missing[:5]}, unexpected {extra[:5]}")
-                for k, v in sub.items():
-                    if v.shape != own[k].shape:
-                        fail(f"'{prefix}{name}/{k}' has shape {v.shape}, the module has {own[k].shape}")
-                    if v.dtype.kind != "f" or not np.all(np.isfinite(v)):
-                        fail(f"'{prefix}{name}/{k}' must hold finite floats")
-                subs[prefix + name] = (m, sub)
-        opts = state["optimizers"]
-        if set(opts) != set(self.optimizers):
-            fail(f"optimizers {sorted(opts)} do not match this trainer's {sorted(self.optimizers)}")
-        for name, opt in self.optimizers.items():
-            st, o = tensors.get(f"optimizer/{name}/state"), opts[name]
-            if st is None or st.shape != opt._c.state.shape or st.dtype.kind != "f" or not np.all(np.isfinite(st)):
-                fail(f"the state of optimizer '{name}' is missing, of another size, or not finite")
-            t = o["t"]
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= _MAX_T:
-                fail(f"optimizer '{name}': step count must be an int in [0, 2**53], got {t!r}")
-            if not isinstance(o["lr"], (int, float)) or not math.isfinite(o["lr"]) or o["lr"] < 0:
-                fail(f"optimizer '{name}': bad learning rate {o['lr']!r}")
-        runs = state["running_average"]
-        if set(runs) != set(self._running):
-            fail(f"running averages {sorted(runs)} do not match this trainer's {sorted(self._running)}")
-        for name, (avg, _) in self._running.items():
-            v = tensors.get(f"running_average/{name}")
-            c = runs[name]
-            if v is None or v.shape != avg.shape or not np.all(np.isfinite(v)):
-                fail(f"running average of '{name}' is missing, of another size, or not finite")
-            if isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= _MAX_T:
-                fail(f"running average count of '{name}' must be an int in [0, 2**53], got {c!r}")
-        kept = {k[5:]: v for k, v in tensors.items() if k.startswith("kept/")}
-        for name, v in kept.items():
-            if v.dtype.kind != "f" or not np.all(np.isfinite(v)):
-                fail(f"kept value '{name}' must hold finite floats")
-        streams = state["streams"]
-        pend_streams = []
-        for st in streams:
-            name = st["name"]
-            perm = tensors.get(self._sampler_key(name, len(streams)))
-            ok = perm is not None and perm.dtype.kind in "iu" and perm.shape == (st["rows"],)
-            ints = [st[k] for k in ("pos", "epoch", "rows", "batch")] + list(st["rng"])
-            ok = ok and len(st["rng"]) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                                   for v in ints)
-            ok = ok and st["rng"][0] < 2 ** 64 and st["rng"][1] < 2 ** 64 and st["pos"] <= st["rows"]
-            ok = ok and np.array_equal(np.sort(perm.astype(np.int64)), np.arange(st["rows"]))
-            if not ok:
-                fail(f"the sampler state of stream '{name}' is damaged")
-            pend_streams.append({**st, "perm": perm.astype(np.int64)})
-        programs = state["programs"]
-        for pname, rs in programs.items():
-            if (not isinstance(rs, list) or len(rs) != 2 or
-                    not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 64 for v in rs)):
-                fail(f"the RNG state of phase '{pname}' is damaged")
-        # 2. write everything (rolled back if anything still fails)
-        snap = self._snapshot()
-        opt_before = [(o, o.state_dict()) for o in self.optimizers.values()]
-        try:
-            for m, sub in subs.values():
-                m.load_state_dict(sub)
-            for name, opt in self.optimizers.items():
-                sd = opt.state_dict()
-                sd.update(t=opts[name]["t"], state=tensors[f"optimizer/{name}/state"])
-                sd["config"] = dict(sd["config"], lr=float(opts[name]["lr"]))
-                opt.load_state_dict(sd)
-            for name, (avg, count) in self._running.items():
-                avg[...] = tensors[f"running_average/{name}"]
-                count[0] = runs[name]
-            for name, v in kept.items():
-                self._kept[name] = np.array(v, np.float32)
-        except Exception:
-            for a, copy in snap:
-                a[...] = copy
-            for o, sd in opt_before:
-                o.load_state_dict(sd)
-            raise
-        self.step = step
-        self._setup = None
-        self._pending = {"streams": pend_streams, "programs": programs} if pend_streams or programs else None
-        self._after_load()
+        apply_state(self, path, tensors, state)
 
     def _after_load(self) -> None:
         """Model classes drop caches that depend on the parameters here."""
@@ -1076,42 +690,3 @@ class Trainer:
             raise TypeError(f"gl.load: unexpected arguments {sorted(overrides)} for a gl.Trainer")
         return cls(modules, optimizers, phases, clip=config["clip"], ema=config["ema"],
                    running_average=config["running_average"], grad_norms=config["grad_norms"], seed=config["seed"])
-
-
-def load(path: str, **overrides: Any) -> Any:
-    """Rebuild a trainer (``gl.Trainer``, ``gl.GAN``, ...) saved with ``save`` and restore its state.
-
-    Parameters
-    ----------
-    path : str
-        A ``ganlib.Trainer/1`` checkpoint (or a ``ganlib.GAN/1`` file of earlier versions).
-    **overrides
-        Parts that cannot be stored: a plain Trainer needs ``phases=[...]`` (the same
-        names); modules without a ``spec`` are passed as ``modules={name: module}``;
-        model classes take their constructor's custom parts (e.g. ``G=``, ``loss=``).
-
-    Examples
-    --------
-    >>> gan.save("ring.safetensors"); gan2 = gl.load("ring.safetensors")   # doctest: +SKIP
-    """
-    tensors, meta = load_safetensors(path)
-    fmt = meta.get("format")
-    if fmt == "ganlib.GAN/1":
-        from .gan import _load_gan_v1
-        return _load_gan_v1(path, tensors, meta, **overrides)
-    if fmt != FORMAT:
-        raise ValueError(f"{path}: not a ganlib checkpoint (format {fmt!r})")
-    cls = _TRAINER_CLASSES.get(meta.get("class", ""))
-    if cls is None:
-        raise ValueError(f"{path}: unknown trainer class {meta.get('class')!r} (known: {sorted(_TRAINER_CLASSES)})")
-    try:
-        config = json.loads(meta["config"])
-        if not isinstance(config, dict):
-            raise TypeError("config is not a JSON object")
-        obj = cls._from_config(path, config, **overrides)
-    except (KeyError, TypeError, AttributeError, IndexError, RecursionError, json.JSONDecodeError) as e:
-        if isinstance(e, TypeError) and str(e).startswith("gl.load"):
-            raise
-        raise ValueError(f"{path}: damaged {FORMAT} checkpoint config ({type(e).__name__}: {e})") from None
-    obj.load_state(path)
-    return obj
