@@ -1,4 +1,4 @@
-"""Paired A/B of two ganlib builds on the DCGAN training step, in one process.
+"""Paired A/B of two ganlib builds on a training step (DCGAN or toy GAN), in one process.
 
 On a shared VM the step rate drifts by 10-15 % within a minute, more than most single
 changes are worth; timing build A, then build B, mostly measures the drift.  This loads
@@ -8,7 +8,8 @@ directory is imported under the name ``ganlib_b``), alternates short runs of the
 interquartile range.
 
 Usage:
-    python benchmarks/ab_builds.py BUILD_A BUILD_B [--threads 2] [--pairs 24] [--steps 10]
+    python benchmarks/ab_builds.py BUILD_A BUILD_B [--bench dcgan|gan_toy|wgan_toy] [--threads 2]
+                                   [--pairs 24] [--steps 10]
 
 BUILD_A / BUILD_B are source trees with the extension built in place
 (``python setup.py build_ext --inplace``).  Example: 30 pairs on 2 threads of the thread
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--pairs", type=int, default=24)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--bench", choices=("dcgan", "gan_toy", "wgan_toy"), default="dcgan",
+                   help="the DCGAN step on MNIST, or bench_gan_toy's non-saturating / WGAN-GP step")
     p.add_argument("--data", default=None, help="MNIST directory (default: $GANLIB_DATA or ../shared/data/mnist)")
     a = p.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,12 +47,18 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(src, os.path.join(tmp, name), symlinks=True)
         sys.path.insert(0, tmp)  # before bench_dcgan imports ganlib: build A
         sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
-        from bench_dcgan import ganlib_runner
         libs = [importlib.import_module(m) for m in ("ganlib", "ganlib_b")]
         for lib in libs:
             lib.set_num_threads(a.threads)
-        X, _ = libs[0].datasets.mnist(data_dir, "train", limit=10_000)
-        runs = [ganlib_runner(X, a.steps, lib) for lib in libs]
+        if a.bench == "dcgan":
+            from bench_dcgan import ganlib_runner
+            X, _ = libs[0].datasets.mnist(data_dir, "train", limit=10_000)
+            runs = [ganlib_runner(X, a.steps, lib) for lib in libs]
+        else:
+            import bench_gan_toy
+            X = libs[0].datasets.ring(n=50_000, seed=0)
+            loss = "nonsaturating" if a.bench == "gan_toy" else "wgan-gp"
+            runs = [bench_gan_toy.ganlib_runner(loss, X, a.steps, lib) for lib in libs]
         rates: list[list[float]] = [[], []]
         for k in range(a.pairs):
             for j in ((0, 1) if k % 2 == 0 else (1, 0)):
@@ -57,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ratios = sorted(rb / ra for ra, rb in zip(*rates))
     rate = [statistics.median(r) for r in rates]
     q1, q3 = ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4]
-    print(f"A {rate[0]:.2f} steps/s, B {rate[1]:.2f} steps/s ({a.threads} threads, {a.pairs} pairs of {a.steps} steps); "
+    print(f"{a.bench}: A {rate[0]:.2f} steps/s, B {rate[1]:.2f} steps/s ({a.threads} threads, {a.pairs} pairs of "
+          f"{a.steps} steps); "
           f"B/A speed: median {statistics.median(ratios):.3f}, IQR [{q1:.3f}, {q3:.3f}]")
     return 0
 
