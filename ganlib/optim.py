@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _C
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "EMA", "clip_weights"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "EMA", "clip_weights", "MAX_T"]
 
 
 def _real(name: str, value: Any) -> float:
@@ -60,6 +60,13 @@ def _pair(name: str, value: Any) -> Tuple[float, float]:
 
 def _empty() -> np.ndarray:
     return np.empty(0, dtype=np.float32)
+
+
+#: The largest step count ``t`` an optimizer holds (2**53, set by the C core):
+#: ``t`` is an int64 incremented every step and Adam's bias corrections take
+#: ``beta ** t`` with ``t`` as a double, exact only up to 2**53.  Setting or
+#: loading a larger ``t`` is a ``ValueError``; a step at the limit is refused.
+MAX_T: int = int(_C.OPTIMIZER_MAX_T)
 
 
 class Optimizer:
