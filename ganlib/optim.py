@@ -219,10 +219,18 @@ class Optimizer:
         optimizer is allowed: the state is applied (and its size checked) by
         :meth:`bind`.
 
+        Everything is validated before anything is written: a failed load
+        leaves the state, ``t`` and ``lr`` exactly as they were.
+
         Raises
         ------
         ValueError
-            On a different kind, hyperparameters, or state size.
+            On a different kind or hyperparameters, a missing key, ``t``
+            outside ``[0, MAX_T]``, a state of the wrong size, or NaN / inf in
+            the state.
+        TypeError
+            If ``state_dict`` is not a mapping, ``t`` is not an int or the
+            state is not a numeric array.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping, got {type(state_dict).__name__}")
@@ -231,6 +239,8 @@ class Optimizer:
                 raise ValueError(f"state_dict is missing {key!r}")
         if state_dict["kind"] != self.kind:
             raise ValueError(f"state_dict is for kind {state_dict['kind']!r}, this optimizer is {self.kind!r}")
+        if not isinstance(state_dict["config"], Mapping):
+            raise ValueError(f"state_dict 'config' must be a mapping, got {type(state_dict['config']).__name__}")
         config = dict(state_dict["config"])
         if set(config) != set(self._config):
             raise ValueError(f"state_dict config has keys {sorted(config)}, expected {sorted(self._config)}")
@@ -242,26 +252,44 @@ class Optimizer:
                     f"state_dict config has {key}={value!r} but this optimizer has {key}={self._config[key]!r}"
                 )
         lr = _real("lr", config["lr"])
+        self._check_config(dict(self._config, lr=lr))
         t = state_dict["t"]
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-            raise ValueError(f"state_dict 't' must be an int >= 0, got {t!r}")
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"state_dict 't' must be an int, got {type(t).__name__}")
+        t = int(t)
+        if not 0 <= t <= MAX_T:
+            raise ValueError(f"state_dict 't' must be in [0, 2**53], got {t}")
         state = np.asarray(state_dict["state"])
         if state.dtype.kind not in "fiu":
             raise TypeError(f"state_dict 'state' must be a float array, got dtype {state.dtype}")
-        state = np.ascontiguousarray(state, dtype=np.float32).reshape(-1)
-        self._check_config(dict(self._config, lr=lr))
-        if self._c is None:
-            self._config["lr"] = lr
-            self._pending = (int(t), state.copy())
-            return
-        if state.size != self._c.state.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf: refused below
+            state = np.array(state, dtype=np.float32, copy=True, order="C").reshape(-1)
+        if self._c is not None and state.size != self._c.state.size:
             raise ValueError(
                 f"state_dict 'state' has {state.size} floats, expected {self._c.state.size} "
                 f"({self._c.slots} slots x {self._c.n} parameters)"
             )
-        self._c.state[...] = state
-        self._c.t = int(t)
-        self._c.lr = lr
+        finite = np.isfinite(state)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise ValueError(f"state_dict 'state' has {int(state.size - finite.sum())} NaN or inf values "
+                             f"(first at index {bad}: {state[bad]})")
+        if self._c is None:
+            self._config["lr"] = lr
+            self._pending = (t, state)
+            return
+        c = self._c
+        old_lr = c.lr
+        c.lr = lr  # validated above: fails only while the optimizer is busy, before writing
+        try:
+            c.t = t
+        except BaseException:
+            try:
+                c.lr = old_lr
+            except Exception:  # best effort: only another thread's step can get in between
+                pass
+            raise
+        c.state[...] = state  # sizes and dtype checked: cannot fail
         self._config["lr"] = lr
 
     def __repr__(self) -> str:

@@ -67,3 +67,82 @@ def test_step_at_the_limit_is_refused_and_changes_nothing(cls):
     assert opt.t == 2 ** 53
     np.testing.assert_array_equal(p, before[0])
     np.testing.assert_array_equal(opt._c.state, before[1])
+
+
+# ---------------------------------------------------------------- load_state_dict
+
+@pytest.mark.parametrize("t", [2 ** 53 + 1, 2 ** 63, 2 ** 64, -1])
+def test_load_with_out_of_range_t_changes_nothing(t):
+    opt, _, _ = _adam()
+    snap = _snapshot(opt)
+    sd = opt.state_dict()
+    sd.update(t=t, state=np.full_like(sd["state"], 7.0), config=dict(sd["config"], lr=0.5))
+    with pytest.raises(ValueError, match="'t' must be in"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, snap)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e300])
+def test_load_with_non_finite_state_changes_nothing(bad):
+    opt, _, _ = _adam()
+    snap = _snapshot(opt)
+    sd = opt.state_dict()
+    state = sd["state"].astype(np.float64)
+    state[3] = bad
+    sd.update(t=9, state=state, config=dict(sd["config"], lr=0.5))
+    with pytest.raises(ValueError, match="NaN or inf.*index 3"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, snap)
+
+
+@pytest.mark.parametrize("change,exc,match", [
+    (dict(kind="sgd"), ValueError, "kind"),
+    (dict(config={"lr": 0.5}), ValueError, "config has keys"),
+    (dict(config=None), ValueError, "config"),
+    (dict(t=1.5), TypeError, "'t' must be an int"),
+    (dict(t=True), TypeError, "'t' must be an int"),
+    (dict(state=np.zeros(3, np.float32)), ValueError, "'state' has 3 floats"),
+    (dict(state=np.array(["a"] * 10)), TypeError, "state"),
+    (dict(lr=-1.0), ValueError, "lr"),
+    (dict(lr="x"), TypeError, "lr"),
+    (dict(betas=(0.5, 0.5)), ValueError, "betas"),
+])
+def test_any_invalid_load_changes_nothing(change, exc, match):
+    opt, _, _ = _adam()
+    snap = _snapshot(opt)
+    sd = opt.state_dict()
+    sd["state"] = np.full_like(sd["state"], 7.0)
+    sd["t"] = 11
+    sd["config"] = dict(sd["config"], lr=0.5)
+    for key in ("lr", "betas"):
+        if key in change:
+            sd["config"][key] = change.pop(key)
+    sd.update(change)
+    with pytest.raises(exc, match=match):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, snap)
+
+
+def test_valid_load_still_applies_everything():
+    opt, p, g = _adam()
+    sd = opt.state_dict()
+    sd.update(t=2 ** 53, state=np.arange(2 * N, dtype=np.int64), config=dict(sd["config"], lr=0.25))
+    opt.load_state_dict(sd)
+    assert opt.t == 2 ** 53 and opt.lr == 0.25 and opt._c.lr == 0.25
+    np.testing.assert_array_equal(opt._c.state, np.arange(2 * N, dtype=np.float32))
+
+
+def test_unbound_load_validates_before_keeping_anything():
+    src, _, _ = _adam()
+    sd = src.state_dict()
+    opt = optim.Adam(1e-3)
+    for bad in (dict(sd, t=2 ** 60), dict(sd, state=np.full(2 * N, np.nan))):
+        with pytest.raises(ValueError):
+            opt.load_state_dict(bad)
+        assert opt.t == 0 and opt.lr == 1e-3 and opt._pending is None
+    opt.load_state_dict(sd)
+    assert opt.t == 3
+    # the pending state is a private copy: changing the source afterwards does not leak in
+    sd["state"][:] = 99.0
+    opt.bind(np.zeros(N, np.float32), np.zeros(N, np.float32))
+    np.testing.assert_array_equal(opt._c.state, src._c.state)
