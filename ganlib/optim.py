@@ -26,6 +26,7 @@ array([0.9, 0.9, 0.9, 0.9], dtype=float32)
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -92,6 +93,7 @@ class Optimizer:
         self._params: Optional[np.ndarray] = None
         self._grads: Optional[np.ndarray] = None
         self._pending: Optional[Tuple[int, np.ndarray]] = None  # state loaded before bind
+        self._owner: Optional[Tuple["weakref.ref[Any]", str]] = None  # see _claim
 
     # -- configuration -------------------------------------------------------
 
@@ -117,6 +119,49 @@ class Optimizer:
         else:
             self._check_config(dict(self._config, lr=value))
         self._config["lr"] = value
+
+    # -- ownership -----------------------------------------------------------
+
+    def _claim(self, owner: object, what: str) -> None:
+        """Record that ``owner`` (described by ``what``) trains with this optimizer.
+
+        An optimizer holds the step count and moment estimates of *one*
+        parameter buffer; two trainers sharing it would silently rebind it back
+        and forth and mix their states.  A trainer therefore claims its
+        optimizer when it is built.  Claiming again by the same owner does
+        nothing; the claim ends when the owner is garbage-collected (it is kept
+        through a weak reference), after which another owner may claim.
+
+        Parameters
+        ----------
+        owner : object
+            The trainer (must support weak references).
+        what : str
+            What the owner is, for the error message of a later claimant, e.g.
+            ``"a compile_step of MLP"`` or ``"module 'D' of a Trainer"``.
+
+        Raises
+        ------
+        ValueError
+            If another owner that is still alive has claimed this optimizer.
+        TypeError
+            If ``owner`` cannot be weakly referenced or ``what`` is not a str.
+        """
+        if not isinstance(what, str):
+            raise TypeError(f"_claim: what must be a str, got {type(what).__name__}")
+        if self._owner is not None:
+            ref, other = self._owner
+            current = ref()
+            if current is owner:
+                return
+            if current is not None:
+                raise ValueError(f"this {type(self).__name__} already trains {other}; "
+                                 "give each model its own optimizer object")
+        try:
+            ref = weakref.ref(owner)
+        except TypeError:
+            raise TypeError(f"_claim: the owner ({type(owner).__name__}) must support weak references") from None
+        self._owner = (ref, what)
 
     # -- binding and stepping ------------------------------------------------
 

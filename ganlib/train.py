@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _C, ops
 from .nn.module import Module
+from .optim import Optimizer
 
 __all__ = ["CompiledStep", "compile_step"]
 
@@ -28,13 +29,21 @@ class CompiledStep:
 
     Calling it returns the loss as a Python float; if ``loss_fn`` returns a tuple
     ``(loss, aux...)`` the call returns ``(loss, aux arrays...)``.
+
+    The step claims ``optimizer`` (see :meth:`ganlib.optim.Optimizer._claim`):
+    giving the same optimizer object to a second step raises ``ValueError``
+    while the first one is alive.
     """
 
     def __init__(self, loss_fn: Callable[..., Any], model: Module, optimizer: Any, seed: int = 0) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"compile_step: model must be a ganlib Module, got {type(model).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("compile_step: optimizer must be a ganlib.optim optimizer (e.g. gl.optim.Adam(1e-3)), "
+                            f"got {type(optimizer).__name__}")
         if model.num_parameters() == 0:
             raise ValueError("compile_step: the model has no parameters to train")
+        optimizer._claim(self, f"a compile_step of {type(model).__name__}")
         self.loss_fn, self.model, self.optimizer, self.seed = loss_fn, model, optimizer, int(seed)
         self._cache: dict[tuple, tuple] = {}
         self._bound_buffer = None
@@ -88,7 +97,8 @@ def compile_step(loss_fn: Callable[..., Any], model: Module, optimizer: Any, see
     model : Module
         Whose parameters are trained.
     optimizer : ganlib.optim optimizer
-        Unbound config (e.g. ``gl.optim.Adam(1e-3)``); bound to the model here.
+        Unbound config (e.g. ``gl.optim.Adam(1e-3)``); bound to the model here
+        and claimed by this step (one optimizer object per model).
     seed : int
         Seed of the program's RNG (dropout, rand, randn inside loss_fn).
 

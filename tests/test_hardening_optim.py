@@ -146,3 +146,40 @@ def test_unbound_load_validates_before_keeping_anything():
     sd["state"][:] = 99.0
     opt.bind(np.zeros(N, np.float32), np.zeros(N, np.float32))
     np.testing.assert_array_equal(opt._c.state, src._c.state)
+
+
+# ---------------------------------------------------------------- ownership
+
+class _Owner:
+    pass
+
+
+def test_claim_same_owner_is_a_no_op_and_another_live_owner_is_refused():
+    opt = optim.Adam(1e-3)
+    a, b = _Owner(), _Owner()
+    opt._claim(a, "a compile_step of MLP")
+    opt._claim(a, "a compile_step of MLP")
+    with pytest.raises(ValueError, match=r"this Adam already trains a compile_step of MLP; "
+                                         r"give each model its own optimizer object"):
+        opt._claim(b, "module 'D' of a Trainer")
+    del a
+    gc.collect()
+    opt._claim(b, "module 'D' of a Trainer")       # the first owner is gone: free again
+    with pytest.raises(ValueError, match="already trains module 'D' of a Trainer"):
+        opt._claim(_Owner(), "x")
+
+
+def test_claim_argument_errors_and_bind_unaffected():
+    opt = optim.SGD(0.1)
+    with pytest.raises(TypeError, match="weak references"):
+        opt._claim(3, "an int")
+    with pytest.raises(TypeError, match="what"):
+        opt._claim(_Owner(), None)
+    owner = _Owner()
+    opt._claim(owner, "x")
+    # bind keeps its semantics: other arrays -> fresh state
+    p, g = np.ones(3, np.float32), np.ones(3, np.float32)
+    opt.bind(p, g).step()
+    assert opt.t == 1
+    opt.bind(np.ones(3, np.float32), np.ones(3, np.float32))
+    assert opt.t == 0
