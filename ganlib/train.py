@@ -9,7 +9,6 @@ Examples
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -29,6 +28,11 @@ class CompiledStep:
 
     Calling it returns the loss as a Python float; if ``loss_fn`` returns a tuple
     ``(loss, aux...)`` the call returns ``(loss, aux arrays...)``.
+
+    The loss and every gradient are checked before the update: a NaN or inf
+    raises ``FloatingPointError`` naming it (``"compile_step: loss is inf ..."``,
+    ``"compile_step: gradient of 0.weight[3] is nan ..."``) and leaves the
+    parameters and the optimizer's state and step count untouched.
 
     The step claims ``optimizer`` (see :meth:`ganlib.optim.Optimizer._claim`):
     giving the same optimizer object to a second step raises ``ValueError``
@@ -66,9 +70,12 @@ class CompiledStep:
             got = loss.shape if isinstance(loss, ops.Tensor) else type(loss).__name__
             raise ValueError(f"compile_step: loss_fn must return a scalar Tensor first, got {got}")
         grads = ops.grad(loss, self.model)
-        sinks = [None] * len(outs) + list(self.model.named_grads().values())
+        named = self.model.named_grads()
+        sinks = [None] * len(outs) + list(named.values())
         prog = _C.Program(tr.graph, [o.id for o in outs] + [g.id for g in grads], sinks, self.seed)
-        return tr, prog, ops.used_inputs(prog, inputs), len(outs)
+        # finite before the update, or no update: the loss, then each gradient by name
+        check = [(0, "loss")] + [(len(outs) + k, f"gradient of {name}") for k, name in enumerate(named)]
+        return tr, prog, ops.used_inputs(prog, inputs), len(outs), check
 
     def __call__(self, *args: Any) -> Any:
         arrs = [np.asarray(a) for a in args]
@@ -78,11 +85,12 @@ class CompiledStep:
             hit = (*self._compile(key), self.model.buffer)
             self._cache[key] = hit
         self._bind_optimizer()
-        _, prog, used, nout, _ = hit
-        res = prog.step([arrs[k] for k in used], [self.optimizer._c])
+        _, prog, used, nout, check, _ = hit
+        try:
+            res = prog.step([arrs[k] for k in used], [self.optimizer._c], check)
+        except FloatingPointError as e:  # nothing was updated; say which step failed
+            raise FloatingPointError("compile_step: " + str(e).removeprefix("Program.step: ")) from None
         loss = float(res[0])
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"compile_step: the loss became {loss}")
         return loss if nout == 1 else (loss, *res[1:nout])
 
 
