@@ -261,3 +261,163 @@ def test_fuzz_random_json_edits(tmp_path):
         outcomes[_check_only_value_error(tmp_path, _raw(text, d, length=length))] += 1
     assert outcomes[False] > 500                      # most edits break the file ...
     assert outcomes[True] > 0                         # ... some (e.g. metadata values) do not
+
+
+# ============================================================================ atomic saves
+
+from ganlib.io import load_png, save_png  # noqa: E402
+from ganlib.io.atomic import temp_prefix, write_atomic  # noqa: E402
+
+SAVERS = {
+    "safetensors": (lambda p, v: save_safetensors(p, {"w": np.full(3, v, np.float32)}),
+                    lambda p: float(load_safetensors(p)[0]["w"][0])),
+    "png": (lambda p, v: save_png(p, np.full((2, 2), v), value_range=(0, 255)),
+            lambda p: float(load_png(p)[0, 0])),
+}
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+def test_saving_over_a_symlink_writes_its_target_and_keeps_the_link(tmp_path, kind):
+    save, load = SAVERS[kind]
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "file.bin"
+    link = tmp_path / "link.bin"
+    save(str(target), 1.0)
+    os.symlink(str(target), str(link))
+    save(str(link), 2.0)
+    assert os.path.islink(link) and os.readlink(link) == str(target)
+    assert load(str(target)) == 2.0 and load(str(link)) == 2.0
+    # a relative link, and a dangling one (its target is created)
+    rel = tmp_path / "rel.bin"
+    os.symlink(os.path.join("real", "file.bin"), str(rel))
+    save(str(rel), 3.0)
+    assert os.path.islink(rel) and load(str(target)) == 3.0
+    dangling = tmp_path / "dangling.bin"
+    os.symlink(str(real_dir / "new.bin"), str(dangling))
+    save(str(dangling), 4.0)
+    assert os.path.islink(dangling) and load(str(real_dir / "new.bin")) == 4.0
+    assert sorted(os.listdir(real_dir)) == ["file.bin", "new.bin"]
+    assert sorted(os.listdir(tmp_path)) == ["dangling.bin", "link.bin", "real", "rel.bin"]
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604, 0o664, 0o755])
+def test_resaving_keeps_the_permission_bits(tmp_path, kind, mode):
+    save, load = SAVERS[kind]
+    p = str(tmp_path / "f.bin")
+    save(p, 1.0)
+    os.chmod(p, mode)
+    save(p, 2.0)
+    assert os.stat(p).st_mode & 0o777 == mode and load(p) == 2.0
+    # a new file gets the ordinary permissions (0666 through the umask)
+    mask = os.umask(0)
+    os.umask(mask)
+    fresh = str(tmp_path / "fresh.bin")
+    save(fresh, 1.0)
+    assert os.stat(fresh).st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+@pytest.mark.parametrize("length", [241, 250, 255])
+def test_long_file_names_work(tmp_path, kind, length):
+    save, load = SAVERS[kind]
+    name = "n" * (length - 4) + ".bin"
+    assert len(name.encode()) == length
+    p = str(tmp_path / name)
+    save(p, 5.0)
+    save(p, 6.0)
+    assert load(p) == 6.0 and os.listdir(tmp_path) == [name]
+    # multi-byte UTF-8: 255 bytes, fewer characters
+    uname = "\u00e9" * 125 + ".bin"
+    assert len(uname.encode()) == 254
+    save(str(tmp_path / uname), 7.0)
+    assert load(str(tmp_path / uname)) == 7.0
+
+
+def test_temporary_names_are_short_and_per_target(tmp_path):
+    seen = []
+
+    def spy(f):
+        seen.extend(os.listdir(tmp_path))                      # the temporary, while it is written
+        f.write(b"x")
+
+    target = tmp_path / ("t" * 255)
+    write_atomic(str(target), spy)
+    (tmp_name,) = [n for n in seen]
+    prefix = temp_prefix(str(target))
+    assert prefix == temp_prefix("t" * 255) != temp_prefix("u" * 255)
+    assert len(prefix) == 14 and tmp_name.startswith(prefix) and len(tmp_name) == 26
+    assert os.listdir(tmp_path) == ["t" * 255]
+
+
+def _leftover(directory, target_name, rand="0123abcd"):
+    p = os.path.join(str(directory), temp_prefix(target_name) + rand + ".tmp")
+    with open(p, "wb") as f:
+        f.write(b"half a file")
+    return p
+
+
+@pytest.mark.parametrize("kind", list(SAVERS))
+def test_leftovers_of_a_killed_save_of_the_same_target_are_removed(tmp_path, kind):
+    save, load = SAVERS[kind]
+    mine = [_leftover(tmp_path, "f.bin", r) for r in ("0123abcd", "ffffffff")]
+    other = _leftover(tmp_path, "g.bin")                       # another target's: kept
+    unrelated = [tmp_path / ".unrelated.tmp", tmp_path / (temp_prefix("f.bin") + "xyz.tmp"),
+                 tmp_path / (temp_prefix("f.bin") + "0123abcd.tmp.keep")]
+    for u in unrelated:
+        u.write_bytes(b"keep")
+    save(str(tmp_path / "f.bin"), 9.0)
+    assert load(str(tmp_path / "f.bin")) == 9.0
+    assert not any(os.path.exists(m) for m in mine)
+    assert os.path.exists(other) and all(u.exists() for u in unrelated)
+
+
+def test_a_temporary_held_by_a_live_save_is_not_removed(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    live = _leftover(tmp_path, "f.bin")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)                        # as a save in progress holds it
+        save_safetensors(str(tmp_path / "f.bin"), {"w": np.zeros(1, np.float32)})
+        assert os.path.exists(live)
+    finally:
+        os.close(fd)
+    save_safetensors(str(tmp_path / "f.bin"), {"w": np.zeros(1, np.float32)})
+    assert not os.path.exists(live)
+
+
+def test_a_really_killed_save_is_cleaned_up_by_the_next(tmp_path):
+    pytest.importorskip("fcntl")
+    import subprocess
+    import sys
+    target = str(tmp_path / "ckpt.safetensors")
+    code = ("import os, signal, sys\n"
+            "from ganlib.io.atomic import write_atomic\n"
+            "def write(f):\n"
+            "    f.write(b'partial'); f.flush()\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "write_atomic(sys.argv[1], write)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", code, target], env=env, capture_output=True)
+    assert r.returncode != 0
+    left = os.listdir(tmp_path)
+    assert len(left) == 1 and left[0].startswith(temp_prefix(target)) and not os.path.exists(target)
+    save_safetensors(target, {"w": np.ones(2, np.float32)})
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    p = str(tmp_path / "keep.bin")
+    write_atomic(p, lambda f: f.write(b"old"))
+    os.chmod(p, 0o600)
+
+    def boom(f):
+        f.write(b"new, half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomic(p, boom)
+    assert open(p, "rb").read() == b"old" and os.stat(p).st_mode & 0o777 == 0o600
+    assert os.listdir(tmp_path) == ["keep.bin"]
