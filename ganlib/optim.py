@@ -26,13 +26,14 @@ array([0.9, 0.9, 0.9, 0.9], dtype=float32)
 from __future__ import annotations
 
 import numbers
+import weakref
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from . import _C
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "EMA", "clip_weights"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "EMA", "clip_weights", "MAX_T"]
 
 
 def _real(name: str, value: Any) -> float:
@@ -62,6 +63,13 @@ def _empty() -> np.ndarray:
     return np.empty(0, dtype=np.float32)
 
 
+#: The largest step count ``t`` an optimizer holds (2**53, set by the C core):
+#: ``t`` is an int64 incremented every step and Adam's bias corrections take
+#: ``beta ** t`` with ``t`` as a double, exact only up to 2**53.  Setting or
+#: loading a larger ``t`` is a ``ValueError``; a step at the limit is refused.
+MAX_T: int = int(_C.OPTIMIZER_MAX_T)
+
+
 class Optimizer:
     """Base class: an optimizer configuration that can be bound to buffers.
 
@@ -85,6 +93,7 @@ class Optimizer:
         self._params: Optional[np.ndarray] = None
         self._grads: Optional[np.ndarray] = None
         self._pending: Optional[Tuple[int, np.ndarray]] = None  # state loaded before bind
+        self._owner: Optional[Tuple["weakref.ref[Any]", str]] = None  # see _claim
 
     # -- configuration -------------------------------------------------------
 
@@ -110,6 +119,49 @@ class Optimizer:
         else:
             self._check_config(dict(self._config, lr=value))
         self._config["lr"] = value
+
+    # -- ownership -----------------------------------------------------------
+
+    def _claim(self, owner: object, what: str) -> None:
+        """Record that ``owner`` (described by ``what``) trains with this optimizer.
+
+        An optimizer holds the step count and moment estimates of *one*
+        parameter buffer; two trainers sharing it would silently rebind it back
+        and forth and mix their states.  A trainer therefore claims its
+        optimizer when it is built.  Claiming again by the same owner does
+        nothing; the claim ends when the owner is garbage-collected (it is kept
+        through a weak reference), after which another owner may claim.
+
+        Parameters
+        ----------
+        owner : object
+            The trainer (must support weak references).
+        what : str
+            What the owner is, for the error message of a later claimant, e.g.
+            ``"a compile_step of MLP"`` or ``"module 'D' of a Trainer"``.
+
+        Raises
+        ------
+        ValueError
+            If another owner that is still alive has claimed this optimizer.
+        TypeError
+            If ``owner`` cannot be weakly referenced or ``what`` is not a str.
+        """
+        if not isinstance(what, str):
+            raise TypeError(f"_claim: what must be a str, got {type(what).__name__}")
+        if self._owner is not None:
+            ref, other = self._owner
+            current = ref()
+            if current is owner:
+                return
+            if current is not None:
+                raise ValueError(f"this {type(self).__name__} already trains {other}; "
+                                 "give each model its own optimizer object")
+        try:
+            ref = weakref.ref(owner)
+        except TypeError:
+            raise TypeError(f"_claim: the owner ({type(owner).__name__}) must support weak references") from None
+        self._owner = (ref, what)
 
     # -- binding and stepping ------------------------------------------------
 
@@ -212,10 +264,18 @@ class Optimizer:
         optimizer is allowed: the state is applied (and its size checked) by
         :meth:`bind`.
 
+        Everything is validated before anything is written: a failed load
+        leaves the state, ``t`` and ``lr`` exactly as they were.
+
         Raises
         ------
         ValueError
-            On a different kind, hyperparameters, or state size.
+            On a different kind or hyperparameters, a missing key, ``t``
+            outside ``[0, MAX_T]``, a state of the wrong size, or NaN / inf in
+            the state.
+        TypeError
+            If ``state_dict`` is not a mapping, ``t`` is not an int or the
+            state is not a numeric array.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping, got {type(state_dict).__name__}")
@@ -224,6 +284,8 @@ class Optimizer:
                 raise ValueError(f"state_dict is missing {key!r}")
         if state_dict["kind"] != self.kind:
             raise ValueError(f"state_dict is for kind {state_dict['kind']!r}, this optimizer is {self.kind!r}")
+        if not isinstance(state_dict["config"], Mapping):
+            raise ValueError(f"state_dict 'config' must be a mapping, got {type(state_dict['config']).__name__}")
         config = dict(state_dict["config"])
         if set(config) != set(self._config):
             raise ValueError(f"state_dict config has keys {sorted(config)}, expected {sorted(self._config)}")
@@ -235,26 +297,44 @@ class Optimizer:
                     f"state_dict config has {key}={value!r} but this optimizer has {key}={self._config[key]!r}"
                 )
         lr = _real("lr", config["lr"])
+        self._check_config(dict(self._config, lr=lr))
         t = state_dict["t"]
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-            raise ValueError(f"state_dict 't' must be an int >= 0, got {t!r}")
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"state_dict 't' must be an int, got {type(t).__name__}")
+        t = int(t)
+        if not 0 <= t <= MAX_T:
+            raise ValueError(f"state_dict 't' must be in [0, 2**53], got {t}")
         state = np.asarray(state_dict["state"])
         if state.dtype.kind not in "fiu":
             raise TypeError(f"state_dict 'state' must be a float array, got dtype {state.dtype}")
-        state = np.ascontiguousarray(state, dtype=np.float32).reshape(-1)
-        self._check_config(dict(self._config, lr=lr))
-        if self._c is None:
-            self._config["lr"] = lr
-            self._pending = (int(t), state.copy())
-            return
-        if state.size != self._c.state.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf: refused below
+            state = np.array(state, dtype=np.float32, copy=True, order="C").reshape(-1)
+        if self._c is not None and state.size != self._c.state.size:
             raise ValueError(
                 f"state_dict 'state' has {state.size} floats, expected {self._c.state.size} "
                 f"({self._c.slots} slots x {self._c.n} parameters)"
             )
-        self._c.state[...] = state
-        self._c.t = int(t)
-        self._c.lr = lr
+        finite = np.isfinite(state)
+        if not finite.all():
+            bad = int(np.flatnonzero(~finite)[0])
+            raise ValueError(f"state_dict 'state' has {int(state.size - finite.sum())} NaN or inf values "
+                             f"(first at index {bad}: {state[bad]})")
+        if self._c is None:
+            self._config["lr"] = lr
+            self._pending = (t, state)
+            return
+        c = self._c
+        old_lr = c.lr
+        c.lr = lr  # validated above: fails only while the optimizer is busy, before writing
+        try:
+            c.t = t
+        except BaseException:
+            try:
+                c.lr = old_lr
+            except Exception:  # best effort: only another thread's step can get in between
+                pass
+            raise
+        c.state[...] = state  # sizes and dtype checked: cannot fail
         self._config["lr"] = lr
 
     def __repr__(self) -> str:

@@ -9,13 +9,13 @@ Examples
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
 from . import _C, ops
 from .nn.module import Module
+from .optim import Optimizer
 
 __all__ = ["CompiledStep", "compile_step"]
 
@@ -28,13 +28,26 @@ class CompiledStep:
 
     Calling it returns the loss as a Python float; if ``loss_fn`` returns a tuple
     ``(loss, aux...)`` the call returns ``(loss, aux arrays...)``.
+
+    The loss and every gradient are checked before the update: a NaN or inf
+    raises ``FloatingPointError`` naming it (``"compile_step: loss is inf ..."``,
+    ``"compile_step: gradient of 0.weight[3] is nan ..."``) and leaves the
+    parameters and the optimizer's state and step count untouched.
+
+    The step claims ``optimizer`` (see :meth:`ganlib.optim.Optimizer._claim`):
+    giving the same optimizer object to a second step raises ``ValueError``
+    while the first one is alive.
     """
 
     def __init__(self, loss_fn: Callable[..., Any], model: Module, optimizer: Any, seed: int = 0) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"compile_step: model must be a ganlib Module, got {type(model).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError("compile_step: optimizer must be a ganlib.optim optimizer (e.g. gl.optim.Adam(1e-3)), "
+                            f"got {type(optimizer).__name__}")
         if model.num_parameters() == 0:
             raise ValueError("compile_step: the model has no parameters to train")
+        optimizer._claim(self, f"a compile_step of {type(model).__name__}")
         self.loss_fn, self.model, self.optimizer, self.seed = loss_fn, model, optimizer, int(seed)
         self._cache: dict[tuple, tuple] = {}
         self._bound_buffer = None
@@ -57,9 +70,12 @@ class CompiledStep:
             got = loss.shape if isinstance(loss, ops.Tensor) else type(loss).__name__
             raise ValueError(f"compile_step: loss_fn must return a scalar Tensor first, got {got}")
         grads = ops.grad(loss, self.model)
-        sinks = [None] * len(outs) + list(self.model.named_grads().values())
+        named = self.model.named_grads()
+        sinks = [None] * len(outs) + list(named.values())
         prog = _C.Program(tr.graph, [o.id for o in outs] + [g.id for g in grads], sinks, self.seed)
-        return tr, prog, ops.used_inputs(prog, inputs), len(outs)
+        # finite before the update, or no update: the loss, then each gradient by name
+        check = [(0, "loss")] + [(len(outs) + k, f"gradient of {name}") for k, name in enumerate(named)]
+        return tr, prog, ops.used_inputs(prog, inputs), len(outs), check
 
     def __call__(self, *args: Any) -> Any:
         arrs = [np.asarray(a) for a in args]
@@ -69,11 +85,12 @@ class CompiledStep:
             hit = (*self._compile(key), self.model.buffer)
             self._cache[key] = hit
         self._bind_optimizer()
-        _, prog, used, nout, _ = hit
-        res = prog.step([arrs[k] for k in used], [self.optimizer._c])
+        _, prog, used, nout, check, _ = hit
+        try:
+            res = prog.step([arrs[k] for k in used], [self.optimizer._c], check)
+        except FloatingPointError as e:  # nothing was updated; say which step failed
+            raise FloatingPointError("compile_step: " + str(e).removeprefix("Program.step: ")) from None
         loss = float(res[0])
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"compile_step: the loss became {loss}")
         return loss if nout == 1 else (loss, *res[1:nout])
 
 
@@ -88,7 +105,8 @@ def compile_step(loss_fn: Callable[..., Any], model: Module, optimizer: Any, see
     model : Module
         Whose parameters are trained.
     optimizer : ganlib.optim optimizer
-        Unbound config (e.g. ``gl.optim.Adam(1e-3)``); bound to the model here.
+        Unbound config (e.g. ``gl.optim.Adam(1e-3)``); bound to the model here
+        and claimed by this step (one optimizer object per model).
     seed : int
         Seed of the program's RNG (dropout, rand, randn inside loss_fn).
 

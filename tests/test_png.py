@@ -195,3 +195,138 @@ def test_image_grid_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="needs matplotlib"):
         image_grid(np.zeros((2, 1, 4, 4)))
+
+
+# ============================================================================= decoder hardening
+
+def _png(ihdr_body, idat=b"", extra=()):
+    """A PNG from raw chunk bodies (valid CRCs), for malformed-header tests."""
+    from ganlib.io.png import SIGNATURE, _chunk
+    chunks = [_chunk(b"IHDR", ihdr_body)] if ihdr_body is not None else []
+    chunks += [_chunk(k, b) for k, b in extra]
+    return SIGNATURE + b"".join(chunks) + _chunk(b"IDAT", zlib.compress(idat)) + _chunk(b"IEND", b"")
+
+
+GOOD_IHDR = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("blob,match", [
+    (b"", "signature"),
+    (b"\x89PNG\r\n\x1a\n", "truncated"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00", "truncated"),
+    (_png(GOOD_IHDR[:12], bytes(6)), "IHDR chunk has 12 bytes, expected 13"),
+    (_png(GOOD_IHDR[:5], bytes(6)), "IHDR chunk has 5 bytes"),
+    (_png(b"", bytes(6)), "IHDR chunk has 0 bytes"),
+    (_png(GOOD_IHDR + b"\x00", bytes(6)), "IHDR chunk has 14 bytes"),
+    (_png(None, bytes(6)), "first chunk must be IHDR"),
+    (_png(GOOD_IHDR, bytes(6), extra=[(b"IHDR", GOOD_IHDR)]), "more than one IHDR"),
+    (_png(struct.pack(">IIBBBBB", 0, 2, 8, 0, 0, 0, 0)), "width and height"),
+    (_png(struct.pack(">IIBBBBB", 2, 2 ** 31, 8, 0, 0, 0, 0)), "width and height"),
+    (_png(struct.pack(">IIBBBBB", 2, 2, 16, 0, 0, 0, 0), bytes(10)), "unsupported format"),
+    (_png(struct.pack(">IIBBBBB", 2, 2, 8, 3, 0, 0, 0), bytes(6)), "unsupported format"),
+    (_png(GOOD_IHDR, bytes(5)), "truncated"),
+    (_png(GOOD_IHDR, bytes(7)), "more than"),
+    (_png(GOOD_IHDR, b"\x05\x00\x00\x00\x00\x00"), "unknown filter type 5 on scanline 0"),
+    (_png(struct.pack(">IIBBBBB", 2 ** 31 - 1, 2 ** 31 - 1, 8, 6, 0, 0, 0), bytes(100)), "too large"),
+    (_png(struct.pack(">IIBBBBB", 2 ** 20, 2 ** 20, 8, 6, 0, 0, 0), bytes(100)), "truncated"),
+])
+def test_decode_png_short_or_damaged_header_raises_value_error(blob, match):
+    with pytest.raises(ValueError, match=match):
+        decode_png(blob)
+
+
+def test_decode_png_truncations_and_flips_only_raise_value_error(tmp_path):
+    p = str(tmp_path / "t.png")
+    save_png(p, np.random.default_rng(0).uniform(-1, 1, (3, 9, 7)))
+    blob = open(p, "rb").read()
+    for cut in range(len(blob)):
+        with pytest.raises(ValueError):
+            decode_png(blob[:cut])
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        b = bytearray(blob)
+        b[rng.integers(8, 33)] = rng.integers(256)           # signature excluded, IHDR and its CRC
+        try:
+            decode_png(bytes(b))
+        except ValueError:
+            pass
+    with pytest.raises(TypeError, match="bytes"):
+        decode_png(12)
+
+
+def _filter_reference(px, ftypes, bpp):
+    """PNG filtering (the encoder's side, PNG spec section 9) of uint8 rows px (h, w*bpp)."""
+    x = px.astype(np.int16)
+    a = np.zeros_like(x)
+    a[:, bpp:] = x[:, :-bpp]
+    b = np.zeros_like(x)
+    b[1:] = x[:-1]
+    c = np.zeros_like(x)
+    c[1:, bpp:] = x[:-1, :-bpp]
+    p = a + b - c
+    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+    preds = np.stack([np.zeros_like(x), a, b, (a + b) // 2, paeth])
+    rows = ((x - preds[np.asarray(ftypes), np.arange(len(x))]) % 256).astype(np.uint8)
+    return np.concatenate([np.asarray(ftypes, np.uint8)[:, None], rows], axis=1)
+
+
+def _encode_filtered(px, colour, ftypes, bpp):
+    from ganlib.io.png import SIGNATURE, _chunk
+    h, w = px.shape[0], px.shape[1]
+    raw = _filter_reference(px.reshape(h, -1), ftypes, bpp)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    return SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw.tobytes())) + _chunk(b"IEND", b"")
+
+
+FILTER_CASES = [("none", 0), ("sub", 1), ("up", 2), ("average", 3), ("paeth", 4), ("mixed", None)]
+
+
+@pytest.mark.parametrize("path", ["wavefront", "loop", "auto"])
+@pytest.mark.parametrize("name,ftype", FILTER_CASES, ids=[c[0] for c in FILTER_CASES])
+def test_every_filter_type_round_trips(monkeypatch, name, ftype, path):
+    import ganlib.io.png as png_mod
+    if path == "wavefront":                                   # force one decoding path or the other
+        monkeypatch.setattr(png_mod, "_LOOP_S", 1.0)
+        monkeypatch.setattr(png_mod, "_WAVE_MAX_BYTES", 4096)  # and many bands
+    elif path == "loop":
+        monkeypatch.setattr(png_mod, "_LOOP_S", 0.0)
+    rng = np.random.default_rng(ftype or 7)
+    for colour, c in ((0, 1), (4, 2), (2, 3), (6, 4)):
+        for h, w in ((1, 1), (1, 13), (13, 1), (9, 17), (31, 6)):
+            px = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+            px[: h // 2] = np.cumsum(px[: h // 2], axis=1) // 3   # smooth parts too (other Paeth branches)
+            ftypes = rng.integers(0, 5, h) if ftype is None else np.full(h, ftype)
+            got = decode_png(_encode_filtered(px, colour, ftypes, c))
+            np.testing.assert_array_equal(got, px[:, :, 0] if c == 1 else px, err_msg=f"{colour} {h}x{w}")
+
+
+def test_images_written_by_matplotlib_and_pillow_decode(tmp_path):
+    mpimg = pytest.importorskip("matplotlib.image")
+    yy, xx = np.mgrid[0:64, 0:80]
+    rgba = np.stack([(xx * 3) % 256, (yy * 5 + xx) % 256, (xx * yy // 7) % 256,
+                     255 - (xx + yy) % 128], -1).astype(np.uint8)
+    p = str(tmp_path / "mpl.png")
+    mpimg.imsave(p, rgba)
+    want = np.round(mpimg.imread(p) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(load_png(p), want)
+    np.testing.assert_array_equal(want, rgba)
+    Image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(5)
+    noisy = np.clip(rgba[:, :, :3].astype(int) + rng.integers(-3, 4, rgba[:, :, :3].shape), 0, 255).astype(np.uint8)
+    for arr, mode in ((noisy, "RGB"), (noisy[:, :, 0], "L"), (rgba, "RGBA")):
+        q = str(tmp_path / f"pil_{mode}.png")
+        Image.fromarray(arr, mode).save(q, optimize=True)
+        np.testing.assert_array_equal(load_png(q), arr)
+
+
+def test_large_paeth_image_decodes_fast():
+    import time
+    rng = np.random.default_rng(0)
+    px = (np.cumsum(rng.integers(0, 256, (2048, 2048), dtype=np.int64), axis=1) // 7 % 256).astype(np.uint8)
+    blob = _encode_filtered(px[:, :, None], 0, np.full(2048, 4), 1)
+    start = time.perf_counter()
+    got = decode_png(blob)
+    elapsed = time.perf_counter() - start
+    np.testing.assert_array_equal(got, px)
+    assert elapsed < 1.5, f"2048 x 2048 Paeth image took {elapsed:.2f} s (about 0.15 s expected; 2.9 s before)"

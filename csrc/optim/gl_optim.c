@@ -227,6 +227,10 @@ gl_status gl_opt_step(const gl_opt_config *c, float *param, const float *grad, f
     if (*step < 0)
         return gl_fail(err, GL_ERR_VALUE, "optimizer step: step count must be >= 0, got %lld",
                        (long long)*step);
+    if (*step >= GL_OPT_MAX_STEP) /* the increment below must stay in range (see gl_optim.h) */
+        return gl_fail(err, GL_ERR_VALUE,
+                       "%s step: the step count t = %lld is at its limit 2**53; cannot take another step",
+                       gl_opt_kind_name(c->kind), (long long)*step);
     const int slots = gl_opt_state_slots(c);
     if (n > 0 && (!param || !grad || (slots > 0 && !state)))
         return gl_fail(err, GL_ERR_VALUE, "optimizer step: %s buffer is NULL",

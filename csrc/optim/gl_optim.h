@@ -31,8 +31,18 @@ int gl_opt_state_slots(const gl_opt_config *c);
 /* Check ranges (lr >= 0, 0 <= betas < 1, ...); fills err naming the field. */
 gl_status gl_opt_validate(const gl_opt_config *c, gl_error *err);
 
+/* The largest step count an optimizer may hold: 2**53.  The count is an
+ * int64_t incremented once per step (signed overflow at 2**63 - 1 would be
+ * undefined behaviour), and Adam's bias corrections compute pow(beta, t) with
+ * t converted to double, which is exact only up to 2**53.  No run gets near
+ * it (2**53 steps at 10**9 steps/s is 104 days), so a count beyond it is a
+ * corrupt checkpoint or a bad assignment, refused wherever t is set. */
+#define GL_OPT_MAX_STEP ((int64_t)1 << 53)
+
 /* One update of n parameters. state holds gl_opt_state_slots(c) * n floats,
- * zero before the first step; *step counts steps taken (incremented here). */
+ * zero before the first step; *step counts steps taken (incremented here).
+ * *step must be in [0, GL_OPT_MAX_STEP): at the limit the step fails with
+ * GL_ERR_VALUE and changes nothing. */
 gl_status gl_opt_step(const gl_opt_config *c, float *param, const float *grad, float *state,
                       int64_t n, int64_t *step, gl_pool *pool, gl_error *err);
 

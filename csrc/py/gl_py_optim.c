@@ -295,6 +295,18 @@ gl_status gl_py_optimizer_step_nogil(PyObject *o, gl_pool *pool, gl_error *err) 
     return st;
 }
 
+gl_status gl_py_optimizer_can_step(PyObject *o, gl_error *err) {
+    if (!gl_py_optimizer_check(o)) return gl_fail(err, GL_ERR_TYPE, "expected a ganlib._C.Optimizer");
+    gl_py_optimizer *self = (gl_py_optimizer *)o;
+    if (self->cleared) return gl_fail(err, GL_ERR_INTERNAL, "Optimizer was cleared by the garbage collector");
+    const int64_t t = atomic_load(&self->t);
+    if (t >= GL_OPT_MAX_STEP)
+        return gl_fail(err, GL_ERR_VALUE,
+                       "optimizer step: the step count t = %lld is at its limit 2**53; cannot take another step",
+                       (long long)t);
+    return GL_OK;
+}
+
 int gl_py_optimizer_slot(PyObject *o, gl_fit_opt *out) {
     if (!gl_py_optimizer_check(o)) {
         PyErr_Format(PyExc_TypeError, "expected a ganlib._C.Optimizer, got %.100s", Py_TYPE(o)->tp_name);
@@ -397,16 +409,26 @@ static PyObject *gl_py_optimizer_get_t(PyObject *o, void *Py_UNUSED(c)) {
 static int gl_py_optimizer_set_t(PyObject *o, PyObject *value, void *Py_UNUSED(c)) {
     gl_py_optimizer *self = (gl_py_optimizer *)o;
     if (gl_py_no_delete(value, "t") < 0) return -1;
-    if (!PyLong_Check(value) && !PyIndex_Check(value)) {
+    if (PyBool_Check(value) || (!PyLong_Check(value) && !PyIndex_Check(value))) {
         PyErr_Format(PyExc_TypeError, "t must be an int, got %s", Py_TYPE(value)->tp_name);
         return -1;
     }
-    const long long v = PyLong_AsLongLong(value);
-    if (v == -1 && PyErr_Occurred()) return -1;
-    if (v < 0) {
-        PyErr_Format(PyExc_ValueError, "t must be >= 0, got %lld", v);
+    PyObject *idx = PyNumber_Index(value);
+    if (!idx) return -1;
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        Py_DECREF(idx);
         return -1;
     }
+    /* the step count stays in [0, 2**53] (gl_optim.h: GL_OPT_MAX_STEP) */
+    if (overflow || v < 0 || v > (long long)GL_OPT_MAX_STEP) {
+        PyErr_Format(PyExc_ValueError, "t must be in [0, 2**53] (%lld), got %S", (long long)GL_OPT_MAX_STEP,
+                     idx);
+        Py_DECREF(idx);
+        return -1;
+    }
+    Py_DECREF(idx);
     if (!gl_py_opt_acquire(self)) return gl_py_opt_raise_busy(self);
     atomic_store(&self->t, (int64_t)v);
     gl_py_opt_release(self);
@@ -570,6 +592,12 @@ int gl_py_optim_register(PyObject *module) {
     if (!type) return -1;
     if (PyModule_AddObject(module, "Optimizer", type) < 0) {
         Py_DECREF(type);
+        return -1;
+    }
+    PyObject *max_t = PyLong_FromLongLong((long long)GL_OPT_MAX_STEP);
+    if (!max_t) return -1;
+    if (PyModule_AddObject(module, "OPTIMIZER_MAX_T", max_t) < 0) {
+        Py_DECREF(max_t);
         return -1;
     }
     return PyModule_AddFunctions(module, gl_py_optim_functions);

@@ -13,7 +13,8 @@
 #include "core/gl_status.h"
 #include "train/gl_fit.h"
 
-/* Add the Optimizer type and the clip_weights / ema_update functions to module.
+/* Add the Optimizer type, the OPTIMIZER_MAX_T constant (the largest step
+ * count, 2**53) and the clip_weights / ema_update functions to module.
  * Returns 0, or -1 with a Python exception set. */
 int gl_py_optim_register(PyObject *module);
 
@@ -26,6 +27,12 @@ int gl_py_optimizer_check(PyObject *o);
  * NULL.  If the same optimizer is already stepping in another thread, or is
  * being modified from Python, returns GL_ERR_UNSUPPORTED (-> GanlibError). */
 gl_status gl_py_optimizer_step_nogil(PyObject *o, gl_pool *pool, gl_error *err);
+
+/* GL_OK if o (which must pass gl_py_optimizer_check) can take one more step:
+ * not cleared, and its step count below GL_OPT_MAX_STEP (else GL_ERR_VALUE).
+ * Reads only C fields (no GIL needed).  Program.step asks every optimizer
+ * first, so a refused step updates none of them. */
+gl_status gl_py_optimizer_can_step(PyObject *o, gl_error *err);
 
 /* For a caller that runs o's updates itself with the GIL released (the
  * training loop, gl_py_fit.c).  Needs the GIL.  Claims o as a step does (so
