@@ -320,9 +320,15 @@ def test_bad_trainers_are_refused():
 def test_one_optimizer_cannot_train_two_trainers():
     opt = gl.optim.Adam(1e-3)
     simple_fn = lambda b: gl.Step(minimize={"net": ops.mean(b.modules.net(b.data.x))})
-    gl.Trainer({"net": gl.nn.mlp(2, [4], 1, seed=0)}, {"net": opt}, [gl.Phase("p", simple_fn)])
-    with pytest.raises(ValueError, match="already trains"):
+    first = gl.Trainer({"net": gl.nn.mlp(2, [4], 1, seed=0)}, {"net": opt}, [gl.Phase("p", simple_fn)])
+    with pytest.raises(ValueError, match="already trains module 'net' of a Trainer"):
         gl.Trainer({"net": gl.nn.mlp(2, [4], 1, seed=1)}, {"net": opt}, [gl.Phase("p", simple_fn)])
+    with pytest.raises(ValueError, match="already trains"):
+        gl.compile_step(lambda x: ops.mean(first.modules["net"](x)), first.modules["net"], opt)
+    del first
+    import gc
+    gc.collect()   # the claim ends with its owner
+    gl.Trainer({"net": gl.nn.mlp(2, [4], 1, seed=1)}, {"net": opt}, [gl.Phase("p", simple_fn)])
 
 
 def test_a_non_finite_loss_stops_before_the_update():
