@@ -259,8 +259,7 @@ class Trainer:
             if size == 0:
                 raise ValueError(f"Trainer: module '{name}' has no parameters to train")
             self._ranges[name] = (m.buffer, off, size)
-            if hasattr(opt, "_claim"):
-                opt._claim(self, f"module '{name}' of a {type(self).__name__}")
+            opt._claim(self, f"module '{name}' of a {type(self).__name__}")
             opt.bind(m.buffer.data[off:off + size], m.buffer.grad[off:off + size])
         self._averaged: dict[str, Module] = {name: self.modules[name].clone() for name in self._ema_of}
         self._running: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -491,9 +490,23 @@ class Trainer:
         fit.step = self.step
         if self._pending is not None:
             self._restore_pending(fit, streams, phases)
+        elif cur is not None:
+            self._carry_over(cur, fit, streams, phases)
         self._setup = {"key": key, "fit": fit, "streams": streams, "phases": phases, "columns": columns,
                        "sources": [s.sources for s in streams]}
         return self._setup
+
+    @staticmethod
+    def _carry_over(old: dict, fit: Any, streams: list[_Stream], phases: list[dict]) -> None:
+        """A new setup (other arrays, other batch sizes) continues the old random streams instead of
+        replaying them from their seeds: each phase's RNG, and the batch order of each stream whose
+        rows and batch size are unchanged."""
+        for ph, old_ph in zip(phases, old["phases"]):
+            ph["program"].rng_state = old_ph["program"].rng_state
+        before = {s.name: (k, s) for k, s in enumerate(old["streams"])}
+        for k, s in enumerate(streams):
+            if s.name in before and (before[s.name][1].n, before[s.name][1].batch) == (s.n, s.batch):
+                fit.set_sampler(k, old["fit"].get_sampler(before[s.name][0]))
 
     def _restore_pending(self, fit: Any, streams: list[_Stream], phases: list[dict]) -> None:
         pend = self._pending
