@@ -324,6 +324,18 @@ class Trainer:
             raise ValueError(f"Trainer: module '{name}' keeps no running average (pass running_average=['{name}'])")
         return self._running[name][0]
 
+    def clear_cache(self) -> None:
+        """Drop the compiled forward programs of every module and moving-average copy (their C
+        arenas are freed); ``fit``'s own programs are kept. Model classes drop their sampling
+        programs too.
+
+        Examples
+        --------
+        >>> trainer.clear_cache()                   # doctest: +SKIP
+        """
+        for m in list(self.modules.values()) + list(self._averaged.values()):
+            m.clear_cache()
+
     # ---- hooks for model classes ------------------------------------------------------------------
     def _phase_seed(self, k: int) -> int:
         return self.seed * 64 + 1 + k
