@@ -266,7 +266,10 @@ def sign(x: Tensor) -> Tensor:
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(check_int("axis", a) for a in axis)
+    else:
+        axes = (check_int("axis (an int or a tuple of ints)", axis),)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
@@ -302,6 +305,7 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def logsumexp(x: Tensor, axis: int = 1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over the features of a 2-D (batch, features) tensor."""
+    axis = check_int("logsumexp: axis", axis)
     if x.ndim != 2 or axis not in (1, -1):
         raise ValueError(f"logsumexp runs over axis 1 of a 2-D tensor, got shape {x.shape}, axis {axis}")
     y = Tensor(x.trace, x.trace.graph.logsumexp(x.id))
@@ -410,8 +414,7 @@ def dropout(x: Tensor, p: float, training: bool | None = None) -> Tensor:
 
     Draws a fresh seeded mask each run; the identity when not training.
     """
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    p = check_range("dropout probability", p, 0.0, 1.0, high_open=True)
     training = x.trace.training if training is None else training
     if not training or p == 0.0:
         return x
@@ -431,9 +434,7 @@ _MAX_CLASSES = 1 << 24  # every class index below this is exact as a float32
 
 
 def _int_arg(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    return int(v)
+    return check_int(name, v)
 
 
 def one_hot(indices: Tensor, num_classes: int) -> Tensor:
@@ -482,8 +483,7 @@ def one_hot(indices: Tensor, num_classes: int) -> Tensor:
 def _arg_extreme(kind: str, x: Tensor, axis: int) -> Tensor:
     tr = _trace_of(x)
     x = _as_tensor(x, tr)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{kind}: axis must be an int, got {type(axis).__name__}")
+    axis = check_int(f"{kind}: axis", axis)
     if x.ndim != 2 or axis not in (1, -1):
         raise ValueError(f"{kind} works along axis 1 of a 2-D (batch, K) tensor, got shape {x.shape}, "
                          f"axis {axis}")
@@ -606,11 +606,7 @@ def roll(x: Tensor, shift: int, axis: int = 0) -> Tensor:
 # ---- convolution, pooling, normalisation (NCHW) ---------------------------------------
 
 def _int_param(v: Any, name: str, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if v < low:
-        raise ValueError(f"{name} must be >= {low}, got {v}")
-    return int(v)
+    return check_int(name, v, low)
 
 
 def _need_4d(x: Tensor, what: str, layout: str = "(N, C, H, W)") -> tuple:

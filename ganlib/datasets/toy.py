@@ -29,7 +29,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real, check_seed, finite_float32
 
 __all__ = ["ring", "ring_centers", "grid", "grid_centers", "gaussian_mixture", "swiss_roll",
            "circle_points"]
@@ -40,10 +40,9 @@ ArrayLike = Any
 # ----------------------------------------------------------------------------- validation
 
 def _seed(value: Any) -> Any:
-    """Accept what ``numpy.random.default_rng`` accepts, but reject bools and floats early."""
-    if isinstance(value, (bool, np.bool_, float, np.floating)):
-        raise TypeError(f"seed must be an int (or None / SeedSequence), got {value!r}")
-    return value
+    """None, an int >= 0 or a SeedSequence (what ``numpy.random.default_rng`` takes); bools,
+    floats and strings are refused."""
+    return check_seed("seed", value)
 
 
 def _float_array(name: str, value: ArrayLike) -> np.ndarray:

@@ -341,6 +341,13 @@ class Module:
 
     # ---- modes ----
     def train(self, mode: bool = True) -> "Module":
+        """Training mode (``mode=True``, the default of a new module) or eval mode, for every submodule.
+
+        Batch norm in training mode normalises with each batch's statistics and
+        updates its running statistics at every run on arrays; in eval mode it
+        normalises with the running statistics. Dropout is active in training mode only.
+        """
+        mode = check_bool("train: mode", mode)
         for m in self._modules():
             m.training = mode
             m._forward_cache = {}
