@@ -82,7 +82,11 @@ class _Custom(Latent):
 class _Fixed(Latent):
     def __init__(self, vectors) -> None:
         import numpy as np
-        z = np.asarray(vectors, dtype=np.float32)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # beyond float32: inf, refused below
+                z = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"fixed latent: vectors must be a numeric (n, dim) array: {e}") from None
         if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] < 1 or not np.all(np.isfinite(z)):
             raise ValueError(f"fixed latent: need a finite (n, dim) array with n, dim >= 1, got shape {z.shape}")
         self.vectors, self.dim = z.copy(), int(z.shape[1])

@@ -149,6 +149,8 @@ TABLE = [
     ("latent.normal", lambda **kw: gl.latent.normal(**{"dim": 2, **kw}), "std", np.float32(2.0),
      real_bads("std") + [(0.0, V, "std must be > 0")]),
     ("latent.uniform", lambda **kw: gl.latent.uniform(**{"dim": 2, **kw}), "low", np.float64(-2.0), real_bads("low")),
+    ("latent.fixed", lambda **kw: gl.latent.fixed(**kw), "vectors", np.ones((3, 2)),
+     [([[1e300, 0.0]], V, "finite"), ([["a"]], T, "numeric")]),
     # ---- gl.GAN ----
     ("GAN", gan, "d_steps", I(2), int_bads("d_steps")),
     ("GAN", gan, "g_steps", I(2), int_bads("g_steps")),
@@ -214,12 +216,13 @@ TABLE = [
     ("ring", lambda **kw: gl.datasets.ring(**{"n": 10, **kw}), "seed", I(3),
      [(1.5, T, "seed must be an int"), (True, T, "seed must be an int"), (-1, V, "seed must be >= 0")]),
     ("ring", lambda **kw: gl.datasets.ring(**{"n": 10, **kw}), "radius", np.float32(2.0),
-     real_bads("radius")),
+     real_bads("radius") + [(1e300, V, "finite as float32")]),
     ("grid", lambda **kw: gl.datasets.grid(**{"n": 10, **kw}), "side", I(3), int_bads("side")),
     ("gaussian_mixture", lambda **kw: gl.datasets.gaussian_mixture(**{"n": 5, "centers": [[0.0, 0.0]], "std": 1.0, **kw}),
-     "centers", np.zeros((2, 3), np.float32), [([[NAN, 0.0]], V, "centers must be finite")]),
+     "centers", np.zeros((2, 3), np.float32), [([[1e300, 0.0]], V, "centers must be finite as float32"),
+                                              ([[NAN, 0.0]], V, "centers must be finite")]),
     ("swiss_roll", lambda **kw: gl.datasets.swiss_roll(**{"n": 10, **kw}), "noise", np.float64(0.1),
-     real_bads("noise")),
+     real_bads("noise") + [(1e300, V, "finite as float32")]),
     ("lines", lambda **kw: gl.datasets.lines(**{"n": 2, **kw}), "seed", I(1), [(0.5, T, "seed must be an int")]),
     ("lines", lambda **kw: gl.datasets.lines(**{"n": 2, **kw}), "size", I(8), int_bads("size", 4)),
     # ---- classifier ----
@@ -297,3 +300,39 @@ def test_table_covers_the_named_cases_of_the_issue():
                  ("GAN", "D")]:
         assert need in names, need
 
+
+# ---- item 3: finite after the cast to float32 ---------------------------------------------------
+
+def test_load_state_dict_checks_the_float32_values():
+    net = gl.nn.mlp(2, [4], 1, seed=0)
+    before = net.state_dict()
+    sd = {k: v.astype(np.float64) for k, v in before.items()}
+    sd["0.weight"][1, 0] = 1e300                      # finite as float64, inf as float32
+    with pytest.raises(ValueError, match=r"'0.weight' contains NaN or inf as float32 \(1 values"):
+        net.load_state_dict(sd)
+    for k, v in net.state_dict().items():             # nothing was written
+        np.testing.assert_array_equal(v, before[k])
+    sd["0.weight"][1, 0] = 3e38                       # the largest float32 is about 3.4e38: loads
+    net.load_state_dict(sd)
+    assert np.isfinite(net.state_dict()["0.weight"]).all()
+
+
+def test_datasets_check_the_float32_values():
+    with pytest.raises(ValueError, match="centers must be finite as float32"):
+        gl.datasets.gaussian_mixture(3, [[1e300, 0.0]], 1.0)
+    with pytest.raises(ValueError, match="std must be finite as float32"):
+        gl.datasets.gaussian_mixture(3, [[0.0, 0.0]], 1e300)
+    with pytest.raises(ValueError, match="samples .* must be finite as float32"):
+        gl.datasets.gaussian_mixture(3, [[3e38, 0.0]], 1e38, seed=0)   # each finite, their sum is not
+    with pytest.raises(ValueError, match="finite as float32"):
+        gl.datasets.ring_centers(8, radius=1e300)
+    with pytest.raises(ValueError, match="finite as float32"):
+        gl.datasets.grid_centers(5, spacing=1e300)
+    with pytest.raises(ValueError, match="latent: vectors must be|finite"):
+        gl.latent.fixed([[1e300, 1.0]])
+
+
+@pytest.mark.parametrize("scale", [(1e300, 1.0), (-1.0, 1e39), (0.0, 1e-50), (1.0, 1.0 + 1e-12)])
+def test_mnist_scale_is_checked_as_float32_before_any_file_is_read(tmp_path, scale):
+    with pytest.raises(ValueError, match="scale must be two different numbers that are finite as float32"):
+        gl.datasets.mnist(root=str(tmp_path), scale=scale)   # no files there: the scale is refused first

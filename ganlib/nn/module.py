@@ -332,8 +332,12 @@ class Module:
                 raise ValueError(f"load_state_dict: {k!r} has shape {a.shape}, expected {v.shape}")
             if a.dtype.kind not in "fiu":
                 raise TypeError(f"load_state_dict: {k!r} has dtype {a.dtype}, expected a float array")
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"load_state_dict: {k!r} contains NaN or inf")
+            with np.errstate(over="ignore", invalid="ignore"):   # what float32 cannot hold becomes inf
+                a = a.astype(np.float32)
+            bad = ~np.isfinite(a)
+            if bad.any():
+                raise ValueError(f"load_state_dict: {k!r} contains NaN or inf as float32 ({int(bad.sum())} values; "
+                                 f"float32 holds magnitudes up to {float(np.finfo(np.float32).max):.4g})")
             arrays[k] = a
         for k, (v, _) in own.items():
             if k in arrays:
