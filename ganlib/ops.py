@@ -805,7 +805,7 @@ class LRUCache:
 
     Used for compiled programs: dropping an entry drops the last reference to its
     C program, which frees the program's arena. Safe to use from several threads
-    (one lock around each operation).
+    (a lock around the updates; a look-up is one atomic move and read).
 
     Parameters
     ----------
@@ -828,11 +828,11 @@ class LRUCache:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value of ``key`` (now the most recently used), or ``default``."""
-        with self._lock:
-            if key not in self._d:
-                return default
+        try:   # each OrderedDict operation is atomic: no lock on the hot path
             self._d.move_to_end(key)
             return self._d[key]
+        except KeyError:
+            return default
 
     def put(self, key: Any, value: Any) -> None:
         """Store ``value`` under ``key``; drop the least recently used entries beyond ``size``."""
@@ -917,7 +917,7 @@ class Function:
         return tr, inputs, outs, rebuild
 
     def _program(self, args: tuple) -> tuple[Any, list[int], Callable]:
-        key = tuple(a.shape for a in args)
+        key = tuple([a.shape for a in args])
         hit = self._cache.get(key)
         if hit is None:
             tr, inputs, outs, rebuild = self.trace(*key)

@@ -401,8 +401,13 @@ class Module:
             fn = ops.Function(self.forward, training=self.training, update_state=kind != "read")
             fn.__name__ = type(self).__name__
             self._forward_cache[kind] = fn
-        with self.buffer.in_use(type(self).__name__):
+        running = self.buffer._running   # ParamBuffer.in_use, without a generator per call
+        if not running.acquire(blocking=False):
+            raise ops._busy_error(type(self).__name__)
+        try:
             return fn(*inputs)
+        finally:
+            running.release()
 
     def _read(self, *inputs: Any) -> Any:
         """The forward pass on arrays without updating any running statistics (batch norm in
