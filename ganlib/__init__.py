@@ -11,6 +11,7 @@ import atexit
 
 from . import _C
 from ._errors import GanlibError
+from ._checks import check_int
 from . import ops, nn, optim, datasets, metrics, losses, latent, io, demos
 from .ops import Tensor, function, grad
 from .train import compile_step
@@ -27,10 +28,12 @@ __all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses",
 
 
 def set_num_threads(n: int) -> None:
-    """Threads for the library's own pool and for OpenBLAS (they are never nested)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: need a positive int, got {n!r}")
-    _C.set_num_threads(n)
+    """Threads for the library's own pool and for OpenBLAS (they are never nested).
+
+    ``n`` is a Python or NumPy int >= 1; a bool or a float is refused
+    (``ArgumentTypeError``, a TypeError that is also a ValueError).
+    """
+    _C.set_num_threads(check_int("set_num_threads: n", n, 1))
 
 
 def get_num_threads() -> int:

@@ -29,7 +29,6 @@ True
 from __future__ import annotations
 
 import json
-import math
 import os
 import threading
 from typing import Any, Optional
@@ -37,6 +36,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import ops, optim as _optim
+from ._checks import check_int, check_optimizer, check_range, check_real
 from .io.safetensors import load_safetensors, save_safetensors
 from .nn.conv import Conv2d, Flatten, MaxPool2d
 from .nn.layers import Dropout, Linear, ReLU, Sequential, from_spec, register_spec
@@ -68,7 +68,9 @@ def mnist_convnet(num_classes: int = 10, dropout: float = 0.25, seed: int = 0) -
     conv 1->32 3x3 pad 1, ReLU, maxpool 2, conv 32->64 3x3 pad 1, ReLU, maxpool 2,
     flatten, Linear 3136->128, ReLU, Dropout, Linear 128->``num_classes``.
     """
-    rng = np.random.default_rng(int(seed))
+    num_classes = check_int("mnist_convnet: num_classes", num_classes, 2)
+    dropout = check_range("mnist_convnet: dropout", dropout, 0.0, 1.0, high_open=True)
+    rng = np.random.default_rng(check_int("mnist_convnet: seed", seed, 0))
     s = [int(v) for v in rng.integers(2**31, size=4)]
     layers: list[Module] = [Conv2d(1, 32, 3, padding=1, seed=s[0]), ReLU(), MaxPool2d(2),
                             Conv2d(32, 64, 3, padding=1, seed=s[1]), ReLU(), MaxPool2d(2),
@@ -80,8 +82,12 @@ def mnist_convnet(num_classes: int = 10, dropout: float = 0.25, seed: int = 0) -
 
 
 # ----------------------------------------------------------------------------- validation
-def _is_int(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
+def _int_at_least(name: str, value: Any, low: int) -> int:
+    """The shared int check (kind), with this module's wording of the range ("an int >= 1")."""
+    value = check_int(name, value)
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value}")
+    return value
 
 
 def _check_images(where: str, images: Any, finite: bool = True) -> np.ndarray:
@@ -184,29 +190,23 @@ def train_classifier(model: Module, images: Any, labels: Any, steps: Optional[in
     x = _check_images(where, images, finite=False)   # the C loop refuses NaN rows when it takes the data
     n = int(x.shape[0])
     sample_shape = tuple(int(d) for d in x.shape[1:])
-    if not _is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be an int >= 1, got {batch_size!r}")
-    batch_size = int(batch_size)
-    if not _is_int(log_every) or log_every < 1:
-        raise ValueError(f"{where}: log_every must be an int >= 1, got {log_every!r}")
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"{where}: seed must be a non-negative int, got {seed!r}")
+    batch_size = _int_at_least(f"{where}: batch_size", batch_size, 1)
+    log_every = _int_at_least(f"{where}: log_every", log_every, 1)
+    seed = _int_at_least(f"{where}: seed", seed, 0)
     if steps is not None and epochs is not None:
         raise ValueError(f"{where}: give steps or epochs, not both")
     if steps is None:
-        epochs = 1 if epochs is None else epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, float, np.integer, np.floating)) \
-                or not epochs > 0 or not math.isfinite(epochs):
+        epochs = 1.0 if epochs is None else check_real(f"{where}: epochs", epochs)
+        if not epochs > 0:
             raise ValueError(f"{where}: epochs must be a positive number, got {epochs!r}")
         steps = max(1, int(round(float(epochs) * (n // batch_size))))
-    elif not _is_int(steps) or steps < 0:
-        raise ValueError(f"{where}: steps must be an int >= 0, got {steps!r}")
+    else:
+        steps = _int_at_least(f"{where}: steps", steps, 0)
     k = _output_width(where, model, sample_shape)
     y = _check_labels(where, labels, n, k)
     if optimizer is None:
         optimizer = _optim.Adam(1e-3)
-    if not isinstance(optimizer, _optim.Optimizer):
-        raise TypeError(f"{where}: optimizer must be a ganlib.optim optimizer, got {type(optimizer).__name__}")
+    check_optimizer(f"{where}: optimizer", optimizer)
     model.train()
     try:
         trainer = _ClassifierTrainer(model, optimizer, int(seed))
@@ -257,8 +257,7 @@ def predict_logits(model: Module, images: Any, batch_size: int = 500) -> np.ndar
     where = "predict_logits"
     if not isinstance(model, Module):
         raise TypeError(f"{where}: model must be a ganlib Module, got {type(model).__name__}")
-    if not _is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"{where}: batch_size must be an int >= 1, got {batch_size!r}")
+    batch_size = _int_at_least(f"{where}: batch_size", batch_size, 1)
     x = _check_images(where, images)
     was_training = model.training
     if was_training:
@@ -338,7 +337,7 @@ class MnistClassifier:
         self.model, self.info = load_classifier(path)
         if not isinstance(self.model, Sequential) or len(self.model) < 2:
             raise ValueError(f"{path}: expected a Sequential classifier, got {type(self.model).__name__}")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("MnistClassifier: batch_size", batch_size, 1)
         self.input_shape = tuple(self.info.get("input_shape", (1, 28, 28)))
         layers = list(self.model._children.values())
         self._features_fn = ops.Function(lambda x: _run(layers[:-1], x), training=False)

@@ -23,6 +23,7 @@ import numpy as np
 from . import latent as _latent, losses as _losses, ops, optim as _optim
 from .nn.layers import from_spec
 from .nn.module import Module
+from ._checks import check_bool, check_choice, check_int, check_optimizer, check_range, check_real
 from .trainer import Data, Phase, Step, Trainer, _make_optimizer, _spec_or_none, register_trainer
 
 __all__ = ["GAN", "HISTORY_COLUMNS"]
@@ -30,6 +31,9 @@ __all__ = ["GAN", "HISTORY_COLUMNS"]
 HISTORY_COLUMNS = ("d_loss", "g_loss", "penalty", "d_grad_norm", "g_grad_norm")
 _COL = {name: k for k, name in enumerate(HISTORY_COLUMNS)}
 UPDATES = ("alternating", "simultaneous")
+#: compiled read functions (sample / generate / discriminate, per module and mode) a GAN keeps;
+#: each keeps up to ``ops.CACHE_SIZE`` programs (one per batch size)
+SAMPLERS = 4
 
 
 def _first_in_features(m: Module) -> int | None:
@@ -121,26 +125,43 @@ class GAN(Trainer):
         self.latent = latent
         self.loss_spec = loss
         self.objective = None if self.mmd else _losses.get_objective(loss)
-        for name, v in (("d_steps", d_steps), ("g_steps", g_steps)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"GAN: {name} must be an int >= 1, got {v!r}")
-        if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 0:
-            raise ValueError(f"GAN: unroll must be an int >= 0, got {unroll!r}")
-        if update not in UPDATES:
-            raise ValueError(f"GAN: update must be one of {UPDATES}, got {update!r}")
+        d_steps = check_int("GAN: d_steps", d_steps, 1)
+        g_steps = check_int("GAN: g_steps", g_steps, 1)
+        unroll = check_int("GAN: unroll", unroll, 0)
+        update = check_choice("GAN: update", update, UPDATES)
+        unroll_first_order = check_bool("GAN: unroll_first_order", unroll_first_order)
+        feature_matching = check_bool("GAN: feature_matching", feature_matching)
         if update == "simultaneous" and (d_steps != 1 or g_steps != 1 or unroll):
             raise ValueError("GAN: simultaneous updates take d_steps=g_steps=1 and no unrolling")
         if self.mmd and (unroll or feature_matching or update != "alternating"):
             raise ValueError("GAN: loss='mmd' has no discriminator: no unroll, feature matching or simultaneous update")
         self.d_steps, self.g_steps, self.update, self.unroll = d_steps, g_steps, update, unroll
-        self.unroll_first_order = bool(unroll_first_order)
-        self.feature_matching = bool(feature_matching)
+        self.unroll_first_order = unroll_first_order
+        self.feature_matching = feature_matching
         if penalty == "default":
             penalty = None if self.mmd else self.objective.default_penalty
+        if isinstance(penalty, str) and penalty.strip().lower() == "none":
+            penalty = None   # "none" is None: no penalty, and no weight for it
         if penalty is None and penalty_weight is not None:
             raise ValueError("GAN: penalty_weight was given but there is no penalty (penalty=None)")
         if unroll_first_order and not unroll:
             raise ValueError("GAN: unroll_first_order=True needs unroll >= 1")
+        if penalty_weight is not None:
+            penalty_weight = check_real("GAN: penalty_weight", penalty_weight, nonnegative=True)
+        if label_smoothing is not None:
+            label_smoothing = check_range("GAN: label_smoothing", label_smoothing, 0.0, 1.0, high_open=True)
+        if clip is not None:
+            clip = check_real("GAN: clip", clip, positive=True)
+        if g_ema is not None:
+            g_ema = check_range("GAN: g_ema", g_ema, 0.0, 1.0, low_open=True, high_open=True)
+        historical_averaging = check_real("GAN: historical_averaging", historical_averaging, nonnegative=True)
+        seed = check_int("GAN: seed", seed, 0)
+        if g_opt is not None:
+            check_optimizer("GAN: g_opt", g_opt, "gl.optim.Adam(1e-4, betas=(0.5, 0.999))")
+        if d_opt is not None:
+            if self.D is None:
+                raise ValueError("GAN: d_opt was given but loss='mmd' trains no discriminator")
+            check_optimizer("GAN: d_opt", d_opt, "gl.optim.Adam(1e-4, betas=(0.5, 0.999))")
         self.penalty_spec = penalty
         self.penalty = _losses.get_penalty(penalty) if penalty is not None else None
         if self.penalty is not None and self.D is not None and any(
@@ -152,29 +173,20 @@ class GAN(Trainer):
             penalty_weight = self.objective.default_penalty_weight if (self.objective and penalty is not None
                                                                          and self.objective.default_penalty) else 10.0
         self.penalty_weight = float(penalty_weight)
-        if label_smoothing is not None and not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"GAN: label_smoothing must be in [0, 1), got {label_smoothing}")
         self.label_smoothing = label_smoothing
         self.real_target = 1.0 - (label_smoothing or 0.0)
         if clip is None and self.objective is not None:
             clip = self.objective.clip
-        if clip is not None and not clip > 0:
-            raise ValueError(f"GAN: clip must be > 0, got {clip}")
         self.clip = clip
-        if g_ema is not None and not 0.0 < g_ema < 1.0:
-            raise ValueError(f"GAN: g_ema (decay) must be in (0, 1), got {g_ema}")
         self.g_ema = g_ema
-        if historical_averaging < 0:
-            raise ValueError(f"GAN: historical_averaging must be >= 0, got {historical_averaging}")
-        self.historical_averaging = float(historical_averaging)
+        self.historical_averaging = historical_averaging
         self.g_opt = g_opt if g_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999))
         self.d_opt = None if self.D is None else (d_opt if d_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999)))
         if self.d_opt is not None and self.d_opt is self.g_opt:
             raise ValueError("GAN: g_opt and d_opt must be two optimizer objects")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"GAN: seed must be a non-negative int, got {seed!r}")
-        self._samplers: dict[tuple, ops.Function] = {}
+        self._samplers = ops.LRUCache(SAMPLERS)   # (what, module, modes) -> Function, see sample
         self._out_shape = self._generator_output_shape()
+        self._check_discriminator()
         modules = {"G": self.G} if self.D is None else {"D": self.D, "G": self.G}
         optimizers = {"G": self.g_opt} if self.D is None else {"D": self.d_opt, "G": self.g_opt}
         super().__init__(modules, optimizers, self._phase_list(), clip=None if clip is None else {"D": clip},
@@ -190,9 +202,31 @@ class GAN(Trainer):
     # ---- shapes ---------------------------------------------------------------
     def _generator_output_shape(self) -> tuple:
         tr = ops.Trace()
-        with ops.tracing(tr):
-            out = self.G(self.latent.sample(1))
+        with ops.tracing(tr):   # two rows: batch norm over (N, C) in training mode needs more than one
+            out = self.G(self.latent.sample(2))
         return tuple(out.shape[1:])
+
+    def _check_discriminator(self) -> None:
+        """D must give one value per row of G's output (traced on two rows, nothing runs).
+
+        A D that cannot take G's rows as they are is left to ``fit`` to judge (its
+        inputs there may be arranged otherwise); one that takes them and returns
+        several values per row is refused here.
+        """
+        if self.D is None:
+            return
+        tr = ops.Trace()
+        try:
+            with ops.tracing(tr):
+                out = self.D(tr.input((2, *self._out_shape)))
+        except (ValueError, TypeError):
+            return
+        shape = tuple(out.shape)
+        if len(shape) < 1 or shape[0] != 2 or int(np.prod(shape[1:])) != 1:
+            got = "(N, " + ", ".join(map(str, shape[1:])) + ")" if len(shape) > 1 else str(shape)
+            raise ValueError(f"GAN: D must return one logit (critic value) per row, shape (N, 1); for G's rows "
+                             f"of shape {self._out_shape} it returns {got}, {int(np.prod(shape[1:]))} values "
+                             f"per row (e.g. gl.nn.mlp(..., out_features=1))")
 
     # ---- graph building -----------------------------------------------------------
     def _hist_term(self, tr: ops.Trace, name: str, module: Module) -> ops.Tensor | None:
@@ -332,12 +366,9 @@ class GAN(Trainer):
             A loss or gradient became NaN/inf; the message names the step and the
             quantity, and the parameters are those before that step.
         """
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"GAN.fit: steps must be an int >= 0, got {steps!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"GAN.fit: batch_size must be an int >= 1, got {batch_size!r}")
-        if isinstance(log_every, bool) or not isinstance(log_every, (int, np.integer)) or log_every < 1:
-            raise ValueError(f"GAN.fit: log_every must be an int >= 1, got {log_every!r}")
+        steps = check_int("GAN.fit: steps", steps, 0)
+        batch_size = check_int("GAN.fit: batch_size", batch_size, 1)
+        log_every = check_int("GAN.fit: log_every", log_every, 1)
         data = self._check_data(data)
         hist = super().fit({"data": Data(x=data)}, steps, batch_size, log_every, callbacks, progress)
         out = {"step": hist["step"]}
@@ -352,42 +383,88 @@ class GAN(Trainer):
 
     # ---- using the model -----------------------------------------------------------------
     def _gen_module(self, ema: bool | None) -> Module:
+        if ema is not None:
+            ema = check_bool("GAN: ema", ema)
         if ema is None:
             ema = self.G_ema is not None
         if ema and self.G_ema is None:
             raise ValueError("GAN: this GAN keeps no EMA generator (pass g_ema=decay)")
         return self.G_ema if ema else self.G
 
+    def _modes(self, m: Module) -> tuple:
+        return tuple(sub.training for sub in m._modules())
+
     def sample(self, n: int, ema: bool | None = None) -> np.ndarray:
         """``n`` samples G(z), z drawn from the latent in C (a seeded stream of its own).
 
         Uses the EMA generator when the GAN keeps one (``ema=False`` for the raw G).
+
+        Sampling reads the model and never changes it: batch norm layers of G in
+        training mode (the default, and G's mode during ``fit``) normalise with the
+        statistics of these ``n`` samples, as ``G(z)`` does in PyTorch's ``train()``
+        mode, but their running statistics are left as they are (so the next
+        checkpoint is the same); after ``G.eval()`` they use the running statistics,
+        as in PyTorch's ``eval()`` mode. Dropout follows the same modes.
+
+        The programs compiled for the last few values of ``n`` are kept (see
+        :meth:`clear_cache`); the latent stream goes on across values of ``n``.
+
+        Examples
+        --------
+        >>> S = gan.sample(2500)                    # doctest: +SKIP
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"GAN.sample: n must be an int >= 1, got {n!r}")
+        n = check_int("GAN.sample: n", n, 1)
         G = self._gen_module(ema)
-        key = (int(n), id(G), id(G.buffer))
+        key = ("sample", id(G), id(G.buffer), self._modes(G))
         fn = self._samplers.get(key)
         if fn is None:
-            fn = ops.Function(lambda: G(self.latent.sample(int(n))), seed=self.seed * 8 + 4)
-            self._samplers[key] = fn
-        return fn()
+            # one Function for every n: n is the batch of a dummy input the program does not read
+            fn = ops.Function(lambda rows: G(self.latent.sample(rows.shape[0])), seed=self.seed * 8 + 4,
+                              update_state=False)
+            fn.__name__ = "GAN.sample"
+            self._samplers.put(key, fn)
+        with G.buffer.in_use("GAN.sample (its generator)"):
+            return fn(np.empty((n, 1), np.float32))
 
     def generate(self, z: Any, ema: bool | None = None) -> np.ndarray:
-        """G(z) for given latents ``z`` of shape (n, latent dim)."""
+        """G(z) for given latents ``z`` of shape (n, latent dim).
+
+        A read, like :meth:`sample`: batch norm in training mode uses the batch's
+        statistics and leaves the running statistics unchanged; in eval mode it
+        uses the running statistics.
+        """
         z = np.asarray(z)
         if z.ndim != 2 or z.shape[1] != self.latent.dim:
             raise ValueError(f"GAN.generate: z must have shape (n, {self.latent.dim}), got {z.shape}")
-        return self._gen_module(ema)(z)
+        return self._gen_module(ema)._read(z)
 
     def discriminate(self, x: Any) -> np.ndarray:
-        """D's raw outputs (logits / critic values) for ``x``."""
+        """D's raw outputs (logits / critic values) for ``x``.
+
+        Scoring reads the model and never changes it: batch norm layers of D in
+        training mode normalise with the statistics of ``x`` (PyTorch's ``train()``
+        mode) without updating their running statistics; after ``D.eval()`` they use
+        the running statistics (PyTorch's ``eval()`` mode).
+        """
         if self.D is None:
             raise ValueError("GAN.discriminate: this GAN has no discriminator (loss='mmd')")
         x = np.asarray(x)
         if tuple(x.shape[1:]) != self._out_shape:
             raise ValueError(f"GAN.discriminate: rows must have shape {self._out_shape}, got {tuple(x.shape[1:])}")
-        return self.D(x)
+        return self.D._read(x)
+
+    def clear_cache(self) -> None:
+        """Drop every compiled program kept for use outside ``fit`` (the modules' forward
+        programs and those of :meth:`sample`, :meth:`generate`, :meth:`discriminate`);
+        their C arenas are freed. The sampling stream goes on where it stood.
+
+        Examples
+        --------
+        >>> gan.clear_cache()                       # doctest: +SKIP
+        """
+        super().clear_cache()
+        for fn in self._samplers.values():
+            fn.clear_cache()
 
     # ---- checkpoints -------------------------------------------------------------------------
     def _config(self) -> dict:
@@ -405,7 +482,7 @@ class GAN(Trainer):
                 "d_opt": None if self.d_opt is None else {"kind": self.d_opt.kind, "config": self.d_opt.config}}
 
     def _after_load(self) -> None:
-        self._samplers = {}
+        self._samplers.clear()
 
     @classmethod
     def _from_config(cls, path: str, cfg: dict, G: Module | None = None, D: Module | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import ops
+from ._checks import check_int, check_real
 
 __all__ = ["Latent", "normal", "uniform", "custom", "fixed", "from_spec"]
 
@@ -32,9 +33,7 @@ class Latent:
 
 class _Normal(Latent):
     def __init__(self, dim: int, std: float = 1.0) -> None:
-        self.dim, self.std = _dim(dim), float(std)
-        if not self.std > 0:
-            raise ValueError(f"normal latent: std must be > 0, got {std}")
+        self.dim, self.std = _dim(dim), check_real("normal latent: std", std, positive=True)
 
     def sample(self, batch: int) -> ops.Tensor:
         return ops.randn((batch, self.dim), 0.0, self.std)
@@ -48,7 +47,8 @@ class _Normal(Latent):
 
 class _Uniform(Latent):
     def __init__(self, dim: int, low: float = -1.0, high: float = 1.0) -> None:
-        self.dim, self.low, self.high = _dim(dim), float(low), float(high)
+        self.dim = _dim(dim)
+        self.low, self.high = check_real("uniform latent: low", low), check_real("uniform latent: high", high)
         if not self.low < self.high:
             raise ValueError(f"uniform latent: need low < high, got ({low}, {high})")
 
@@ -82,7 +82,11 @@ class _Custom(Latent):
 class _Fixed(Latent):
     def __init__(self, vectors) -> None:
         import numpy as np
-        z = np.asarray(vectors, dtype=np.float32)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # beyond float32: inf, refused below
+                z = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"fixed latent: vectors must be a numeric (n, dim) array: {e}") from None
         if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] < 1 or not np.all(np.isfinite(z)):
             raise ValueError(f"fixed latent: need a finite (n, dim) array with n, dim >= 1, got shape {z.shape}")
         self.vectors, self.dim = z.copy(), int(z.shape[1])
@@ -99,9 +103,7 @@ class _Fixed(Latent):
 
 
 def _dim(dim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"latent dimension must be a positive int, got {dim!r}")
-    return dim
+    return check_int("latent dimension", dim, 1)
 
 
 def normal(dim: int, std: float = 1.0) -> Latent:

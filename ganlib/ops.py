@@ -18,11 +18,13 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from . import _C
+from ._checks import check_bool, check_int, check_range
 
 __all__ = [
     "Tensor", "Trace", "function", "grad", "current_trace",
@@ -32,8 +34,13 @@ __all__ = [
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
     "rand", "randn", "rand_onehot", "softmax_cross_entropy",
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm",
-    "one_hot", "argmax", "argmin", "roll",
+    "one_hot", "argmax", "argmin", "roll", "CACHE_SIZE", "LRUCache",
 ]
+
+#: Compiled programs kept by each :class:`Function` (and so by each module called on
+#: arrays): one per input-shape signature, the least recently used dropped first with
+#: its C arena. ``gl.function(cache_size=...)`` sets it per function.
+CACHE_SIZE = 4
 
 Shape = tuple
 
@@ -47,6 +54,8 @@ class Trace:
         self._buffers: list[np.ndarray] = []   # keep param buffers alive and identifiable
         self._subst: dict[tuple[int, int, tuple], Tensor] = {}
         self.training = True
+        # False: ops that keep running state (batch norm in training mode) leave it unchanged
+        self.update_state = True
 
     def input(self, shape: Sequence[int]) -> "Tensor":
         return Tensor(self, self.graph.input(tuple(int(d) for d in shape)))
@@ -257,7 +266,10 @@ def sign(x: Tensor) -> Tensor:
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(check_int("axis", a) for a in axis)
+    else:
+        axes = (check_int("axis (an int or a tuple of ints)", axis),)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
@@ -293,6 +305,7 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def logsumexp(x: Tensor, axis: int = 1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over the features of a 2-D (batch, features) tensor."""
+    axis = check_int("logsumexp: axis", axis)
     if x.ndim != 2 or axis not in (1, -1):
         raise ValueError(f"logsumexp runs over axis 1 of a 2-D tensor, got shape {x.shape}, axis {axis}")
     y = Tensor(x.trace, x.trace.graph.logsumexp(x.id))
@@ -401,8 +414,7 @@ def dropout(x: Tensor, p: float, training: bool | None = None) -> Tensor:
 
     Draws a fresh seeded mask each run; the identity when not training.
     """
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    p = check_range("dropout probability", p, 0.0, 1.0, high_open=True)
     training = x.trace.training if training is None else training
     if not training or p == 0.0:
         return x
@@ -422,9 +434,7 @@ _MAX_CLASSES = 1 << 24  # every class index below this is exact as a float32
 
 
 def _int_arg(v: Any, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    return int(v)
+    return check_int(name, v)
 
 
 def one_hot(indices: Tensor, num_classes: int) -> Tensor:
@@ -473,8 +483,7 @@ def one_hot(indices: Tensor, num_classes: int) -> Tensor:
 def _arg_extreme(kind: str, x: Tensor, axis: int) -> Tensor:
     tr = _trace_of(x)
     x = _as_tensor(x, tr)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{kind}: axis must be an int, got {type(axis).__name__}")
+    axis = check_int(f"{kind}: axis", axis)
     if x.ndim != 2 or axis not in (1, -1):
         raise ValueError(f"{kind} works along axis 1 of a 2-D (batch, K) tensor, got shape {x.shape}, "
                          f"axis {axis}")
@@ -597,11 +606,7 @@ def roll(x: Tensor, shift: int, axis: int = 0) -> Tensor:
 # ---- convolution, pooling, normalisation (NCHW) ---------------------------------------
 
 def _int_param(v: Any, name: str, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if v < low:
-        raise ValueError(f"{name} must be >= {low}, got {v}")
-    return int(v)
+    return check_int(name, v, low)
 
 
 def _need_4d(x: Tensor, what: str, layout: str = "(N, C, H, W)") -> tuple:
@@ -701,7 +706,10 @@ def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: np.ndarray 
     C-contiguous ndarrays of shape (C,), updated in place by every run of the
     compiled function in training mode (running_var from the unbiased batch
     variance, ``new = (1 - momentum) old + momentum batch``); the graph keeps
-    them alive.  ``training`` defaults to the trace's mode.  In training mode
+    them alive.  A trace whose ``update_state`` is False (``gl.function(...,
+    update_state=False)``, used by ``GAN.sample`` and ``GAN.discriminate``)
+    normalises with the batch's statistics in training mode and leaves the
+    running statistics unchanged.  ``training`` defaults to the trace's mode.  In training mode
     the gradient is first-order only (a gradient penalty through it raises
     GanlibError); eval mode normalises with the running statistics and is an
     ordinary differentiable expression.
@@ -728,6 +736,8 @@ def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: np.ndarray 
             raise ValueError(f"batch_norm: {name} must have shape ({c},) for x {x.shape}, got {a.shape}")
     if training and int(np.prod(x.shape)) // max(c, 1) < 2:
         raise ValueError(f"batch_norm (training mode) needs more than one value per channel, got x {x.shape}")
+    if training and not tr.update_state:   # a read: batch statistics, running ones untouched
+        running_mean = running_var = None
     return Tensor(tr, tr.graph.batch_norm(x.id, gamma.id, beta.id, running_mean, running_var,
                                           float(eps), float(momentum), training))
 
@@ -790,16 +800,108 @@ def _as_input(a: Any, k: int) -> np.ndarray:
     return arr
 
 
+class LRUCache:
+    """A small least-recently-used map: at most ``size`` entries, the oldest dropped first.
+
+    Used for compiled programs: dropping an entry drops the last reference to its
+    C program, which frees the program's arena. Safe to use from several threads
+    (a lock around the updates; a look-up is one atomic move and read).
+
+    Parameters
+    ----------
+    size : int
+        The most entries kept, ``>= 1``.
+
+    Examples
+    --------
+    >>> c = gl.ops.LRUCache(2)
+    >>> c.put("a", 1); c.put("b", 2); c.get("a"); c.put("c", 3)
+    1
+    >>> list(c.keys())
+    ['a', 'c']
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = check_int("LRUCache: size", size, 1)
+        self._d: "OrderedDict[Any, Any]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value of ``key`` (now the most recently used), or ``default``."""
+        try:   # each OrderedDict operation is atomic: no lock on the hot path
+            self._d.move_to_end(key)
+            return self._d[key]
+        except KeyError:
+            return default
+
+    def put(self, key: Any, value: Any) -> None:
+        """Store ``value`` under ``key``; drop the least recently used entries beyond ``size``."""
+        with self._lock:
+            self._d[key] = value
+            self._d.move_to_end(key)
+            dropped = [self._d.popitem(last=False) for _ in range(len(self._d) - self.size)]
+        del dropped   # released outside the lock (freeing a program may take a moment)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            dropped = list(self._d.items())
+            self._d.clear()
+        del dropped
+
+    def keys(self) -> list:
+        """The keys, least recently used first (a copy)."""
+        with self._lock:
+            return list(self._d.keys())
+
+    def values(self) -> list:
+        """The values, least recently used first (a copy)."""
+        with self._lock:
+            return list(self._d.values())
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._d
+
+    def __repr__(self) -> str:
+        return f"LRUCache(size={self.size}, entries={len(self._d)})"
+
+
+def _busy_error(what: str) -> Exception:
+    return _C.GanlibError(f"{what} is already running in another thread: a model (or gl.function) runs one call "
+                          "at a time; use one model per thread, or hold a lock around its calls")
+
+
 class Function:
     """A Python function traced once per input-shape signature and run in C.
 
     Created by :func:`function`. Calling it with NumPy arrays returns NumPy arrays
     (the same structure the traced function returned).
+
+    The compiled programs (one per input shapes, each with its C arena) are kept
+    in a least-recently-used cache of ``cache_size`` entries; a shape dropped
+    from it is traced and compiled again when it comes back. Random draws
+    (``rand``, ``randn``, dropout) come from one seeded stream per function,
+    shared by all its shapes, so dropping and rebuilding a program never repeats
+    draws. A function runs one call at a time: a call while another thread's
+    call is running raises ``GanlibError``.
     """
 
-    def __init__(self, fn: Callable[..., Any], seed: int = 0, training: bool = True) -> None:
-        self.fn, self.seed, self.training = fn, int(seed), training
-        self._cache: dict[tuple, tuple[Trace, Any, Callable]] = {}
+    def __init__(self, fn: Callable[..., Any], seed: int = 0, training: bool = True, *,
+                 cache_size: int | None = None, update_state: bool = True) -> None:
+        if not callable(fn):
+            raise TypeError(f"function: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.seed = check_int("function: seed", seed, 0, 2**64 - 1)
+        self.training = check_bool("function: training", training)
+        self.update_state = check_bool("function: update_state", update_state)
+        self.cache_size = CACHE_SIZE if cache_size is None else check_int("function: cache_size", cache_size, 1)
+        self._cache = LRUCache(self.cache_size)
+        self._last: Any = None                 # the program that ran last
+        self._rng_state: tuple | None = None   # where the stream stands after clear_cache
+        self._running = threading.Lock()
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", "function")
 
@@ -807,6 +909,7 @@ class Function:
         """Trace the function for inputs of these shapes: (trace, inputs, outputs, rebuilder)."""
         tr = Trace()
         tr.training = self.training
+        tr.update_state = self.update_state
         with tracing(tr):
             inputs = [tr.input(s) for s in shapes]
             out = self.fn(*inputs)
@@ -814,14 +917,60 @@ class Function:
         return tr, inputs, outs, rebuild
 
     def _program(self, args: tuple) -> tuple[Any, list[int], Callable]:
-        key = tuple(a.shape for a in args)
+        key = tuple([a.shape for a in args])
         hit = self._cache.get(key)
         if hit is None:
             tr, inputs, outs, rebuild = self.trace(*key)
             prog = _C.Program(tr.graph, [o.id for o in outs], None, self.seed)
             hit = (tr, prog, used_inputs(prog, inputs), rebuild)
-            self._cache[key] = hit
+            self._cache.put(key, hit)
         return hit[1], hit[2], hit[3]
+
+    def _continue_stream(self, prog: Any) -> None:
+        """Start ``prog``'s random stream where the last program's stopped (one stream per function)."""
+        last = self._last
+        if last is prog:
+            return
+        state = last.rng_state if last is not None else self._rng_state
+        if state is not None:
+            prog.rng_state = state
+        self._last = prog
+
+    def clear_cache(self) -> None:
+        """Drop every compiled program (their arenas are freed); the next call traces again.
+
+        The random stream goes on where it stood.
+
+        Examples
+        --------
+        >>> f = gl.function(lambda x: x * 2)
+        >>> _ = f(np.ones(3, np.float32)); f.clear_cache(); f.cache_info()["programs"]
+        0
+        """
+        if not self._running.acquire(blocking=False):
+            raise _busy_error(f"{self.__name__}")
+        try:
+            if self._last is not None:
+                self._rng_state = self._last.rng_state
+            self._last = None
+            self._cache.clear()
+        finally:
+            self._running.release()
+
+    def cache_info(self) -> dict:
+        """``{"programs": compiled programs held, "size": the most kept, "arena_bytes": their arenas}``.
+
+        Examples
+        --------
+        >>> f = gl.function(lambda x: x + 1, cache_size=2)
+        >>> for n in (1, 2, 3):
+        ...     _ = f(np.zeros(n, np.float32))
+        >>> f.cache_info()["programs"], f.cache_info()["size"]
+        (2, 2)
+        """
+        progs = [hit[1] for hit in self._cache.values()]
+        return {"programs": len(progs), "size": self.cache_size,
+                "arena_bytes": int(np.sum([p.arena_bytes for p in progs], dtype=np.int64))}
 
     def __call__(self, *args: Any) -> Any:
         arrs = tuple(_as_input(a, k) for k, a in enumerate(args))
@@ -830,8 +979,14 @@ class Function:
                 raise ValueError(f"input {k}: tensors have at most 4 dimensions, got shape {a.shape}")
             if a.size == 0:
                 raise ValueError(f"input {k} is empty (shape {a.shape})")
-        prog, used, rebuild = self._program(arrs)
-        return rebuild(prog.run([arrs[k] for k in used]))
+        if not self._running.acquire(blocking=False):
+            raise _busy_error(f"{self.__name__}")
+        try:
+            prog, used, rebuild = self._program(arrs)
+            self._continue_stream(prog)
+            return rebuild(prog.run([arrs[k] for k in used]))
+        finally:
+            self._running.release()
 
 
 def used_inputs(prog: Any, inputs: list[Tensor]) -> list[int]:
@@ -843,7 +998,8 @@ def used_inputs(prog: Any, inputs: list[Tensor]) -> list[int]:
     return [pos[i] for i in prog.inputs]
 
 
-def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: bool = True) -> Any:
+def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: bool = True,
+             cache_size: int | None = None, update_state: bool = True) -> Any:
     """Decorator: trace ``fn`` into a C graph once per input shapes, then run it in C.
 
     Parameters
@@ -852,9 +1008,19 @@ def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: b
         Takes symbolic Tensors (one per array argument) and returns a Tensor or a
         tuple / list / dict of Tensors.
     seed : int
-        Seed of the program's RNG (used by rand, randn, dropout).
+        Seed of the function's random stream (used by rand, randn, dropout), shared
+        by the programs of all input shapes.
     training : bool
         Whether dropout is active.
+    cache_size : int, optional
+        Compiled programs kept, one per input shapes, least recently used dropped
+        first (default :data:`CACHE_SIZE`, 4). Each holds a C arena sized for its
+        shapes, so a loop over many shapes keeps at most this many.
+    update_state : bool
+        Whether runs update running statistics (batch norm in training mode).
+        False makes the function a pure read: batch norm in training mode then
+        normalises with the batch's statistics and leaves the running ones as
+        they were.
 
     Examples
     --------
@@ -863,5 +1029,6 @@ def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: b
     1.6666666
     """
     if fn is None:
-        return lambda f: Function(f, seed=seed, training=training)
-    return Function(fn, seed=seed, training=training)
+        return lambda f: Function(f, seed=seed, training=training, cache_size=cache_size,
+                                  update_state=update_state)
+    return Function(fn, seed=seed, training=training, cache_size=cache_size, update_state=update_state)

@@ -32,14 +32,19 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from . import _C
+from ._checks import ArgumentTypeError
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSProp", "EMA", "clip_weights", "MAX_T"]
 
 
 def _real(name: str, value: Any) -> float:
-    """``float(value)`` for a real number, else ``TypeError`` naming ``name``."""
+    """``float(value)`` for a real number, else ``TypeError`` naming ``name``.
+
+    Ranges (finite, ``>= 0``, betas in [0, 1), ...) are checked by the C core
+    when the configuration is validated, with the optimizer's name in the message.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a real number, got {type(value).__name__} {value!r:.40}")
     return float(value)
 
 
@@ -47,13 +52,13 @@ def _flag(name: str, value: Any) -> bool:
     """``bool(value)`` for a bool (or 0/1 int), else ``TypeError`` naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
         return bool(value)
-    raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    raise ArgumentTypeError(f"{name} must be a bool, got {type(value).__name__} {value!r:.40}")
 
 
 def _pair(name: str, value: Any) -> Tuple[float, float]:
     """A pair of real numbers as a tuple of floats."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a pair of floats, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be a pair of floats, got {type(value).__name__}")
     if len(value) != 2:
         raise ValueError(f"{name} must have 2 elements, got {len(value)}")
     return (_real(f"{name}[0]", value[0]), _real(f"{name}[1]", value[1]))

@@ -59,7 +59,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import _C, ops, optim as _optim
-from ._checks import check_int, check_real
+from ._checks import check_bool, check_int, check_real
 from .checkpoint import (_make_optimizer, _spec_or_none, apply_state, load, register_trainer,  # noqa: F401
                          restore_trainer, save_trainer)
 from .nn.layers import from_spec
@@ -245,10 +245,12 @@ class Trainer:
         self.phases = list(phases)
         self._clip_of = self._per_module("clip", clip, lambda n, v: check_real(n, v, positive=True))
         self._ema_of = self._per_module("ema", ema, self._check_decay)
+        if isinstance(running_average, (str, bytes)) or not isinstance(running_average, Iterable):
+            raise TypeError(f"Trainer: running_average must be a list of module names, got {running_average!r}")
         running_average = list(running_average)
         for name in running_average:
             self._need_module("running_average", name)
-        self.grad_norms = bool(grad_norms)
+        self.grad_norms = check_bool("Trainer: grad_norms", grad_norms)
         self.seed = check_int("Trainer: seed", seed, 0)
         self.step = 0
 
@@ -322,6 +324,18 @@ class Trainer:
         if name not in self._running:
             raise ValueError(f"Trainer: module '{name}' keeps no running average (pass running_average=['{name}'])")
         return self._running[name][0]
+
+    def clear_cache(self) -> None:
+        """Drop the compiled forward programs of every module and moving-average copy (their C
+        arenas are freed); ``fit``'s own programs are kept. Model classes drop their sampling
+        programs too.
+
+        Examples
+        --------
+        >>> trainer.clear_cache()                   # doctest: +SKIP
+        """
+        for m in list(self.modules.values()) + list(self._averaged.values()):
+            m.clear_cache()
 
     # ---- hooks for model classes ------------------------------------------------------------------
     def _phase_seed(self, k: int) -> int:
@@ -567,6 +581,10 @@ class Trainer:
         steps = check_int("fit: steps", steps, 0)
         batch_size = check_int("fit: batch_size", batch_size, 1)
         log_every = check_int("fit: log_every", log_every, 1)
+        progress = check_bool("fit: progress", progress)
+        if isinstance(callbacks, (str, bytes)) or callable(callbacks):
+            raise TypeError(f"fit: callbacks must be an iterable of callables (e.g. [cb]), got "
+                            f"{type(callbacks).__name__}")
         callbacks = list(callbacks)
         for cb in callbacks:
             if not callable(cb):

@@ -40,7 +40,7 @@ from typing import Any, Tuple, Union
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_bool, check_int, check_seed
 
 __all__ = ["lines", "render_lines"]
 
@@ -126,6 +126,7 @@ def lines(n: int, size: int = 32, seed: int = 0,
     """
     n = check_int("n", n, 0)
     size = check_int("size", size, 4)
-    theta = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi, n)
+    return_angles = check_bool("return_angles", return_angles)
+    theta = np.random.default_rng(check_seed("seed", seed)).uniform(0.0, 2.0 * math.pi, n)
     images = render_lines(theta, size)
     return (images, theta) if return_angles else images

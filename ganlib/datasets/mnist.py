@@ -30,13 +30,14 @@ Examples
 from __future__ import annotations
 
 import gzip
-import numbers
 import os
 import struct
 import zlib
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from .._checks import check_int
 
 __all__ = ["mnist", "load_idx", "FILES"]
 
@@ -224,20 +225,22 @@ def mnist(root: Optional[PathLike] = None, split: str = "train",
     >>> float(raw.max())                                     # doctest: +SKIP
     255.0
     """
-    if split not in FILES:
+    if not isinstance(split, str) or split not in FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if limit is not None:
-        if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, numbers.Integral):
-            raise TypeError(f"limit must be an int or None, got {type(limit).__name__} {limit!r}")
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
+        limit = check_int("limit (an int or None)", limit, 1)
     if scale is not None:
         try:
+            if isinstance(scale, (str, bytes)) or any(isinstance(v, (bool, np.bool_, str, bytes)) for v in scale):
+                raise TypeError
             lo, hi = (float(v) for v in scale)
         except (TypeError, ValueError):
             raise ValueError(f"scale must be a pair (lo, hi) of numbers or None, got {scale!r}") from None
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo == hi:
-            raise ValueError(f"scale must be two different finite numbers, got {scale!r}")
+        with np.errstate(over="ignore"):
+            lo32, hi32 = np.float32(lo), np.float32(hi)   # the images are float32: check the values they get
+        if not (np.isfinite(lo32) and np.isfinite(hi32)) or lo32 == hi32:
+            raise ValueError(f"scale must be two different numbers that are finite as float32 "
+                             f"(|x| <= {float(np.finfo(np.float32).max):.4g}), got {scale!r}")
 
     img_path, lbl_path = _locate(split, root)
     images = load_idx(img_path, ndim=3)
@@ -257,5 +260,5 @@ def mnist(root: Optional[PathLike] = None, split: str = "train",
     if scale is not None:
         levels = lo + (hi - lo) * (levels / 255.0)
         levels[0], levels[255] = lo, hi
-    x = levels.astype(np.float32)[images.reshape(images.shape[0], 1, 28, 28)]
+    x = levels.astype(np.float32)[images.reshape(images.shape[0], 1, 28, 28)]   # in [lo, hi]: finite
     return x, labels.astype(np.int64)

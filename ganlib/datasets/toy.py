@@ -29,7 +29,7 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_bool, check_int, check_real, check_seed, finite_float32
 
 __all__ = ["ring", "ring_centers", "grid", "grid_centers", "gaussian_mixture", "swiss_roll",
            "circle_points"]
@@ -40,10 +40,9 @@ ArrayLike = Any
 # ----------------------------------------------------------------------------- validation
 
 def _seed(value: Any) -> Any:
-    """Accept what ``numpy.random.default_rng`` accepts, but reject bools and floats early."""
-    if isinstance(value, (bool, np.bool_, float, np.floating)):
-        raise TypeError(f"seed must be an int (or None / SeedSequence), got {value!r}")
-    return value
+    """None, an int >= 0 or a SeedSequence (what ``numpy.random.default_rng`` takes); bools,
+    floats and strings are refused."""
+    return check_seed("seed", value)
 
 
 def _float_array(name: str, value: ArrayLike) -> np.ndarray:
@@ -64,6 +63,7 @@ def _centers(value: ArrayLike, name: str = "centers") -> np.ndarray:
         raise ValueError(f"{name} must have at least one row and one column, got shape {c.shape}")
     if not np.all(np.isfinite(c)):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
+    finite_float32(name, c)   # the samples are float32: 1e300 would become inf
     return c
 
 
@@ -128,7 +128,7 @@ def ring_centers(modes: int = 8, radius: float = 1.0) -> np.ndarray:
     modes = check_int("modes", modes, 1)
     radius = check_real("radius", radius, positive=True)
     theta = 2.0 * np.pi * np.arange(modes, dtype=np.float64) / modes
-    return np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1).astype(np.float32)
+    return finite_float32("ring_centers (radius)", np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1))
 
 
 def grid_centers(side: int = 5, spacing: float = 2.0) -> np.ndarray:
@@ -162,7 +162,7 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> np.ndarray:
     spacing = check_real("spacing", spacing, positive=True)
     axis = spacing * (np.arange(side, dtype=np.float64) - (side - 1) / 2.0)
     xx, yy = np.meshgrid(axis, axis, indexing="ij")
-    return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    return finite_float32("grid_centers (side * spacing)", np.stack([xx.ravel(), yy.ravel()], axis=1))
 
 
 def circle_points(n: int = 7, radius: float = 1.0) -> np.ndarray:
@@ -240,12 +240,14 @@ def gaussian_mixture(n: int, centers: ArrayLike, std: Union[float, ArrayLike],
     k, d = c.shape
     s = _per_mode("std", std, k, positive=False)
     w = np.full(k, 1.0 / k) if weights is None else _weights(weights, k)
+    return_labels = check_bool("return_labels", return_labels)
+    finite_float32("std", s)
     rng = np.random.default_rng(_seed(seed))
     labels = rng.choice(k, size=n, p=w).astype(np.int64)
     x = rng.standard_normal((n, d))
     x *= s[labels, None]
     x += c[labels]
-    out = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.ascontiguousarray(finite_float32("gaussian_mixture samples (centers + std * noise)", x))
     return (out, labels) if return_labels else out
 
 
@@ -367,4 +369,4 @@ def swiss_roll(n: int = 100_000, noise: float = 0.05, seed: Any = 0) -> np.ndarr
     scale = 1.0 / (4.5 * np.pi)
     x = np.stack([t * np.cos(t), t * np.sin(t)], axis=1) * scale
     x += noise * rng.standard_normal((n, 2))
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(finite_float32("swiss_roll samples (noise)", x))

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
 
 __all__ = ["batched", "classifier_score", "frechet_distance", "kernel_distance",
            "class_diversity", "renyi_entropy"]
@@ -44,6 +44,9 @@ Fn = Callable[[np.ndarray], Any]
 
 #: rows whose sum differs from 1 by more than this are treated as logits
 PROB_SUM_TOL = 1e-3
+#: per-sample shapes of the images the shipped MNIST classifier takes when no
+#: classifier / feature function is given
+MNIST_SHAPES = ((1, 28, 28), (28, 28))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -72,11 +75,25 @@ def _matrix(name: str, value: ArrayLike, min_rows: int = 1) -> np.ndarray:
     return x
 
 
+def _mnist_images(what: str, name: str, arr: np.ndarray, pass_what: str) -> None:
+    """Refuse images the shipped classifier cannot take, with a message saying what to pass."""
+    if tuple(arr.shape[1:]) not in MNIST_SHAPES:
+        raise ValueError(f"{what}: {name} has shape {arr.shape}; without {pass_what}=... only feature matrices "
+                         "(N, d) and MNIST-shaped images (N, 1, 28, 28) or (N, 28, 28) (the shipped MNIST "
+                         f"classifier) are understood; pass {pass_what}=... for other inputs")
+
+
 def _features(name: str, x: ArrayLike, features: Optional[Fn], batch_size: int,
-              min_rows: int) -> np.ndarray:
-    if features is not None:
-        x = batched(features, x, batch_size)
-    return _matrix(name if features is None else f"features({name})", x, min_rows)
+              min_rows: int, what: str = "metric") -> np.ndarray:
+    if features is None:
+        arr = np.asarray(x)
+        if arr.ndim >= 3:   # images: the shipped classifier's penultimate activations
+            _mnist_images(what, name, arr, "features")
+            return _matrix(f"default classifier features({name})",
+                           batched(_default_classifier().features, arr, batch_size), min_rows)
+        return _matrix(name, arr, min_rows)
+    x = batched(features, x, batch_size)
+    return _matrix(f"features({name})", x, min_rows)
 
 
 def _default_classifier() -> Fn:
@@ -214,7 +231,11 @@ def classifier_score(images_or_probs: ArrayLike, classifier: Optional[Fn] = None
         arr = np.asarray(images_or_probs)
         if arr.ndim == 2:
             scores: ArrayLike = arr
+        elif arr.ndim < 2:
+            raise ValueError(f"classifier_score: need (N, K) class probabilities / logits or images, got "
+                             f"shape {arr.shape}")
         else:
+            _mnist_images("classifier_score", "images", arr, "classifier")
             scores = batched(_default_classifier(), arr, batch_size)
     else:
         scores = batched(classifier, images_or_probs, batch_size)
@@ -271,9 +292,15 @@ def frechet_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = 
     Parameters
     ----------
     real, fake : array_like
-        Samples; ``(N, d)`` feature matrices if ``features`` is None, else
-        inputs of ``features``.  ``N >= 2`` each (a covariance needs two
-        samples); the two ``N`` may differ but the widths ``d`` must agree.
+        Samples: inputs of ``features`` when it is given; else ``(N, d)``
+        feature matrices (used as they are) or MNIST-shaped images
+        ``(N, 1, 28, 28)`` / ``(N, 28, 28)``, mapped to the shipped MNIST
+        classifier's 128 penultimate activations
+        (``ganlib.metrics.default_mnist_classifier().features``), as
+        :func:`classifier_score` uses that classifier by default; other shapes
+        raise ValueError asking for ``features=``.  ``N >= 2`` each (a
+        covariance needs two samples); the two ``N`` may differ but the widths
+        ``d`` must agree.
     features : callable, optional
         Maps a batch to ``(batch, d)`` feature vectors, called in chunks of
         ``batch_size`` (e.g. a classifier's penultimate layer).
@@ -321,8 +348,9 @@ def frechet_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = 
     >>> round(frechet_distance(x, 2.0 * x + 3.0) / frechet_distance(x, x + 3.0), 1)  # ≈ (36 + 4)/36
     1.1
     """
-    x = _features("real", real, features, batch_size, 2)
-    y = _features("fake", fake, features, batch_size, 2)
+    batch_size = check_int("batch_size", batch_size, 1)
+    x = _features("real", real, features, batch_size, 2, "frechet_distance")
+    y = _features("fake", fake, features, batch_size, 2, "frechet_distance")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
                          f"{y.shape[1]}")
@@ -357,7 +385,9 @@ def kernel_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = N
     Parameters
     ----------
     real, fake : array_like
-        ``(N, d)`` features, or inputs of ``features``; ``N >= 2``.
+        Inputs of ``features`` when it is given; else ``(N, d)`` features, or
+        MNIST-shaped images mapped to the shipped classifier's features (as in
+        :func:`frechet_distance`); ``N >= 2``.
     features : callable, optional
         Feature function applied in chunks of ``batch_size``.
     subsets, subset_size : int
@@ -389,16 +419,19 @@ def kernel_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = N
     >>> abs(m) < 0.05, kernel_distance(a, b + 1.0, subsets=10, subset_size=200)[0] > 1.0
     (True, True)
     """
-    x = _features("real", real, features, batch_size, 2)
-    y = _features("fake", fake, features, batch_size, 2)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
-                         f"{y.shape[1]}")
     subsets = check_int("subsets", subsets, 1)
     subset_size = check_int("subset_size", subset_size, 2)
     degree = check_int("degree", degree, 1)
-    g = 1.0 / x.shape[1] if gamma is None else check_real("gamma", gamma, positive=True)
+    gamma = None if gamma is None else check_real("gamma", gamma, positive=True)
     c = check_real("coef0", coef0)
+    seed = check_seed("seed", seed)
+    batch_size = check_int("batch_size", batch_size, 1)
+    x = _features("real", real, features, batch_size, 2, "kernel_distance")
+    y = _features("fake", fake, features, batch_size, 2, "kernel_distance")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
+                         f"{y.shape[1]}")
+    g = 1.0 / x.shape[1] if gamma is None else gamma
     m = min(subset_size, x.shape[0], y.shape[0])
     rng = np.random.default_rng(seed)
 
@@ -512,6 +545,7 @@ def class_diversity(images_or_labels: ArrayLike, classifier: Optional[Fn] = None
         elif arr.ndim == 0:
             raise ValueError("class_diversity: need a 1-D array of labels, 2-D scores or images")
         else:
+            _mnist_images("class_diversity", "images", arr, "classifier")
             scores = _matrix("default classifier output", batched(_default_classifier(), arr, batch_size))
             labels, width = np.argmax(scores, axis=1).astype(np.int64), scores.shape[1]
     n = labels.shape[0]

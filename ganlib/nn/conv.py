@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import ops
+from .._checks import check_bool, check_int
 from . import init as _init
 from .layers import _rng, register_spec
 from .module import Module
@@ -30,18 +31,12 @@ def _kernel(kernel_size: Any, what: str) -> tuple[int, int]:
     ks = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
     if len(ks) != 2:
         raise ValueError(f"{what}: kernel_size must be an int or a (kh, kw) pair, got {kernel_size!r}")
-    out = []
-    for k in ks:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"{what}: kernel_size must be positive ints, got {kernel_size!r}")
-        out.append(int(k))
+    out = [check_int(f"{what}: kernel_size", k, 1) for k in ks]
     return out[0], out[1]
 
 
 def _int(v: Any, name: str, what: str, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ValueError(f"{what}: {name} must be an int >= {low}, got {v!r}")
-    return int(v)
+    return check_int(f"{what}: {name}", v, low)
 
 
 def _ks_str(kh: int, kw: int) -> str:
@@ -70,10 +65,10 @@ class _ConvBase(Module):
         self.kernel_size = _kernel(kernel_size, what)
         self.stride = _int(stride, "stride", what, 1)
         self.padding = _int(padding, "padding", what, 0)
-        if init not in _init.INITS:
+        if not isinstance(init, str) or init not in _init.INITS:
             raise ValueError(f"{what}: unknown init {init!r}; known: {sorted(_init.INITS)}")
-        self.init_name, self.has_bias = init, bool(bias)
-        rng = _rng(seed)
+        self.init_name, self.has_bias = init, check_bool(f"{what}: bias", bias)
+        rng = _rng(seed, f"{what}: seed")
         # torch_default computes fan_in from weight.shape[1] * kh * kw, exactly as
         # torch.nn.init._calculate_fan_in_and_fan_out does for both layouts
         self.add_param("weight", weight_shape, _init.INITS[init], rng)
@@ -135,8 +130,9 @@ class Conv2d(_ConvBase):
                  bias: bool = True, init: str = "torch", seed: int | None = None) -> None:
         super().__init__()
         kh, kw = _kernel(kernel_size, "Conv2d")
+        in_ch, out_ch = _int(in_ch, "in_ch", "Conv2d", 1), _int(out_ch, "out_ch", "Conv2d", 1)
         self._setup(in_ch, out_ch, kernel_size, stride, padding, bias, init, seed,
-                    (int(out_ch), int(in_ch), kh, kw), int(in_ch) * kh * kw)
+                    (out_ch, in_ch, kh, kw), in_ch * kh * kw)
 
     def spec(self) -> dict:
         return self._base_spec()
@@ -185,8 +181,10 @@ class ConvTranspose2d(_ConvBase):
                  seed: int | None = None) -> None:
         super().__init__()
         kh, kw = _kernel(kernel_size, "ConvTranspose2d")
+        in_ch = _int(in_ch, "in_ch", "ConvTranspose2d", 1)
+        out_ch = _int(out_ch, "out_ch", "ConvTranspose2d", 1)
         self._setup(in_ch, out_ch, kernel_size, stride, padding, bias, init, seed,
-                    (int(in_ch), int(out_ch), kh, kw), int(out_ch) * kh * kw)
+                    (in_ch, out_ch, kh, kw), out_ch * kh * kw)
         op = tuple(output_padding) if isinstance(output_padding, (tuple, list)) else (output_padding,) * 2
         if len(op) != 2:
             raise ValueError(f"ConvTranspose2d: output_padding must be an int or a pair, got {output_padding!r}")
@@ -327,7 +325,7 @@ class Reshape(Module):
         if not 1 <= len(shape) <= 3:
             raise ValueError(f"Reshape: the per-sample shape needs 1 to 3 dimensions, got {shape!r}")
         for d in shape:
-            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or (d < 1 and d != -1):
+            if check_int("Reshape: dimensions", d) < 1 and d != -1:
                 raise ValueError(f"Reshape: dimensions must be positive ints (or one -1), got {shape!r}")
         if list(shape).count(-1) > 1:
             raise ValueError(f"Reshape: only one dimension may be -1, got {shape!r}")

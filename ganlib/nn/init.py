@@ -14,8 +14,9 @@ _state = {"rng": np.random.default_rng(0)}
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator used by modules created without an explicit ``seed``."""
-    _state["rng"] = np.random.default_rng(int(seed))
+    """Seed the generator used by modules created without an explicit ``seed`` (an int >= 0)."""
+    from .._checks import check_int
+    _state["rng"] = np.random.default_rng(check_int("manual_seed: seed", seed, 0))
 
 
 def default_rng() -> np.random.Generator:

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import ops
+from .._checks import check_bool, check_int, check_range, check_real
 from . import init as _init
 from .module import Module
 
@@ -13,8 +14,8 @@ __all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identi
            "Concat", "Sequential", "activation", "ACTIVATIONS"]
 
 
-def _rng(seed: int | None) -> np.random.Generator:
-    return _init.default_rng() if seed is None else np.random.default_rng(int(seed))
+def _rng(seed: int | None, what: str = "seed") -> np.random.Generator:
+    return _init.default_rng() if seed is None else np.random.default_rng(check_int(what, seed, 0))
 
 
 class Linear(Module):
@@ -40,12 +41,13 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str = "torch", seed: int | None = None) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: sizes must be positive, got ({in_features}, {out_features})")
-        if init not in _init.INITS:
+        in_features = check_int("Linear: in_features", in_features, 1)
+        out_features = check_int("Linear: out_features", out_features, 1)
+        bias = check_bool("Linear: bias", bias)
+        if not isinstance(init, str) or init not in _init.INITS:
             raise ValueError(f"Linear: unknown init {init!r}; known: {sorted(_init.INITS)}")
-        self.in_features, self.out_features, self.has_bias = int(in_features), int(out_features), bias
-        rng = _rng(seed)
+        self.in_features, self.out_features, self.has_bias = in_features, out_features, bias
+        rng = _rng(seed, "Linear: seed")
         self.add_param("weight", (out_features, in_features), _init.INITS[init], rng)
         if bias:
             binit = _init.torch_default if _init.INITS[init] is _init.torch_default else _init.zeros
@@ -103,7 +105,7 @@ class LeakyReLU(Module):
 
     def __init__(self, slope: float = 0.2) -> None:
         super().__init__()
-        self.slope = float(slope)
+        self.slope = check_real("LeakyReLU: slope", slope)
 
     def spec(self) -> dict:
         return {"type": "LeakyReLU", "slope": self.slope}
@@ -140,9 +142,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p_drop = float(p)
+        self.p_drop = check_range("Dropout: p", p, 0.0, 1.0, high_open=True)
 
     def spec(self) -> dict:
         return {"type": "Dropout", "p": self.p_drop}
@@ -162,7 +162,7 @@ def activation(name: Any) -> Module:
     """An activation module from a name ("relu", "leaky_relu", "tanh", ...) or a Module."""
     if isinstance(name, Module):
         return name
-    if name not in ACTIVATIONS:
+    if not (name is None or isinstance(name, str)) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; known: {sorted(k for k in ACTIVATIONS if k)}")
     return ACTIVATIONS[name]()
 
@@ -233,8 +233,15 @@ def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: A
     >>> G(np.zeros((5, 2), np.float32)).shape
     (5, 2)
     """
-    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-    rng = _rng(seed)
+    in_features = check_int("mlp: in_features", in_features, 1)
+    out_features = check_int("mlp: out_features", out_features, 1)
+    if isinstance(hidden, (str, bytes)) or not (isinstance(hidden, (list, tuple, range, np.ndarray)) or
+                                                 (not isinstance(hidden, bool) and
+                                                  isinstance(hidden, (int, np.integer)))):
+        raise TypeError(f"mlp: hidden must be an int or a list of ints, got {type(hidden).__name__} {hidden!r}")
+    hidden = [hidden] if np.ndim(hidden) == 0 else list(hidden)
+    hidden = [check_int(f"mlp: hidden[{k}]", h, 1) for k, h in enumerate(hidden)]
+    rng = _rng(seed, "mlp: seed")
     sizes = [in_features] + hidden + [out_features]
     layers: list[Module] = []
     for i in range(len(sizes) - 1):

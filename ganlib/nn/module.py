@@ -8,27 +8,55 @@ container's buffer, so views taken from a child before composition go stale.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import threading
 from collections import OrderedDict
 from typing import Any, Iterator
 
 import numpy as np
 
 from .. import ops
+from .._checks import check_bool
 
 __all__ = ["Module", "ParamBuffer"]
 
 
 class ParamBuffer:
-    """Flat parameter and gradient storage (64-byte aligned float32)."""
+    """Flat parameter and gradient storage (64-byte aligned float32).
+
+    Every module of a composed tree shares its root's buffer, so the buffer also
+    marks the tree as in use while one of its modules runs on arrays: a call from
+    a second thread meanwhile raises ``GanlibError`` (see :meth:`in_use`).
+    """
 
     def __init__(self, size: int) -> None:
         self.data = _aligned_zeros(size)
         self.grad = _aligned_zeros(size)
+        self._running = threading.Lock()
 
     @property
     def size(self) -> int:
         return int(self.data.size)
+
+    @contextlib.contextmanager
+    def in_use(self, what: str) -> Iterator[None]:
+        """Hold the model for one call; ``GanlibError`` if another thread's call holds it."""
+        if not self._running.acquire(blocking=False):
+            raise ops._busy_error(what)
+        try:
+            yield
+        finally:
+            self._running.release()
+
+    def __getstate__(self) -> dict:   # deepcopy / pickle: a lock is not copied, the copy gets its own
+        state = dict(self.__dict__)
+        state.pop("_running", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._running = threading.Lock()
 
 
 def _aligned_zeros(n: int) -> np.ndarray:
@@ -304,8 +332,12 @@ class Module:
                 raise ValueError(f"load_state_dict: {k!r} has shape {a.shape}, expected {v.shape}")
             if a.dtype.kind not in "fiu":
                 raise TypeError(f"load_state_dict: {k!r} has dtype {a.dtype}, expected a float array")
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"load_state_dict: {k!r} contains NaN or inf")
+            with np.errstate(over="ignore", invalid="ignore"):   # what float32 cannot hold becomes inf
+                a = a.astype(np.float32)
+            bad = ~np.isfinite(a)
+            if bad.any():
+                raise ValueError(f"load_state_dict: {k!r} contains NaN or inf as float32 ({int(bad.sum())} values; "
+                                 f"float32 holds magnitudes up to {float(np.finfo(np.float32).max):.4g})")
             arrays[k] = a
         for k, (v, _) in own.items():
             if k in arrays:
@@ -313,6 +345,13 @@ class Module:
 
     # ---- modes ----
     def train(self, mode: bool = True) -> "Module":
+        """Training mode (``mode=True``, the default of a new module) or eval mode, for every submodule.
+
+        Batch norm in training mode normalises with each batch's statistics and
+        updates its running statistics at every run on arrays; in eval mode it
+        normalises with the running statistics. Dropout is active in training mode only.
+        """
+        mode = check_bool("train: mode", mode)
         for m in self._modules():
             m.training = mode
             m._forward_cache = {}
@@ -332,10 +371,19 @@ class Module:
 
     def __call__(self, *inputs: Any) -> Any:
         """Symbolic Tensors in: append the forward pass to their graph. Arrays in: run
-        it in C (compiled once per input shapes) and return an array.
+        it in C and return an array.
 
         Several inputs go to ``forward`` in order, e.g. a conditional generator
         ``G(z, y)``; symbolic and array inputs are not mixed.
+
+        On arrays, the forward pass is compiled once per input shapes; the
+        ``gl.ops.CACHE_SIZE`` (4) most recently used shapes keep their compiled
+        program (and its C arena), older ones are dropped and compiled again if
+        they come back (:meth:`clear_cache` drops them all). In training mode a
+        run updates batch norm's running statistics, as in PyTorch. A model runs
+        one call at a time: calling it (or any module of the same composed model)
+        while another thread's call runs raises ``GanlibError``; use one model per
+        thread, or a lock.
         """
         if not inputs:
             raise TypeError(f"{type(self).__name__} needs at least one input")
@@ -344,11 +392,47 @@ class Module:
             return self.forward(*inputs)
         if any(tensors):
             raise TypeError(f"{type(self).__name__}: inputs mix symbolic Tensors and arrays")
-        fn = self._forward_cache.get("fn")
+        return self._run_arrays("fn", inputs)
+
+    def _run_arrays(self, kind: str, inputs: tuple) -> Any:
+        """Run the forward pass on arrays: ``kind`` "fn" as a call, "read" leaving running statistics as they are."""
+        fn = self._forward_cache.get(kind)
         if fn is None:
-            fn = ops.Function(self.forward, training=self.training)
-            self._forward_cache["fn"] = fn
-        return fn(*inputs)
+            fn = ops.Function(self.forward, training=self.training, update_state=kind != "read")
+            fn.__name__ = type(self).__name__
+            self._forward_cache[kind] = fn
+        running = self.buffer._running   # ParamBuffer.in_use, without a generator per call
+        if not running.acquire(blocking=False):
+            raise ops._busy_error(type(self).__name__)
+        try:
+            return fn(*inputs)
+        finally:
+            running.release()
+
+    def _read(self, *inputs: Any) -> Any:
+        """The forward pass on arrays without updating any running statistics (batch norm in
+        training mode uses the batch's statistics): what ``GAN.generate`` / ``discriminate`` use."""
+        return self._run_arrays("read", inputs)
+
+    def clear_cache(self) -> "Module":
+        """Drop the compiled forward programs of this module and every submodule (their C arenas
+        are freed); the next call on arrays compiles again.
+
+        Returns
+        -------
+        Module
+            ``self``.
+
+        Examples
+        --------
+        >>> net = gl.nn.mlp(2, [8], 1, seed=0)
+        >>> _ = net(np.zeros((5, 2), np.float32))
+        >>> _ = net.clear_cache()
+        """
+        for m in self._modules():
+            for fn in list(m._forward_cache.values()):
+                fn.clear_cache()
+        return self
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._children.items())

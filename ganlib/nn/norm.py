@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import ops
+from .._checks import check_bool, check_int, check_range, check_real
 from . import init as _init
 from .layers import register_spec
 from .module import Module
@@ -40,9 +41,7 @@ def _shape_str(shape: Sequence[int]) -> str:
 
 
 def _positive_int(v: Any, name: str, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{what}: {name} must be a positive int, got {v!r}")
-    return int(v)
+    return check_int(f"{what}: {name}", v, 1)
 
 
 def _check_nc(x: ops.Tensor, what: str, c: int) -> None:
@@ -101,11 +100,8 @@ class BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm: eps must be > 0, got {eps}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.eps = check_real("BatchNorm: eps", eps, positive=True)
+        self.momentum = check_range("BatchNorm: momentum", momentum, 0.0, 1.0)
         c = self.num_features
         self.add_param("weight", (c,), _ones, None)
         self.add_param("bias", (c,), _init.zeros, None)
@@ -155,9 +151,8 @@ class LayerNorm(Module):
         if not 1 <= len(ns) <= 3:
             raise ValueError(f"LayerNorm: normalized_shape needs 1 to 3 dimensions, got {normalized_shape!r}")
         self.normalized_shape = tuple(_positive_int(d, "normalized_shape", "LayerNorm") for d in ns)
-        if not eps > 0:
-            raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
-        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        self.eps = check_real("LayerNorm: eps", eps, positive=True)
+        self.elementwise_affine = check_bool("LayerNorm: elementwise_affine", elementwise_affine)
         if self.elementwise_affine:
             self.add_param("weight", self.normalized_shape, _ones, None)
             self.add_param("bias", self.normalized_shape, _init.zeros, None)
@@ -230,9 +225,7 @@ class VirtualBatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "VirtualBatchNorm")
-        if not eps > 0:
-            raise ValueError(f"VirtualBatchNorm: eps must be > 0, got {eps}")
-        self.eps = float(eps)
+        self.eps = check_real("VirtualBatchNorm: eps", eps, positive=True)
         c = self.num_features
         self.add_param("weight", (c,), _ones, None)
         self.add_param("bias", (c,), _init.zeros, None)

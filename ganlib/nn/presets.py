@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._checks import check_int
 from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from .layers import LeakyReLU, Linear, ReLU, Sequential, Tanh, _rng
 from .module import Module
@@ -39,9 +40,9 @@ NORMS = ("batch", "layer", None)
 
 def _layout(image_shape: Any, what: str) -> tuple[int, int, int, int]:
     shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
-    if shape is None or len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
+    if shape is None or len(shape) != 3:
         raise ValueError(f"{what}: image_shape must be (channels, height, width), got {image_shape!r}")
-    c, h, w = (int(d) for d in shape)
+    c, h, w = (check_int(f"{what}: image_shape[{k}]", d, 1) for k, d in enumerate(shape))
     supported = ", ".join(f"(C, {s}, {s})" for s in DCGAN_SIZES)
     if h != w or h not in DCGAN_SIZES:
         raise ValueError(f"{what}: unsupported image size {h} x {w}; supported image shapes: {supported} "
@@ -51,9 +52,7 @@ def _layout(image_shape: Any, what: str) -> tuple[int, int, int, int]:
 
 
 def _check_width(width: Any, what: str) -> int:
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise ValueError(f"{what}: width must be a positive int, got {width!r}")
-    return int(width)
+    return check_int(f"{what}: width", width, 1)
 
 
 def _bn(c: int, rng: np.random.Generator) -> BatchNorm:
@@ -108,11 +107,10 @@ def dcgan_generator(latent: int = 100, image_shape: Sequence[int] = (1, 28, 28),
     (2, 3, 32, 32)
     """
     what = "dcgan_generator"
-    if isinstance(latent, bool) or not isinstance(latent, (int, np.integer)) or latent < 1:
-        raise ValueError(f"{what}: latent must be a positive int, got {latent!r}")
+    latent = check_int(f"{what}: latent", latent, 1)
     c, _, s, stages = _layout(image_shape, what)
     w = _check_width(width, what)
-    rng = _rng(seed)
+    rng = _rng(seed, f"{what}: seed")
     ch = w * 2 ** (stages - 1)
     layers: list[Module] = [Linear(int(latent), ch * s * s, bias=False, init="normal", seed=_seed(rng)),
                             Reshape(ch, s, s), _bn(ch, rng), ReLU()]
@@ -165,11 +163,11 @@ def dcgan_discriminator(image_shape: Sequence[int] = (1, 28, 28), width: int = 6
     (2, 1)
     """
     what = "dcgan_discriminator"
-    if norm not in NORMS:
+    if not (norm is None or isinstance(norm, str)) or norm not in NORMS:
         raise ValueError(f"{what}: norm must be one of {NORMS}, got {norm!r}")
     c, h, _, stages = _layout(image_shape, what)
     w = _check_width(width, what)
-    rng = _rng(seed)
+    rng = _rng(seed, f"{what}: seed")
     layers: list[Module] = [Conv2d(c, w, 4, stride=2, padding=1, bias=True, init="normal", seed=_seed(rng)),
                             LeakyReLU(0.2)]
     ch, side = w, h // 2
