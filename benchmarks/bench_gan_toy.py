@@ -25,13 +25,17 @@ from ganlib import ops  # noqa: E402
 BATCH = 256
 
 
-def ganlib_runner(loss: str, data: np.ndarray, steps: int, lib=gl):
-    """A warmed-up toy GAN; calling the result times ``steps`` training steps (steps/s).
-    ``lib``: the ganlib module to build it with (ab_builds.py passes a second build)."""
+def toy_gan(loss: str, lib=gl):
+    """The benchmark's GAN, built with ``lib`` (ab_builds.py passes a second build)."""
     G = lib.nn.mlp(2, [128, 128], 2, seed=0)
     D = lib.nn.mlp(2, [128, 128], 1, seed=1)
-    gan = lib.GAN(G, D, latent=lib.latent.normal(2), loss=loss, g_opt=lib.optim.Adam(1e-4, betas=(0.5, 0.999)),
-                  d_opt=lib.optim.Adam(1e-4, betas=(0.5, 0.999)), seed=0)
+    return lib.GAN(G, D, latent=lib.latent.normal(2), loss=loss, g_opt=lib.optim.Adam(1e-4, betas=(0.5, 0.999)),
+                   d_opt=lib.optim.Adam(1e-4, betas=(0.5, 0.999)), seed=0)
+
+
+def ganlib_runner(loss: str, data: np.ndarray, steps: int, lib=gl):
+    """A warmed-up toy GAN; calling the result times ``steps`` training steps (steps/s)."""
+    gan = toy_gan(loss, lib)
     gan.fit(data, steps=20, batch_size=BATCH, progress=False)  # compile and warm up
 
     def run() -> float:
@@ -41,12 +45,14 @@ def ganlib_runner(loss: str, data: np.ndarray, steps: int, lib=gl):
     return run
 
 
-def ganlib_rate(loss: str, steps: int, data: np.ndarray) -> float:
-    run = ganlib_runner(loss, data, steps)
-    return float(np.median([run() for _ in range(3)]))
+def ganlib_gan_stepper(loss: str, data: np.ndarray):
+    """``run(n)``: n steps of ``GAN.fit`` (the loop in C)."""
+    gan = toy_gan(loss)
+    return lambda n: gan.fit(data, steps=n, batch_size=BATCH, log_every=n, progress=False)
 
 
-def torch_rate(torch, loss: str, steps: int, data: np.ndarray) -> float:
+def torch_gan_stepper(torch, loss: str, data: np.ndarray):
+    """``run(n)``: n PyTorch GAN steps (the same networks, objective and optimizers)."""
     nn = torch.nn
     G = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 2))
     D = nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 1))
@@ -84,27 +90,26 @@ def torch_rate(torch, loss: str, steps: int, data: np.ndarray) -> float:
                 perm, i = torch.randperm(len(data)), 0
             step(perm, i)
             i += 1
-
-    run(20)
-    rates = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        run(steps)
-        rates.append(steps / (time.perf_counter() - t0))
-    return float(np.median(rates))
+    return run
 
 
-def _median_rate(run, steps: int) -> float:
-    run(20)  # compile and warm up
-    rates = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        run(steps)
-        rates.append(steps / (time.perf_counter() - t0))
-    return float(np.median(rates))
+def alternate(runs: list, steps: list[int], rounds: int) -> list[float]:
+    """Median steps/s of each ``run(n)``, timed in alternating rounds (order flipped each round) so
+    that a slow spell of this shared VM falls on every library alike."""
+    for run in runs:
+        run(20)  # compile and warm up
+    rates: list[list[float]] = [[] for _ in runs]
+    for r in range(rounds):
+        order = range(len(runs)) if r % 2 == 0 else reversed(range(len(runs)))
+        for k in order:
+            t0 = time.perf_counter()
+            runs[k](steps[k])
+            rates[k].append(steps[k] / (time.perf_counter() - t0))
+    return [float(np.median(x)) for x in rates]
 
 
-def ganlib_aae_rate(steps: int, data: np.ndarray) -> float:
+def ganlib_aae_stepper(data: np.ndarray):
+    """``run(n)``: n steps of the three-phase adversarial autoencoder (``gl.Trainer.fit``)."""
     ns = gl.losses.get_objective("nonsaturating")
 
     def recon(b):
@@ -126,11 +131,11 @@ def ganlib_aae_rate(steps: int, data: np.ndarray) -> float:
     aae = gl.Trainer(mods, {k: gl.optim.Adam(1e-4, betas=(0.5, 0.999)) for k in mods},
                      [gl.Phase("recon", recon), gl.Phase("disc", disc), gl.Phase("gen", gen)], seed=0)
     stream = {"data": gl.Data(x=data)}
-    return _median_rate(lambda n: aae.fit(stream, steps=n, batch_size=BATCH, log_every=max(n, 1),
-                                          progress=False), steps)
+    return lambda n: aae.fit(stream, steps=n, batch_size=BATCH, log_every=n, progress=False)
 
 
-def torch_aae_rate(torch, steps: int, data: np.ndarray) -> float:
+def torch_aae_stepper(torch, data: np.ndarray):
+    """``run(n)``: n steps of the same adversarial autoencoder in PyTorch."""
     nn, F = torch.nn, torch.nn.functional
 
     def mlp(o):
@@ -163,7 +168,7 @@ def torch_aae_rate(torch, steps: int, data: np.ndarray) -> float:
                 perm, i = torch.randperm(len(data)), 0
             step(X[perm[i * BATCH:(i + 1) * BATCH]])
             i += 1
-    return _median_rate(run, steps)
+    return run
 
 
 def main() -> None:
@@ -174,26 +179,24 @@ def main() -> None:
     import torch
 
     data = gl.datasets.ring(n=50_000, seed=0)
-    steps_gl, steps_pt = (200, 50) if args.quick else (3000, 400)
+    steps_gl, steps_pt, rounds = (200, 50, 3) if args.quick else (1500, 400, 7)
     rows = []
     for threads in (1, 2):
         gl.set_num_threads(threads)
         torch.set_num_threads(threads)
-        for loss in ("nonsaturating", "wgan-gp"):
-            g = ganlib_rate(loss, steps_gl, data)
-            p = torch_rate(torch, loss, steps_pt, data)
-            rows.append((loss, threads, g, p, g / p))
-            print(f"{loss:14s} threads {threads}: ganlib {g:8.0f} steps/s  torch {p:7.0f} steps/s  "
+        cases = [(loss, ganlib_gan_stepper(loss, data), torch_gan_stepper(torch, loss, data))
+                 for loss in ("nonsaturating", "wgan-gp")]
+        cases.append(("AAE (3 phases)", ganlib_aae_stepper(data), torch_aae_stepper(torch, data)))
+        for name, mine, theirs in cases:
+            g, p = alternate([mine, theirs], [steps_gl, steps_pt], rounds)
+            rows.append((name, threads, g, p, g / p))
+            print(f"{name:14s} threads {threads}: ganlib {g:8.0f} steps/s  torch {p:7.0f} steps/s  "
                   f"ratio {g / p:5.1f}x", flush=True)
-        g, p = ganlib_aae_rate(steps_gl, data), torch_aae_rate(torch, steps_pt, data)
-        rows.append(("AAE (3 phases)", threads, g, p, g / p))
-        print(f"{'AAE (3 phases)':14s} threads {threads}: ganlib {g:8.0f} steps/s  torch {p:7.0f} steps/s  "
-              f"ratio {g / p:5.1f}x", flush=True)
     body = ["Training steps per second, batch 256, Adam, networks 2→128→128→·: GANs do one D step + one G "
             "step per step (ganlib `GAN.fit`); the adversarial autoencoder does a reconstruction, a code "
             "discriminator and an encoder-as-generator step (a three-phase `gl.Trainer`). The loop runs in C; "
             f"the rival is an idiomatic PyTorch {torch.__version__} loop in the same process, same thread "
-            "count; median of 3 timed runs.",
+            "count; each rate the median of 7 timed runs that alternate with the rival's.",
             "Targets: ≥ 10× for the non-saturating GAN, ≥ 5× for WGAN-GP, ≥ 2.5× for the AAE.", "",
             "| objective | threads | ganlib steps/s | PyTorch steps/s | ganlib / PyTorch |", "|---|---:|---:|---:|---:|"]
     body += [f"| {l} | {t} | {g:,.0f} | {p:,.0f} | **{r:.1f}×** |" for l, t, g, p, r in rows]
