@@ -49,7 +49,8 @@ class CompiledStep:
             raise ValueError("compile_step: the model has no parameters to train")
         optimizer._claim(self, f"a compile_step of {type(model).__name__}")
         self.loss_fn, self.model, self.optimizer, self.seed = loss_fn, model, optimizer, int(seed)
-        self._cache: dict[tuple, tuple] = {}
+        self._cache = ops.LRUCache(ops.CACHE_SIZE)   # a few input shapes; evicting frees a program's arena
+        self._last: Any = None                        # the program that ran last: its RNG goes on in the next
         self._bound_buffer = None
 
     def _bind_optimizer(self) -> None:
@@ -83,9 +84,12 @@ class CompiledStep:
         hit = self._cache.get(key)
         if hit is None or hit[-1] is not self.model.buffer:
             hit = (*self._compile(key), self.model.buffer)
-            self._cache[key] = hit
+            self._cache.put(key, hit)
         self._bind_optimizer()
         _, prog, used, nout, check, _ = hit
+        if self._last is not None and self._last is not prog:
+            prog.rng_state = self._last.rng_state   # one random stream, whatever the shapes
+        self._last = prog
         try:
             res = prog.step([arrs[k] for k in used], [self.optimizer._c], check)
         except FloatingPointError as e:  # nothing was updated; say which step failed

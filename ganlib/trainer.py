@@ -52,9 +52,11 @@ fakes for the critic phase (``keep=`` / ``b.kept``)::
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -271,7 +273,8 @@ class Trainer:
         self._kept: dict[str, np.ndarray] = {}
         self._setup: dict | None = None          # the C fit for the current streams and batch sizes
         self._pending: dict | None = None        # sampler / RNG state from a checkpoint, applied on the next fit
-        self._fitting = False
+        self._fitting = 0                        # the thread id of a running fit
+        self._fit_lock = threading.Lock()
 
     # ---- construction helpers --------------------------------------------------------------------
     def _need_module(self, what: str, name: str) -> Module:
@@ -589,14 +592,35 @@ class Trainer:
         for cb in callbacks:
             if not callable(cb):
                 raise TypeError(f"fit: callbacks must be callables, got {type(cb).__name__}")
-        if self._fitting:
-            raise RuntimeError(f"{type(self).__name__}.fit was called while this trainer is already fitting "
-                               "(from a callback?); fit again after the running fit returns")
-        self._fitting = True
+        with self._fit_lock:   # one fit at a time: the check and the claim must not interleave
+            if self._fitting == threading.get_ident():
+                raise RuntimeError(f"{type(self).__name__}.fit was called while this trainer is already fitting "
+                                   "(from a callback?); fit again after the running fit returns")
+            if self._fitting:
+                raise ops._busy_error(f"{type(self).__name__}.fit")
+            self._fitting = threading.get_ident()
         try:
             return self._fit(data, steps, batch_size, log_every, callbacks, progress)
         finally:
-            self._fitting = False
+            self._fitting = 0
+
+    @contextlib.contextmanager
+    def _hold_modules(self) -> Iterator[None]:
+        """While C trains, a call of any of the trainer's networks from another thread gets GanlibError
+        (callbacks, between the C chunks, may use them)."""
+        held = []
+        try:
+            for name, m in list(self.modules.items()) + list(self._averaged.items()):
+                lock = m.buffer._running
+                if any(lock is h for h in held):
+                    continue
+                if not lock.acquire(blocking=False):
+                    raise ops._busy_error(f"module '{name}'")
+                held.append(lock)
+            yield
+        finally:
+            for lock in held:
+                lock.release()
 
     def _fit(self, data: Any, steps: int, batch_size: int, log_every: int, callbacks: list,
              progress: bool) -> dict[str, np.ndarray]:
@@ -612,7 +636,8 @@ class Trainer:
                 n = min(log_every, steps - done)
                 block = np.full((n, ncol), np.nan, np.float32)
                 try:
-                    fit.run(n, block)
+                    with self._hold_modules():
+                        fit.run(n, block)
                 finally:
                     moved = int(fit.step) - first - done
                     done += moved

@@ -160,3 +160,17 @@ def test_cache_size_is_validated_and_lru_cache_is_usable_alone():
     assert c.keys() == ["a", "c"] and len(c) == 2 and "b" not in c and c.get("b", 0) == 0
     c.clear()
     assert len(c) == 0
+
+
+def test_compile_step_keeps_a_few_programs_and_one_random_stream():
+    net = gl.nn.mlp(2, [8], 1, seed=0)
+    step = gl.compile_step(lambda x: gl.ops.mean(gl.ops.square(net(x) + gl.ops.randn((x.shape[0], 1)))), net,
+                           gl.optim.SGD(0.0))
+    for n in range(1, 40):
+        step(np.ones((n, 2), np.float32))
+    assert len(list(step._cache.keys())) <= gl.ops.CACHE_SIZE
+    # draws go on across shapes instead of restarting from the seed at each new program
+    a = step(np.ones((41, 2), np.float32))
+    b = step(np.ones((42, 2), np.float32))
+    c = step(np.ones((41, 2), np.float32))
+    assert a != c and b != a

@@ -1,5 +1,6 @@
 """Issue #20 item 8: a model used from two threads at once gets a clear GanlibError."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -139,3 +140,31 @@ def test_one_model_per_thread_runs_concurrently():
     for t in ts:
         t.join(60)
     assert errors == []
+
+
+def test_a_trainer_running_in_one_thread_refuses_its_networks_and_fit_to_another():
+    import os
+    import signal
+    from ganlib import ops
+    net = gl.nn.mlp(2, [64, 64], 1, seed=0)
+    tr = gl.Trainer({"net": net}, {"net": gl.optim.SGD(1e-4)},
+                    [gl.Phase("p", lambda b: gl.Step(minimize={"net": ops.mean(ops.square(b.modules.net(b.data.x)))}))])
+    X = gl.datasets.ring(n=512, seed=0)
+    tr.fit(X, steps=1, batch_size=64, progress=False)        # compiled: the other thread finds it training
+    seen = {}
+
+    def other():
+        time.sleep(0.3)
+        for what, call in (("call", lambda: net(X[:4])), ("fit", lambda: tr.fit(X, steps=1, progress=False))):
+            try:
+                call()
+            except gl.GanlibError as e:
+                seen[what] = str(e)
+        os.kill(os.getpid(), signal.SIGINT)                  # Ctrl-C: the fit stops at a step boundary
+    t = threading.Thread(target=other)
+    t.start()
+    h = tr.fit(X, steps=10**8, batch_size=64, log_every=10**8, progress=False)
+    t.join()
+    assert "already running in another thread" in seen["call"] and "another thread" in seen["fit"], seen
+    assert 0 < len(h["step"]) < 10**8 and np.all(np.isfinite(net.buffer.data))
+    assert net(X[:4]).shape == (4, 1)                         # usable again afterwards
