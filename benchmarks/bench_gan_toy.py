@@ -61,8 +61,7 @@ def torch_gan_stepper(torch, loss: str, data: np.ndarray):
     X = torch.from_numpy(data)
     F = torch.nn.functional
 
-    def step(perm, i):
-        x = X[perm[i * BATCH:(i + 1) * BATCH]]
+    def step(x):
         z = torch.randn(BATCH, 2)
         fake = G(z).detach()
         if loss == "nonsaturating":
@@ -82,13 +81,19 @@ def torch_gan_stepper(torch, loss: str, data: np.ndarray):
         g_loss.backward()
         og.step()
 
+    return torch_epochs(torch, X, step)
+
+
+def torch_epochs(torch, X, step):
+    """``run(n)``: n calls of ``step(batch)`` over shuffled batches of X, reshuffled every epoch
+    (the partial last batch dropped), as the C loop draws them."""
     def run(n):
-        per_epoch = len(data) // BATCH
-        perm, i = torch.randperm(len(data)), 0
+        per_epoch = len(X) // BATCH
+        perm, i = torch.randperm(len(X)), 0
         for _ in range(n):
             if i == per_epoch:
-                perm, i = torch.randperm(len(data)), 0
-            step(perm, i)
+                perm, i = torch.randperm(len(X)), 0
+            step(X[perm[i * BATCH:(i + 1) * BATCH]])
             i += 1
     return run
 
@@ -160,15 +165,7 @@ def torch_aae_stepper(torch, data: np.ndarray):
         g_loss.backward()
         oe.step()
 
-    def run(n):
-        per_epoch = len(data) // BATCH
-        perm, i = torch.randperm(len(data)), 0
-        for _ in range(n):
-            if i == per_epoch:
-                perm, i = torch.randperm(len(data)), 0
-            step(X[perm[i * BATCH:(i + 1) * BATCH]])
-            i += 1
-    return run
+    return torch_epochs(torch, X, step)
 
 
 def main() -> None:

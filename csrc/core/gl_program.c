@@ -7,6 +7,7 @@
  * move its node array, after compilation. */
 #include "gl_program.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -558,4 +559,19 @@ gl_status gl_program_run(gl_program *p, gl_pool *pool, gl_rng *rng, gl_error *er
         if (cp->n) memmove(cp->dst, p->ptr[cp->node], cp->n * sizeof(float));
     }
     return GL_OK;
+}
+
+/* The scan tests exponent bits with an OR reduction (vectorises; no early
+ * exit in the common case), then finds the index only when something is bad. */
+int64_t gl_first_nonfinite(const float *x, int64_t n) {
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!bad) return -1;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return -1;
 }

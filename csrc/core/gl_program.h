@@ -37,6 +37,10 @@ gl_status gl_program_run(gl_program *p, gl_pool *pool, gl_rng *rng, gl_error *er
 /* After a run: output k's values (points into the arena or at dst[k]). */
 const float *gl_program_output(const gl_program *p, int k);
 
+/* Index of the first NaN/inf in x[0..n), or -1: how a training step checks the
+ * values it must keep finite before it updates anything. */
+int64_t gl_first_nonfinite(const float *x, int64_t n);
+
 size_t gl_program_arena_bytes(const gl_program *p);
 int gl_program_num_steps(const gl_program *p);   /* nodes executed per run */
 

@@ -78,21 +78,6 @@ static PyObject *collect_outputs(ProgramObject *self) {
     return res;
 }
 
-/* Index of the first NaN/inf in x[0..n), or -1.  The scan tests exponent
- * bits with an OR reduction (vectorises; no early exit in the common case). */
-static int64_t first_nonfinite(const float *x, int64_t n) {
-    uint32_t bad = 0;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, &x[i], sizeof b);
-        bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
-    }
-    if (!bad) return -1;
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return i;
-    return -1;
-}
-
 /* step's `check`: the outputs that must be finite before any optimizer update. */
 typedef struct run_checks {
     PyObject *seq;    /* tuple of the entries as given (names are read from it) */
@@ -170,7 +155,7 @@ static gl_status checks_run(ProgramObject *self, run_checks *c, gl_error *err) {
         if (c->numel[k] <= 0) continue;
         const float *v = gl_program_output(self->prog, c->out[k]);
         if (!v) return gl_fail(err, GL_ERR_INTERNAL, "internal error: output %d has no data after the run", c->out[k]);
-        const int64_t i = first_nonfinite(v, c->numel[k]);
+        const int64_t i = gl_first_nonfinite(v, c->numel[k]);
         if (i < 0) continue;
         c->bad = k;
         c->bad_at = i;

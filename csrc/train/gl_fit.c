@@ -290,26 +290,11 @@ static void draw_batch(fit_stream *st) {
     st->pos += st->batch;
 }
 
-/* Index of the first NaN/inf in x[0..n), or -1.  The scan tests exponent
- * bits with an OR reduction (vectorises; no early exit in the common case). */
-static int64_t first_nonfinite(const float *x, int64_t n) {
-    uint32_t bad = 0;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, &x[i], sizeof b);
-        bad |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
-    }
-    if (!bad) return -1;
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return i;
-    return -1;
-}
-
 static gl_status check_outputs(const gl_fit *f, int p, const gl_fit_phase *ph, gl_error *err) {
     for (int k = 0; k < ph->ncheck; k++) {
         const float *v = gl_program_output(ph->prog, ph->check[k]);
         if (!v) return gl_fail(err, GL_ERR_VALUE, "phase %d: the program has no output %d to check", p, ph->check[k]);
-        int64_t i = first_nonfinite(v, ph->check_numel[k]);
+        int64_t i = gl_first_nonfinite(v, ph->check_numel[k]);
         if (i < 0) continue;
         const char *name = ph->check_name[k] ? ph->check_name[k] : "a checked output";
         const char *what = isnan(v[i]) ? "nan" : (v[i] > 0 ? "inf" : "-inf");
