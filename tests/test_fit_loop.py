@@ -443,8 +443,12 @@ def test_bad_phases():
         fit.set_phases([])
     with pytest.raises(ValueError, match="unknown action"):
         fit.set_phases([m.phase(opt, post=[("clamp", m.params, 1.0)])])
-    with pytest.raises(ValueError, match="c must be a finite number"):
-        fit.set_phases([m.phase(opt, post=[("clip", m.params, -1.0)])])
+    for c in (-1.0, 1e300, float("nan")):      # the binding converts, the C core judges
+        with pytest.raises(ValueError, match="clip bound must be finite and >= 0"):
+            fit.set_phases([m.phase(opt, post=[("clip", m.params, c)])])
+    for d in (1.5, -1e300, float("nan")):
+        with pytest.raises(ValueError, match=r"EMA decay must be in \[0, 1\]"):
+            fit.set_phases([m.phase(opt, post=[("ema", m.params, np.zeros(4, np.float32), d)])])
     with pytest.raises(ValueError, match="avg"):
         fit.set_phases([m.phase(opt, post=[("ema", m.params, np.zeros(3, np.float32), 0.9)])])
     with pytest.raises(TypeError, match="count"):

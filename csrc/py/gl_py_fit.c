@@ -10,6 +10,7 @@
 #include "gl_py_convert.h"
 #include "gl_py_program.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -266,6 +267,13 @@ static int as_double(PyObject *o, const char *what, double *out) {
     return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
 }
 
+/* double -> float without undefined behaviour: out of range becomes +-inf (NaN stays NaN). */
+static float to_float(double v) {
+    if (v > FLT_MAX) return INFINITY;
+    if (v < -FLT_MAX) return -INFINITY;
+    return (float)v;
+}
+
 static int parse_post(phases_build *b, const char *where, int k, PyObject *o, gl_fit_post *q) {
     char what[96], w2[160];
     snprintf(what, sizeof what, "%s.post[%d]", where, k);
@@ -303,11 +311,7 @@ static int parse_post(phases_build *b, const char *where, int k, PyObject *o, gl
         double c;
         snprintf(w2, sizeof w2, "%s c", what);
         if (as_double(PyTuple_GET_ITEM(o, 2), w2, &c) < 0) return -1;
-        if (!(isfinite(c) && c >= 0.0 && c <= 3.4e38)) {
-            PyErr_Format(PyExc_ValueError, "%s must be a finite number >= 0", w2);
-            return -1;
-        }
-        q->a = (float)c;
+        q->a = to_float(c);   /* the C core checks the bound */
         return 0;
     }
     PyObject *avg = PyTuple_GET_ITEM(o, 2);
@@ -318,11 +322,7 @@ static int parse_post(phases_build *b, const char *where, int k, PyObject *o, gl
         double d;
         snprintf(w2, sizeof w2, "%s decay", what);
         if (as_double(PyTuple_GET_ITEM(o, 3), w2, &d) < 0) return -1;
-        if (!(d >= 0.0 && d <= 1.0)) {
-            PyErr_Format(PyExc_ValueError, "%s must be in [0, 1]", w2);
-            return -1;
-        }
-        q->a = (float)d;
+        q->a = to_float(d);   /* the C core checks the decay */
         return 0;
     }
     PyObject *count = PyTuple_GET_ITEM(o, 3);
