@@ -310,7 +310,7 @@ def test_a_killed_dask_worker_is_retried_and_every_trial_recorded_once(dask_exec
     assert len(after) == 7 and all(after[k] == rec for k, rec in recs.items())
 
 
-# ---- results and summary -------------------------------------------------------------------------------------------
+# ---- results, summary, plot ----------------------------------------------------------------------------------------
 
 def test_summary_statistics():
     from ganlib.sweep import SweepResults
@@ -339,3 +339,27 @@ def test_summary_statistics():
     else:
         df = SweepResults(recs).to_pandas()
         assert list(df["m"]) == ["a", "a", "a", "b", "b"] and "status" in df
+
+
+def test_plot_sweep_draws_means_with_error_bars():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import ganlib.plot
+    from ganlib.sweep import SweepResults
+    recs = [{"config": {"method": m, "data": d, "seed": s}, "status": "done",
+             "result": {"modes": float(k + s)}}
+            for k, m in enumerate(["gan", "pac2"]) for d in ("ring", "grid") for s in range(3)]
+    ax = ganlib.plot.sweep(SweepResults(recs), x="method", y="modes", hue="data")
+    bars = [p for c in ax.containers for p in getattr(c, "patches", [])]
+    assert len(bars) == 4 and sorted(b.get_height() for b in bars) == [1.0, 1.0, 2.0, 2.0]
+    assert ax.get_ylabel() == "modes (mean ± std)" and len(ax.get_legend().get_texts()) == 2
+    recs = [{"config": {"steps": n, "seed": s}, "status": "done", "result": {"modes": n / 100 + s}}
+            for n in (100, 300, 200) for s in range(2)]
+    ax = ganlib.plot.sweep(SweepResults(recs), x="steps", y="modes", err="sem")
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [100, 200, 300]
+    with pytest.raises(ValueError, match="not a numeric result"):
+        ganlib.plot.sweep(SweepResults(recs), x="steps", y="nope")
+    plt.close("all")
