@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future, wait
+from concurrent.futures import (FIRST_COMPLETED, BrokenExecutor, CancelledError, Executor, Future,
+                                ThreadPoolExecutor, wait)
 from typing import Any, Callable
 
 from .._checks import check_int
@@ -175,6 +176,10 @@ def sweep(trial: Callable[..., dict], grid: Any, *, executor: Executor | None = 
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError(f"sweep: executor must be a concurrent.futures.Executor (or None for a local process "
                         f"pool), got {type(executor).__name__}; for Dask pass client.get_executor(pure=False)")
+    if isinstance(executor, ThreadPoolExecutor):
+        raise TypeError("sweep: a ThreadPoolExecutor runs trials as threads of one process, but each trial pins "
+                        "the process's threads (ganlib's pool, OpenBLAS); use a process-based executor "
+                        "(executor=None, a ProcessPoolExecutor, or Dask)")
     info = describe(trial)
     payload = serialise(trial)
     store = open_store(out, info)
