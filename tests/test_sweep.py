@@ -1,4 +1,5 @@
-"""gl.sweep: grids, records, resume, failures, worker deaths, a killed or interrupted driver, Dask, plots.
+"""gl.sweep: grids, records, resume, failures, worker deaths, a killed or interrupted driver, Dask, plots,
+and a smoke run of notebooks/07_sweeps.ipynb.
 
 The trials are top-level functions of this module, so worker processes import them by name (pytest puts
 this directory on sys.path, which spawned workers inherit).
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ import ganlib as gl
 from ganlib.sweep import LocalPool, SweepError, WorkerDied, config_key, expand_grid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NOTEBOOK = os.path.join(ROOT, "notebooks", "07_sweeps.ipynb")
 
 
 # ---- trials (top level: workers import them) -----------------------------------------------------------------------
@@ -104,6 +108,7 @@ def test_bad_input_is_refused_before_any_work(tmp_path):
         (TypeError, "not plain data", dict(trial=square, grid={"x": [object()]})),
         (ValueError, "repeats configuration 0", dict(trial=square, grid=[{"x": 1}, {"x": 1}])),
         (TypeError, "concurrent.futures.Executor", dict(trial=square, grid={"x": [1]}, executor="dask")),
+        (TypeError, "process-based executor", dict(trial=square, grid={"x": [1]}, executor=ThreadPoolExecutor(2))),
         (ValueError, "threads_per_trial must be >= 1", dict(trial=square, grid={"x": [1]}, threads_per_trial=0)),
         (ValueError, "retries must be >= 0", dict(trial=square, grid={"x": [1]}, retries=-1)),
     ]
@@ -363,3 +368,15 @@ def test_plot_sweep_draws_means_with_error_bars():
     with pytest.raises(ValueError, match="not a numeric result"):
         ganlib.plot.sweep(SweepResults(recs), x="steps", y="nope")
     plt.close("all")
+
+
+# ---- the notebook --------------------------------------------------------------------------------------------------
+
+def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
+    results = os.path.join(ROOT, "notebooks", "results", "07_sweeps.json")
+    before = os.path.getmtime(results) if os.path.exists(results) else None
+    outs = run_notebook_smoke(NOTEBOOK, "make_07_sweeps.py", timeout=300)
+    assert "SMOKE" in outs and "rerun of the same sweep: 0 trials run" in outs and "speed-up" in outs
+    assert "0 failed" in outs
+    # the smoke run never writes the headline numbers
+    assert (os.path.getmtime(results) if os.path.exists(results) else None) == before
