@@ -372,11 +372,13 @@ def test_plot_sweep_draws_means_with_error_bars():
 
 # ---- the notebook --------------------------------------------------------------------------------------------------
 
-def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
+def test_notebook_runs_in_smoke_mode(run_notebook_smoke, tmp_path):
     results = os.path.join(ROOT, "notebooks", "results", "07_sweeps.json")
     before = os.path.getmtime(results) if os.path.exists(results) else None
-    outs = run_notebook_smoke(NOTEBOOK, "make_07_sweeps.py", timeout=300)
+    # the notebook keeps its sweep records under tempfile.gettempdir(): here, pytest's own temporary directory
+    outs = run_notebook_smoke(NOTEBOOK, "make_07_sweeps.py", timeout=300, env={"TMPDIR": str(tmp_path)})
     assert "SMOKE" in outs and "rerun of the same sweep: 0 trials run" in outs and "speed-up" in outs
     assert "0 failed" in outs
     # the smoke run never writes the headline numbers
     assert (os.path.getmtime(results) if os.path.exists(results) else None) == before
+    assert any(p.name.startswith("ganlib-07-sweeps-smoke-") for p in tmp_path.iterdir())
