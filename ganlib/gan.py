@@ -21,9 +21,9 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import latent as _latent, losses as _losses, ops, optim as _optim
+from ._checks import check_bool, check_choice, check_int, check_optimizer, check_range, check_real
 from .nn.layers import from_spec
 from .nn.module import Module
-from ._checks import check_bool, check_choice, check_int, check_optimizer, check_range, check_real
 from .trainer import Data, Phase, Step, Trainer, _make_optimizer, _spec_or_none, register_trainer
 
 __all__ = ["GAN", "HISTORY_COLUMNS"]
@@ -95,6 +95,13 @@ class GAN(Trainer):
         0.01 for "wasserstein").
     feature_matching : bool
         Generator minimises ‖E f(x) − E f(G(z))‖² over D's penultimate features.
+    pack : int
+        PacGAN packing (Lin et al. 2018): D judges ``pack`` samples at once, real ones
+        together and generated ones together, concatenated along the first feature
+        axis (rows ``(n, d)`` become ``(n / pack, pack·d)``; images ``(n, C, H, W)``
+        become ``(n / pack, pack·C, H, W)``). D must take that input (e.g.
+        ``mlp(2 * pack, ...)``) and ``batch_size`` must be a multiple of ``pack``:
+        D sees ``batch_size / pack`` packed inputs per step. Default 1 (no packing).
     seed : int
         Seeds every random stream of training (latents, batches, penalties).
     """
@@ -104,7 +111,7 @@ class GAN(Trainer):
                  g_steps: int = 1, update: str = "alternating", unroll: int = 0, unroll_first_order: bool = False,
                  g_opt: Any = None, d_opt: Any = None, label_smoothing: float | None = None,
                  g_ema: float | None = None, historical_averaging: float = 0.0, clip: float | None = None,
-                 feature_matching: bool = False, seed: int = 0) -> None:
+                 feature_matching: bool = False, pack: int = 1, seed: int = 0) -> None:
         if not isinstance(G, Module):
             raise TypeError(f"GAN: G must be a ganlib Module, got {type(G).__name__}")
         self.mmd = isinstance(loss, str) and loss.lower() == "mmd"
@@ -184,9 +191,15 @@ class GAN(Trainer):
         self.d_opt = None if self.D is None else (d_opt if d_opt is not None else _optim.Adam(1e-4, betas=(0.5, 0.999)))
         if self.d_opt is not None and self.d_opt is self.g_opt:
             raise ValueError("GAN: g_opt and d_opt must be two optimizer objects")
+        self.pack = check_int("GAN: pack", pack, 1)
+        if self.pack > 1 and self.D is None:
+            raise ValueError("GAN: pack > 1 packs the discriminator's inputs, but loss='mmd' has no discriminator")
         self._samplers = ops.LRUCache(SAMPLERS)   # (what, module, modes) -> Function, see sample
         self._out_shape = self._generator_output_shape()
-        self._check_discriminator()
+        if self.pack > 1:
+            self._check_packed_D()
+        else:
+            self._check_discriminator()
         modules = {"G": self.G} if self.D is None else {"D": self.D, "G": self.G}
         optimizers = {"G": self.g_opt} if self.D is None else {"D": self.d_opt, "G": self.g_opt}
         super().__init__(modules, optimizers, self._phase_list(), clip=None if clip is None else {"D": clip},
@@ -228,6 +241,30 @@ class GAN(Trainer):
                              f"of shape {self._out_shape} it returns {got}, {int(np.prod(shape[1:]))} values "
                              f"per row (e.g. gl.nn.mlp(..., out_features=1))")
 
+    def _packed_shape(self, n: int) -> tuple:
+        first, rest = self._out_shape[0], self._out_shape[1:]
+        return (n // self.pack, self.pack * first, *rest)
+
+    def _check_packed_D(self) -> None:
+        shape = self._packed_shape(self.pack)
+        tr = ops.Trace()
+        try:
+            with ops.tracing(tr):
+                out = self.D(ops.zeros(shape))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"GAN: pack={self.pack} feeds D inputs of shape {shape[1:]} ({self.pack} samples of G's "
+                             f"output {self._out_shape} concatenated along the first axis), which D does not take: "
+                             f"{e}") from None
+        if tuple(out.shape) != (1, 1):
+            raise ValueError(f"GAN: D must give one output per packed input, got shape {tuple(out.shape)} for "
+                             f"input {shape}")
+
+    def _packed(self, t: ops.Tensor) -> ops.Tensor:
+        """PacGAN: ``pack`` consecutive samples side by side, one D input per group."""
+        if self.pack == 1:
+            return t
+        return ops.reshape(t, self._packed_shape(t.shape[0]))
+
     # ---- graph building -----------------------------------------------------------
     def _hist_term(self, tr: ops.Trace, name: str, module: Module) -> ops.Tensor | None:
         if self.historical_averaging <= 0:
@@ -241,7 +278,7 @@ class GAN(Trainer):
         return term * self.historical_averaging
 
     def _d_losses(self, D_call: Callable, x: ops.Tensor, fake: ops.Tensor) -> ops.Tensor:
-        return self.objective.d_loss(D_call(x), D_call(fake), self.real_target)
+        return self.objective.d_loss(D_call(self._packed(x)), D_call(self._packed(fake)), self.real_target)
 
     def _g_loss(self, tr: ops.Trace, x: ops.Tensor | None, fake: ops.Tensor) -> ops.Tensor:
         if self.mmd:
@@ -258,9 +295,10 @@ class GAN(Trainer):
                 theta = [ops.stop_gradient(t) for t in theta]
             D_call = (lambda th: (lambda v: self.D.call_with(th, v)))(theta)
         if self.feature_matching:
-            return _losses.feature_matching(_losses.penultimate(self.D, x), _losses.penultimate(self.D, fake))
-        real = D_call(x) if (x is not None and self.objective.needs_real_for_g) else None
-        return self.objective.g_loss(D_call(fake), real)
+            return _losses.feature_matching(_losses.penultimate(self.D, self._packed(x)),
+                                            _losses.penultimate(self.D, self._packed(fake)))
+        real = D_call(self._packed(x)) if (x is not None and self.objective.needs_real_for_g) else None
+        return self.objective.g_loss(D_call(self._packed(fake)), real)
 
     def _g_needs_data(self) -> bool:
         return bool(self.mmd or self.unroll or self.feature_matching or self.objective.needs_real_for_g)
@@ -281,7 +319,8 @@ class GAN(Trainer):
         tr = ops.current_trace()
         x, fake = self._fake(b)
         d_loss = self._d_losses(self.D, x, fake)
-        pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
+        pen = (self.penalty(self.D, self._packed(x), self._packed(fake)) * self.penalty_weight if self.penalty
+               else ops.zeros(()))
         total = d_loss + pen if self.penalty else d_loss
         h = self._hist_term(tr, "D", self.D)
         total = total + h if h is not None else total
@@ -299,6 +338,7 @@ class GAN(Trainer):
     def _simultaneous_step(self, b: Any) -> Step:
         tr = ops.current_trace()
         x, fake = self._fake(b)
+        x, fake = self._packed(x), self._packed(fake)
         lr, lf = self.D(x), self.D(fake)
         d_loss = self.objective.d_loss(lr, lf, self.real_target)
         pen = self.penalty(self.D, x, fake) * self.penalty_weight if self.penalty else ops.zeros(())
@@ -369,6 +409,8 @@ class GAN(Trainer):
         steps = check_int("GAN.fit: steps", steps, 0)
         batch_size = check_int("GAN.fit: batch_size", batch_size, 1)
         log_every = check_int("GAN.fit: log_every", log_every, 1)
+        if batch_size % self.pack:
+            raise ValueError(f"GAN.fit: batch_size ({batch_size}) must be a multiple of pack ({self.pack})")
         data = self._check_data(data)
         hist = super().fit({"data": Data(x=data)}, steps, batch_size, log_every, callbacks, progress)
         out = {"step": hist["step"]}
@@ -445,13 +487,18 @@ class GAN(Trainer):
         training mode normalise with the statistics of ``x`` (PyTorch's ``train()``
         mode) without updating their running statistics; after ``D.eval()`` they use
         the running statistics (PyTorch's ``eval()`` mode).
+
+        With ``pack=m``, consecutive groups of ``m`` rows are packed into one D input,
+        so ``len(x)`` must be a multiple of ``m`` and there are ``len(x) / m`` outputs.
         """
         if self.D is None:
             raise ValueError("GAN.discriminate: this GAN has no discriminator (loss='mmd')")
         x = np.asarray(x)
         if tuple(x.shape[1:]) != self._out_shape:
             raise ValueError(f"GAN.discriminate: rows must have shape {self._out_shape}, got {tuple(x.shape[1:])}")
-        return self.D._read(x)
+        if x.shape[0] % self.pack:
+            raise ValueError(f"GAN.discriminate: {x.shape[0]} rows cannot be packed in groups of pack={self.pack}")
+        return self.D._read(np.ascontiguousarray(x).reshape(self._packed_shape(x.shape[0])))
 
     def clear_cache(self) -> None:
         """Drop every compiled program kept for use outside ``fit`` (the modules' forward
@@ -476,7 +523,7 @@ class GAN(Trainer):
                 "update": self.update, "unroll": self.unroll, "unroll_first_order": self.unroll_first_order,
                 "label_smoothing": self.label_smoothing, "g_ema": self.g_ema,
                 "historical_averaging": self.historical_averaging, "clip": self.clip,
-                "feature_matching": self.feature_matching, "seed": self.seed,
+                "feature_matching": self.feature_matching, "pack": self.pack, "seed": self.seed,
                 "latent": self.latent.spec(), "G": spec(self.G), "D": spec(self.D),
                 "g_opt": {"kind": self.g_opt.kind, "config": self.g_opt.config},
                 "d_opt": None if self.d_opt is None else {"kind": self.d_opt.kind, "config": self.d_opt.config}}
@@ -511,7 +558,7 @@ class GAN(Trainer):
                    d_opt=None if cfg["d_opt"] is None else _make_optimizer(cfg["d_opt"]),
                    label_smoothing=cfg["label_smoothing"], g_ema=cfg["g_ema"],
                    historical_averaging=cfg["historical_averaging"], clip=cfg["clip"],
-                   feature_matching=cfg["feature_matching"], seed=cfg["seed"])
+                   feature_matching=cfg["feature_matching"], pack=cfg.get("pack", 1), seed=cfg["seed"])
 
 
 def _load_gan_v1(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str], **overrides: Any) -> GAN:
