@@ -71,6 +71,8 @@ from .streams import Data, _Batch, _check_name, _Stream
 __all__ = ["Trainer", "Phase", "Step", "Data", "load", "register_trainer", "progress_bar"]
 
 _RESERVED = {"optimizer", "ema", "running_average", "kept", "sampler"}
+# steps per C call at most, whatever log_every is: bounds the history block filled per call
+_MAX_BLOCK = 1 << 16
 
 
 # ----------------------------------------------------------------------------- user-facing records
@@ -633,7 +635,8 @@ class Trainer:
         done = 0
         try:
             while done < steps:
-                n = min(log_every, steps - done)
+                # up to the next log_every boundary, in history blocks of bounded size
+                n = min(log_every - done % log_every, steps - done, _MAX_BLOCK)
                 block = np.full((n, ncol), np.nan, np.float32)
                 try:
                     with self._hold_modules():
@@ -645,7 +648,7 @@ class Trainer:
                     parts.append(block[:moved])
                     if bar is not None:
                         bar.update(moved)
-                if moved and (callbacks or bar is not None):
+                if moved and (done % log_every == 0 or done == steps) and (callbacks or bar is not None):
                     logs = {c: float(block[moved - 1, k]) for k, c in enumerate(columns)}
                     if bar is not None:
                         bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if not math.isnan(v)})

@@ -460,3 +460,15 @@ def test_new_arrays_continue_the_random_streams_instead_of_replaying_them():
     np.testing.assert_array_equal(h1["d_loss"][12:], h2["d_loss"])
     for name in ("E", "Dec", "Dz"):
         np.testing.assert_array_equal(one.modules[name].buffer.data, two.modules[name].buffer.data)
+
+
+def test_callbacks_come_every_log_every_steps_across_history_blocks(monkeypatch):
+    import ganlib.trainer as trainer_module
+    monkeypatch.setattr(trainer_module, "_MAX_BLOCK", 7)     # C calls of at most 7 steps
+    tr = simple()
+    calls = []
+    h = tr.fit(gl.datasets.ring(n=64, seed=0), steps=40, batch_size=8, log_every=15,
+               callbacks=[lambda t, step, logs: calls.append((step, logs["loss"]))], progress=False)
+    assert [c[0] for c in calls] == [15, 30, 40]
+    np.testing.assert_array_equal([c[1] for c in calls], h["loss"][[14, 29, 39]])
+    np.testing.assert_array_equal(h["step"], np.arange(1, 41))
