@@ -328,9 +328,8 @@ class GAN(Trainer):
 
     def _g_step(self, b: Any) -> Step:
         tr = ops.current_trace()
-        x = b.data.x            # read only if the loss needs real data: the program then asks for it
-        fake = self.G(self.latent.sample(x.shape[0]))
-        x = x if self._g_needs_data() else None
+        x = b.data.x if self._g_needs_data() else None
+        fake = self.G(self.latent.sample(b.data.batch_size))
         g_loss = self._g_loss(tr, x, fake)
         h = self._hist_term(tr, "G", self.G)
         return Step(minimize={"G": g_loss + h if h is not None else g_loss}, log={"g_loss": g_loss})

@@ -142,6 +142,11 @@ class _StreamView:
     def __init__(self, batch: "_Batch", k: int) -> None:
         self._b, self._k = batch, k
 
+    @property
+    def batch_size(self) -> int:
+        """Rows per draw of this stream (reading it feeds nothing)."""
+        return self._b._streams[self._k].batch
+
     def __getattr__(self, col: str) -> ops.Tensor:
         return self._b._column(self._k, col)
 
@@ -205,11 +210,13 @@ class _Batch:
         if col not in s.cols:
             raise ValueError(f"phase '{self._phase.name}' reads '{s.name}.{col}', but stream '{s.name}' has the "
                              f"arrays {list(s.cols)}")
-        t = self._feeds.get((k, col))
-        if t is None:
-            t = self._trace.input((s.batch, *s.row_shape[col]))
-            self._feeds[(k, col)] = t
-        return t
+        hit = self._feeds.get((k, col))
+        if hit is None:
+            # the C loop fills (batch, width) rows; a reshape to the rows' own shape is a view
+            rows = self._trace.input((s.batch, s.cols[col].shape[1]))
+            shaped = rows if s.row_shape[col] == (rows.shape[1],) else ops.reshape(rows, (s.batch, *s.row_shape[col]))
+            hit = self._feeds[(k, col)] = (rows, shaped)
+        return hit[1]
 
     def _kept_tensor(self, name: str) -> ops.Tensor:
         buf = self._t._kept.get(name)
@@ -220,6 +227,6 @@ class _Batch:
 
     def feeds(self) -> list[tuple[int, int, int]]:
         out = []
-        for (k, col), t in self._feeds.items():
-            out.append((t.id, k, list(self._streams[k].cols).index(col)))
+        for (k, col), (rows, _) in self._feeds.items():
+            out.append((rows.id, k, list(self._streams[k].cols).index(col)))
         return out
