@@ -103,8 +103,8 @@ VEEGAN = {
 One trial trains one GAN and scores it. Every method uses the same networks and optimiser:
 
 * **G** = `mlp(2, [128, 128], 2)` (ReLU), latent N(0, I₂); **D** = `mlp(2·m, [128, 128], 1)` (m = 1,
-  or the packing degree) — much smaller than the papers' (batch norm in G is not possible in `gl.GAN`,
-  which traces G on a single latent row, and `gl.nn` has no maxout layer);
+  or the packing degree) — much smaller than the papers' (no batch norm in G: this run was sized
+  before `gl.GAN` accepted a batch-normed G over (N, C) rows; and `gl.nn` has no maxout layer);
 * Adam(1e-3, β = (0.5, 0.999)) for both players, divided by 10 for the last 40 % of the steps (our
   addition: without it, so few steps leave the samples too loose for the 3-std test);
   alternating updates, one D step per G step;
