@@ -401,7 +401,9 @@ def test_a_really_killed_save_is_cleaned_up_by_the_next(tmp_path):
     import ganlib   # the child imports this same ganlib (the installed one in CI, the source tree in place)
     root = os.path.dirname(os.path.dirname(os.path.abspath(ganlib.__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-c", code, target], env=env, capture_output=True)
+    # cwd: `python -c` puts the working directory first on sys.path, and the repository root holds a
+    # ganlib source tree without its extension
+    r = subprocess.run([sys.executable, "-c", code, target], env=env, capture_output=True, cwd=str(tmp_path.parent))
     assert r.returncode == -9, r.stderr.decode()[-2000:]   # killed by its own SIGKILL, not an import error
     left = os.listdir(tmp_path)
     assert len(left) == 1 and left[0].startswith(temp_prefix(target)) and not os.path.exists(target)
