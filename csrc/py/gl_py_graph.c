@@ -282,16 +282,6 @@ done:
 
 static PyObject *graph_get_n(GraphObject *self, void *closure) { return PyLong_FromLong(self->g->n); }
 
-/* Label and batch-layout builders (gl_py_graph_ops.c). */
-PyObject *gl_py_graph_one_hot(GraphObject *self, PyObject *args, PyObject *kw);
-PyObject *gl_py_graph_argmax(GraphObject *self, PyObject *args, PyObject *kw);
-PyObject *gl_py_graph_argmin(GraphObject *self, PyObject *args, PyObject *kw);
-PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw);
-extern const char gl_py_graph_one_hot_doc[];
-extern const char gl_py_graph_argmax_doc[];
-extern const char gl_py_graph_argmin_doc[];
-extern const char gl_py_graph_roll_doc[];
-
 #define KW (METH_VARARGS | METH_KEYWORDS)
 #define FN(f) ((PyCFunction)(void (*)(void))(f))
 

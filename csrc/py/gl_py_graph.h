@@ -55,6 +55,10 @@ PyObject *gl_py_graph_reshape(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_concat(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_slice(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_slice_grad(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_one_hot(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_argmax(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_argmin(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw);
 
 extern const char gl_py_graph_unary_doc[];
 extern const char gl_py_graph_binary_doc[];
@@ -67,5 +71,9 @@ extern const char gl_py_graph_reshape_doc[];
 extern const char gl_py_graph_concat_doc[];
 extern const char gl_py_graph_slice_doc[];
 extern const char gl_py_graph_slice_grad_doc[];
+extern const char gl_py_graph_one_hot_doc[];
+extern const char gl_py_graph_argmax_doc[];
+extern const char gl_py_graph_argmin_doc[];
+extern const char gl_py_graph_roll_doc[];
 
 #endif
