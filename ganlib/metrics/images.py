@@ -281,6 +281,15 @@ def _nuclear_norm(m: np.ndarray) -> float:
         return float(np.sqrt(np.clip(w, 0.0, None)).sum())
 
 
+def _feature_pair(real: Any, fake: Any, features: Any, batch_size: int, who: str) -> tuple:
+    """The real and fake feature matrices (at least 2 rows each) of one width."""
+    x = _features("real", real, features, batch_size, 2, who)
+    y = _features("fake", fake, features, batch_size, 2, who)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and {y.shape[1]}")
+    return x, y
+
+
 def frechet_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = None,
                      batch_size: int = 500) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (FID formula), in float64.
@@ -349,11 +358,7 @@ def frechet_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = 
     1.1
     """
     batch_size = check_int("batch_size", batch_size, 1)
-    x = _features("real", real, features, batch_size, 2, "frechet_distance")
-    y = _features("fake", fake, features, batch_size, 2, "frechet_distance")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
-                         f"{y.shape[1]}")
+    x, y = _feature_pair(real, fake, features, batch_size, "frechet_distance")
     mu_x, mu_y = x.mean(axis=0), y.mean(axis=0)
     xc, yc = x - mu_x, y - mu_y
     tr_x = float(np.einsum("ij,ij->", xc, xc)) / (x.shape[0] - 1)
@@ -426,11 +431,7 @@ def kernel_distance(real: ArrayLike, fake: ArrayLike, features: Optional[Fn] = N
     c = check_real("coef0", coef0)
     seed = check_seed("seed", seed)
     batch_size = check_int("batch_size", batch_size, 1)
-    x = _features("real", real, features, batch_size, 2, "kernel_distance")
-    y = _features("fake", fake, features, batch_size, 2, "kernel_distance")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"real and fake features must have the same width, got {x.shape[1]} and "
-                         f"{y.shape[1]}")
+    x, y = _feature_pair(real, fake, features, batch_size, "kernel_distance")
     g = 1.0 / x.shape[1] if gamma is None else gamma
     m = min(subset_size, x.shape[0], y.shape[0])
     rng = np.random.default_rng(seed)
