@@ -370,8 +370,14 @@ class GAN(Trainer):
         if tuple(data.shape[1:]) != self._out_shape:
             raise ValueError(f"GAN.fit: data rows have shape {tuple(data.shape[1:])}, but G produces "
                              f"{self._out_shape}")
-        # integer pixels are data here, not class labels
-        return data if data.dtype.kind == "f" else data.astype(np.float32)
+        if data.dtype.kind == "f":
+            return data
+        # integer pixels are data here, not class labels; converted once per array, so that fitting
+        # the same array again finds the trainer's setup instead of tracing anew
+        last = getattr(self, "_int_data", None)
+        if last is None or last[0] is not data:
+            last = self._int_data = (data, data.astype(np.float32))
+        return last[1]
 
     # ---- training -----------------------------------------------------------------------
     def fit(self, data: Any, steps: int, batch_size: int = 256, log_every: int = 100,

@@ -112,11 +112,19 @@ def _as_column(stream: str, name: str, value: Any, num_classes: int | None) -> t
     return rows, tuple(int(d) for d in a.shape[1:]), None
 
 
+def stream_key(name: str, data: Data, batch: int) -> tuple:
+    """What decides a stream's setup, known before any array is converted: a fit over the same
+    arrays (by identity) and batch sizes reuses the converted columns and the compiled phases."""
+    return (name, batch, tuple((c, id(a)) for c, a in data.columns.items()),
+            tuple(sorted(data.num_classes.items())), data.default_classes)
+
+
 class _Stream:
     """A stream as the C loop gets it, with what tracing needs to know."""
 
     def __init__(self, name: str, data: Data, batch: int) -> None:
         self.name, self.batch = name, batch
+        self.key = stream_key(name, data, batch)
         self.cols: "OrderedDict[str, np.ndarray]" = OrderedDict()
         self.row_shape: dict[str, tuple] = {}
         self.classes: dict[str, int] = {}
@@ -131,10 +139,6 @@ class _Stream:
             if k is not None:
                 self.classes[cname] = k
         self.n = int(next(iter(self.cols.values())).shape[0])
-
-    def key(self) -> tuple:
-        return (self.name, self.batch, tuple((c, id(s)) for c, s in zip(self.cols, self.sources)),
-                tuple(sorted(self.classes.items())))
 
 
 # ----------------------------------------------------------------------------- the batch seen by a phase

@@ -66,7 +66,7 @@ from .checkpoint import (_make_optimizer, _spec_or_none, apply_state, load, regi
                          restore_trainer, save_trainer)
 from .nn.layers import from_spec
 from .nn.module import Module
-from .streams import Data, _Batch, _check_name, _Stream
+from .streams import Data, _Batch, _check_name, _Stream, stream_key
 
 __all__ = ["Trainer", "Phase", "Step", "Data", "load", "register_trainer", "progress_bar"]
 
@@ -357,7 +357,7 @@ class Trainer:
         return phase.fn(batch)
 
     # ---- building the C fit ----------------------------------------------------------------------------
-    def _streams(self, data: Any, batch_size: int) -> list[_Stream]:
+    def _stream_specs(self, data: Any, batch_size: int) -> list[tuple[str, Data, int]]:
         if isinstance(data, Data):
             data = {"data": data}
         elif isinstance(data, np.ndarray):
@@ -373,7 +373,7 @@ class Trainer:
                 d = Data(x=d) if isinstance(d, np.ndarray) else None
                 if d is None:
                     raise TypeError(f"fit: stream '{name}' must be a gl.Data (or an array)")
-            out.append(_Stream(name, d, d.batch_size or batch_size))
+            out.append((name, d, d.batch_size or batch_size))
         return out
 
     def _build_phase(self, k: int, phase: Phase, streams: list[_Stream], columns: list[str]) -> dict:
@@ -490,11 +490,12 @@ class Trainer:
 
     def _ensure_setup(self, data: Any, batch_size: int) -> dict:
         self._check_buffers()
-        streams = self._streams(data, batch_size)
-        key = tuple(s.key() for s in streams)
+        specs = self._stream_specs(data, batch_size)
+        key = tuple(stream_key(*spec) for spec in specs)
         cur = self._setup
         if cur is not None and cur["key"] == key:
-            return cur
+            return cur    # the same arrays: nothing converted or traced again
+        streams = [_Stream(*spec) for spec in specs]
         columns: list[str] = []
         self._kept_now: set[str] = set()
         phases = [self._build_phase(k, p, streams, columns) for k, p in enumerate(self.phases)]
@@ -511,8 +512,7 @@ class Trainer:
             self._restore_pending(fit, streams, phases)
         elif cur is not None:
             self._carry_over(cur, fit, streams, phases)
-        self._setup = {"key": key, "fit": fit, "streams": streams, "phases": phases, "columns": columns,
-                       "sources": [s.sources for s in streams]}
+        self._setup = {"key": key, "fit": fit, "streams": streams, "phases": phases, "columns": columns}
         return self._setup
 
     @staticmethod

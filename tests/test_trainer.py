@@ -472,3 +472,24 @@ def test_callbacks_come_every_log_every_steps_across_history_blocks(monkeypatch)
     assert [c[0] for c in calls] == [15, 30, 40]
     np.testing.assert_array_equal([c[1] for c in calls], h["loss"][[14, 29, 39]])
     np.testing.assert_array_equal(h["step"], np.arange(1, 41))
+
+
+def test_fitting_the_same_arrays_again_traces_and_converts_nothing():
+    traced = []
+
+    def fn(b):
+        traced.append(1)
+        return gl.Step(minimize={"net": ops.softmax_cross_entropy(b.modules.net(b.d.x), b.d.y)})
+    tr = gl.Trainer({"net": gl.nn.mlp(3, [4], 5, seed=0)}, {"net": gl.optim.SGD(0.1)}, [gl.Phase("p", fn)])
+    X, y = np.ones((40, 3)), np.arange(40) % 5                  # float64 and integer labels: both converted
+    for _ in range(3):
+        tr.fit({"d": gl.Data(x=X, y=y)}, steps=1, batch_size=8, progress=False)
+    assert len(traced) == 1
+    tr.fit({"d": gl.Data(x=X.copy(), y=y)}, steps=1, batch_size=8, progress=False)
+    assert len(traced) == 2                                       # another array: set up again
+    gan = gl.GAN(gl.nn.mlp(2, [8], 2, seed=0), gl.nn.mlp(2, [8], 1, seed=1))
+    Xi = np.arange(80).reshape(40, 2) % 7                          # integer pixels are data for a GAN
+    gan.fit(Xi, steps=1, batch_size=8, progress=False)
+    setup = gan._setup
+    gan.fit(Xi, steps=1, batch_size=8, progress=False)
+    assert gan._setup is setup
