@@ -241,7 +241,7 @@ class _ClassifierTrainer(Trainer):
         return self.seed * 4 + 2
 
     def _check_label(self, phase: str, value: str) -> str:
-        return {"loss": "classifier loss", "model loss": "classifier loss"}.get(value, value)
+        return {"loss": "classifier loss"}.get(value, value)
 
 
 # ----------------------------------------------------------------------------- inference
