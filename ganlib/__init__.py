@@ -18,13 +18,14 @@ from .train import compile_step
 from .nn.init import manual_seed
 from .trainer import Trainer, Phase, Step, Data, load
 from .gan import GAN
+from . import models
 from .sweep import sweep
 
 __version__ = "0.1.0"
 
 atexit.register(_C._release_pool)  # join the worker threads at exit (see gl_py_module.c)
 
-__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "demos", "GAN", "sweep", "Trainer", "Phase", "Step", "Data", "load", "Tensor", "function", "grad", "compile_step",
+__all__ = ["GanlibError", "ops", "nn", "optim", "datasets", "metrics", "losses", "latent", "io", "demos", "models", "GAN", "sweep", "Trainer", "Phase", "Step", "Data", "load", "Tensor", "function", "grad", "compile_step",
            "set_num_threads", "get_num_threads", "show_config", "manual_seed", "__version__"]
 
 

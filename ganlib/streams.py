@@ -229,6 +229,29 @@ class _Batch:
                              f"(kept so far: {sorted(self._t._kept)})")
         return self._trace.param(buf.reshape(-1), 0, buf.shape)
 
+    def state(self, name: str, shape: tuple = (), value: float = 0.0) -> ops.Tensor:
+        """A value that lives across steps: what a phase last kept under ``name`` (``Step(keep=...)``),
+        ``value`` everywhere before anything kept it. A phase that reads and keeps the same name
+        carries a counter or a schedule from step to step (a KL warm-up), saved in checkpoints.
+
+        Examples
+        --------
+        >>> def vae_step(b):                                          # doctest: +SKIP
+        ...     t = b.state("t")
+        ...     beta = ops.clip(t / 1000.0, 0.0, 1.0)
+        ...     return gl.Step(minimize={"VAE": rec + beta * kl}, keep={"t": t + 1.0})
+        """
+        _check_name("a state name", name)
+        if not isinstance(shape, (tuple, list)) or any(not isinstance(d, (int, np.integer)) or d < 1 for d in shape):
+            raise ValueError(f"state '{name}': shape must be a tuple of positive ints, got {shape!r}")
+        shape = tuple(int(d) for d in shape)
+        kept = self._t._kept
+        buf = kept.get(name)
+        if buf is None or buf.shape != shape:
+            buf = kept[name] = np.full(shape, float(value), np.float32)
+        self._t._kept_now.add(name)
+        return self._trace.param(buf.reshape(-1), 0, shape)
+
     def feeds(self) -> list[tuple[int, int, int]]:
         out = []
         for (k, col), (rows, _) in self._feeds.items():

@@ -120,6 +120,10 @@ class LeakyReLU(Module):
 class Concat(Module):
     """Joins its inputs along axis 1 (features), e.g. a conditional generator's ``G(z, y)``.
 
+    With several inputs, an input of more than two dimensions (an image batch) is
+    flattened to ``(N, features)`` first, so a conditional MLP encoder takes ``E(x, y)``
+    for images ``x`` and one-hot labels ``y``.
+
     Examples
     --------
     >>> G = gl.nn.Sequential(gl.nn.Concat(), gl.nn.Linear(2 + 10, 2))
@@ -131,7 +135,9 @@ class Concat(Module):
         return {"type": "Concat"}
 
     def forward(self, *inputs: ops.Tensor) -> ops.Tensor:
-        return inputs[0] if len(inputs) == 1 else ops.concat(list(inputs), axis=1)
+        if len(inputs) == 1:
+            return inputs[0]
+        return ops.concat([ops.flatten(x) if x.ndim > 2 else x for x in inputs], axis=1)
 
     def __repr__(self) -> str:
         return "Concat()"

@@ -1,0 +1,21 @@
+"""Model families, each a :class:`ganlib.Trainer` built from presets and phase functions.
+
+* :class:`GAN` — generator and discriminator with any objective of ``gl.losses``;
+* :class:`Autoencoder` — plain, dropout-on-code, denoising, linear (PCA);
+* :class:`VAE` / :class:`ConditionalVAE` — Bernoulli or Gaussian decoder, β, KL warm-up,
+  dynamic binarisation, importance-weighted log-likelihood;
+* :class:`AAE` — adversarial autoencoders with Gaussian, mixture and label-conditioned
+  mixture priors, unsupervised clustering and the supervised (style x label) variant.
+
+Examples
+--------
+>>> vae = gl.models.VAE((1, 28, 28), latent_dim=20, hidden=[200], seed=0)
+>>> vae.encode(np.zeros((3, 1, 28, 28), np.float32)).shape
+(3, 20)
+"""
+from ..gan import GAN
+from .aae import AAE
+from .autoencoder import Autoencoder
+from .vae import VAE, ConditionalVAE, LogLikelihood
+
+__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE"]

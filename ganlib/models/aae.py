@@ -1,0 +1,329 @@
+"""gl.models.AAE: adversarial autoencoders (Makhzani et al. 2016) with the lectures' priors.
+
+Every step runs three phases in C over one batch: **recon** (encoder and decoder
+minimise the reconstruction error), **disc** (a discriminator on codes tells prior
+samples from encoder codes) and **gen** (the encoder fools it). Variants:
+
+* ``prior="gaussian"``: N(0, I) in any dimension;
+* ``prior="mixture"``: a mixture of ``components`` 2-D Gaussians on a circle;
+* ``prior="label_mixture"``: the same mixture, and a labelled example's code is
+  pushed to its class's component: the code discriminator sees ``(z, one-hot y)``,
+  prior samples drawn from the component of the same label (label −1 = unlabelled:
+  an extra "no label" slot, prior from the whole mixture);
+* ``clusters=K``: unsupervised clustering, the encoder outputs K cluster logits
+  (softmax) and a Gaussian style code, each with its own discriminator (a
+  categorical prior for the first, N(0, I) for the second); the decoder takes both;
+* ``supervised=True``: the label goes to the decoder, so the code learns style
+  (``decode(z, y)`` draws a style x digit grid).
+
+Examples
+--------
+>>> X, y = gl.datasets.mnist(split="train", scale=(0, 1))                   # doctest: +SKIP
+>>> aae = gl.models.AAE((1, 28, 28), latent_dim=2, prior="mixture", seed=0)  # doctest: +SKIP
+>>> hist = aae.fit(X, steps=10_000)                                            # doctest: +SKIP
+>>> gl.plot.latent_scatter(aae.encode(Xt), yt)                                 # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import ops
+from .._checks import check_bool, check_choice, check_int, check_real
+from ..losses import get_objective
+from ..nn.layers import mlp
+from ..nn.module import Module
+from ..optim import Adam, Optimizer
+from ..trainer import Phase, Step, register_trainer
+from ._base import LatentModel, sigmoid, softmax
+from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, reconstruction_error
+
+PRIORS = ("gaussian", "mixture", "label_mixture")
+
+
+def mixture_layout(components: int, radius: float, radial_std: float, tangential_std: float) -> tuple:
+    """Means on a circle and each component's two scaled axes (radial, tangential), float32."""
+    theta = 2 * np.pi * np.arange(components) / components
+    radial = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    tangential = np.stack([-np.sin(theta), np.cos(theta)], axis=1)
+    return ((radius * radial).astype(np.float32), (radial_std * radial).astype(np.float32),
+            (tangential_std * tangential).astype(np.float32))
+
+
+@register_trainer("ganlib.AAE")
+class AAE(LatentModel):
+    """An adversarial autoencoder: a discriminator on codes makes them follow a prior.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        Shape of one data row, e.g. ``(1, 28, 28)``.
+    latent_dim : int
+        Width of the code (of the style code with ``clusters``).
+    prior : {"gaussian", "mixture", "label_mixture"}
+        The codes' prior (the mixtures are 2-D: ``latent_dim=2``).
+    components : int
+        Mixture components (default ``num_classes``).
+    radius, radial_std, tangential_std : float
+        The mixture's layout: component means on a circle of this radius, each
+        component an elongated Gaussian along its radius.
+    clusters : int, optional
+        Unsupervised clustering with this many clusters (``prior`` must be "gaussian":
+        the style code's prior).
+    supervised : bool
+        The label goes to the decoder (``fit(x, y)``; ``decode(z, y)``).
+    num_classes : int
+        Classes of the labels (label_mixture, supervised).
+    preset, hidden, width, E, Dec : as :class:`Autoencoder`
+        ``E`` outputs ``latent_dim`` (``clusters + latent_dim`` with clusters: the
+        logits first); ``Dec`` takes the code (``Dec(z, y)`` when supervised,
+        ``Dec(softmax, z)`` with clusters).
+    Dz, Dy : Module, optional
+        Discriminators on codes (``(n, latent_dim [+ num_classes + 1])``) and on cluster
+        probabilities (``(n, clusters)``), one logit per row; default MLPs
+        ``disc_hidden`` wide.
+    reconstruction : {"mse", "bernoulli"}
+    lr, disc_lr : float
+        Adam learning rates of the autoencoder (E, Dec) and of the discriminators.
+    optimizers : dict, optional
+        Replace any default optimizer by module name.
+    seed : int
+    """
+
+    _what = "AAE"
+
+    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 2, *, prior: str = "gaussian",
+                 components: int | None = None, radius: float = 4.0, radial_std: float = 0.5,
+                 tangential_std: float = 0.15, clusters: int | None = None, supervised: bool = False,
+                 num_classes: int = 10, preset: str = "mlp", hidden: Any = (512, 512), width: int = 32,
+                 disc_hidden: Any = (512, 512), E: Module | None = None, Dec: Module | None = None,
+                 Dz: Module | None = None, Dy: Module | None = None, reconstruction: str = "mse",
+                 lr: float = 1e-3, disc_lr: float = 1e-3, optimizers: Mapping[str, Optimizer] | None = None,
+                 seed: int = 0) -> None:
+        what = self._what
+        self.input_shape = input_shape_of(input_shape, what)
+        self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
+        self.prior = check_choice(f"{what}: prior", prior, PRIORS)
+        self.num_classes = check_int(f"{what}: num_classes", num_classes, 1)
+        self.components = self.num_classes if components is None else check_int(f"{what}: components",
+                                                                                 components, 1)
+        self.radius = check_real(f"{what}: radius", radius, nonnegative=True)
+        self.radial_std = check_real(f"{what}: radial_std", radial_std, positive=True)
+        self.tangential_std = check_real(f"{what}: tangential_std", tangential_std, positive=True)
+        self.clusters = None if clusters is None else check_int(f"{what}: clusters", clusters, 2)
+        self.supervised = check_bool(f"{what}: supervised", supervised)
+        self.reconstruction = check_choice(f"{what}: reconstruction", reconstruction, RECONSTRUCTIONS)
+        self._unit_interval = self.reconstruction == "bernoulli"
+        if self.prior != "gaussian" and self.latent_dim != 2:
+            raise ValueError(f"{what}: the {self.prior} prior is 2-D; pass latent_dim=2")
+        if self.clusters is not None and (self.prior != "gaussian" or self.supervised):
+            raise ValueError(f"{what}: clusters= (unsupervised clustering) takes the Gaussian style prior and no "
+                             "labels; drop prior= / supervised=")
+        if self.prior == "label_mixture" and self.components != self.num_classes:
+            raise ValueError(f"{what}: the label_mixture prior has one component per class: components "
+                             f"({self.components}) must equal num_classes ({self.num_classes})")
+        if self.supervised and self.prior == "label_mixture":
+            raise ValueError(f"{what}: supervised=True puts the label in the decoder; the label_mixture prior "
+                             "puts it in the prior; choose one")
+        self._needs_labels = self.supervised or self.prior == "label_mixture"
+        self.preset, self.hidden, self.width = preset, list(np.atleast_1d(hidden).tolist()), width
+        self.disc_hidden = list(np.atleast_1d(disc_hidden).tolist())
+        seed = check_int(f"{what}: seed", seed, 0)
+        k = self.clusters or 0
+        dec_extra = self.num_classes if self.supervised else 0
+        if E is None or Dec is None:
+            pe, pd = build_pair(preset, self.input_shape, k + self.latent_dim, self.latent_dim, self.hidden, width,
+                                seed, dec_extra=dec_extra + k, what=what)
+        E = self._module(E, "E", lambda: pe)
+        Dec = self._module(Dec, "Dec", lambda: pd)
+        dz_in = self.latent_dim + (self.num_classes + 1 if self.prior == "label_mixture" else 0)
+        modules = {"E": E, "Dec": Dec,
+                   "Dz": self._module(Dz, "Dz", lambda: mlp(dz_in, self.disc_hidden, 1, seed=seed + 2))}
+        if self.clusters:
+            modules["Dy"] = self._module(Dy, "Dy", lambda: mlp(k, self.disc_hidden, 1, seed=seed + 3))
+        elif Dy is not None:
+            raise ValueError(f"{what}: Dy (the cluster discriminator) is used with clusters= only")
+        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.disc_lr = check_real(f"{what}: disc_lr", disc_lr, positive=True)
+        self._gan = get_objective("nonsaturating")
+        if self.prior != "gaussian":
+            self._means, self._ax1, self._ax2 = mixture_layout(self.components, self.radius, self.radial_std,
+                                                               self.tangential_std)
+        opts = dict(optimizers or {})
+        for name in modules:
+            if name not in ("E", "Dec"):
+                opts.setdefault(name, Adam(self.disc_lr))
+        self._init_model(modules, self.lr, opts, tuple(modules), seed)
+
+    def _decoder_takes_labels(self) -> bool:
+        return self.supervised
+
+    def _stream_labels(self, y: Any, n: int, what: str) -> tuple[np.ndarray, int] | None:
+        if not self._needs_labels:
+            if y is not None:
+                raise ValueError(f"{what}: this AAE takes no labels (labels are used by prior='label_mixture' "
+                                 "and supervised=True)")
+            return None
+        if self.prior == "label_mixture":
+            labels = self._labels(y, n, what, allow_unlabelled=True)
+            return np.where(labels < 0, self.num_classes, labels), self.num_classes + 1
+        return self._labels(y, n, what), self.num_classes
+
+    # ---- the phases -----------------------------------------------------------------------------
+    def _phases(self) -> list[Phase]:
+        return [Phase("recon", self._recon), Phase("disc", self._disc), Phase("gen", self._gen)]
+
+    def _split(self, h: ops.Tensor) -> tuple[ops.Tensor | None, ops.Tensor]:
+        """Encoder output -> (cluster probabilities or None, code)."""
+        want = (self.clusters or 0) + self.latent_dim
+        if h.shape[1:] != (want,):
+            raise ValueError(f"AAE: the encoder must output (n, {want}), got {h.shape}")
+        if not self.clusters:
+            return None, h
+        logits = ops.slice(h, 0, self.clusters)
+        probs = ops.exp(logits - ops.logsumexp(logits, axis=1, keepdims=True))
+        return probs, ops.slice(h, self.clusters, want)
+
+    def _decode_sym(self, probs: ops.Tensor | None, z: ops.Tensor, y: ops.Tensor | None) -> ops.Tensor:
+        if probs is not None:
+            return self.Dec(probs, z)
+        return self.Dec(z, y) if y is not None else self.Dec(z)
+
+    def _recon(self, b: Any) -> Step:
+        x = b.data.x
+        probs, z = self._split(self.E(x))
+        y = b.data.y if self.supervised else None
+        loss = reconstruction_error(self._decode_sym(probs, z, y), x, self.reconstruction)
+        return Step(minimize={"E": loss, "Dec": loss}, log={"recon": loss})
+
+    def _prior_codes(self, n: int, labels: ops.Tensor | None) -> ops.Tensor:
+        """Prior samples in the program; with label_mixture, of the components of ``labels``."""
+        if self.prior == "gaussian":
+            return ops.randn((n, self.latent_dim))
+        k = self.components
+        comp = ops.rand_onehot(n, k)
+        if labels is not None:   # labelled rows take their own component, unlabelled ones a random one
+            comp = ops.slice(labels, 0, k) + ops.slice(labels, k, k + 1) * comp
+        e1, e2 = ops.randn((n, 1)), ops.randn((n, 1))
+        return (comp @ ops.constant(self._means) + (comp @ ops.constant(self._ax1)) * e1
+                + (comp @ ops.constant(self._ax2)) * e2)
+
+    def _dz_input(self, z: ops.Tensor, b: Any) -> ops.Tensor:
+        return ops.concat([z, b.data.y], axis=1) if self.prior == "label_mixture" else z
+
+    def _disc(self, b: Any) -> Step:
+        x = b.data.x
+        probs, z = self._split(self.E(x))
+        n = x.shape[0]
+        labels = b.data.y if self.prior == "label_mixture" else None
+        real = self._dz_input(self._prior_codes(n, labels), b)
+        fake = self._dz_input(ops.stop_gradient(z), b)
+        dz = self._gan.d_loss(self.modules["Dz"](real), self.modules["Dz"](fake))
+        minimize, log = {"Dz": dz}, {"dz_loss": dz}
+        if self.clusters:
+            dy = self._gan.d_loss(self.modules["Dy"](ops.rand_onehot(n, self.clusters)),
+                                  self.modules["Dy"](ops.stop_gradient(probs)))
+            minimize["Dy"], log["dy_loss"] = dy, dy
+        return Step(minimize=minimize, log=log)
+
+    def _gen(self, b: Any) -> Step:
+        probs, z = self._split(self.E(b.data.x))
+        g = self._gan.g_loss(self.modules["Dz"](self._dz_input(z, b)))
+        log = {"gz_loss": g}
+        if self.clusters:
+            gy = self._gan.g_loss(self.modules["Dy"](probs))
+            log["gy_loss"] = gy
+            g = g + gy
+        return Step(minimize={"E": g}, log=log)
+
+    # ---- reading ------------------------------------------------------------------------------------
+    def _encode_rows(self, x: np.ndarray) -> np.ndarray:
+        h = self.E._read(x)
+        return np.ascontiguousarray(h[:, self.clusters or 0:])
+
+    def cluster_probabilities(self, x: Any) -> np.ndarray:
+        """``(n, clusters)``: the encoder's softmax over clusters (clustering AAE)."""
+        if not self.clusters:
+            raise ValueError("AAE.cluster_probabilities: this AAE does not cluster (pass clusters=K)")
+        rows, _ = self._inputs(x, None, "AAE.cluster_probabilities")
+        h = self._batched(self.E._read, rows)
+        return softmax(h[:, :self.clusters].astype(np.float64)).astype(np.float32)
+
+    def cluster(self, x: Any) -> np.ndarray:
+        """The most probable cluster of each row of ``x`` (int64, in ``[0, clusters)``)."""
+        return np.argmax(self.cluster_probabilities(x), axis=1).astype(np.int64)
+
+    def _decode_rows(self, z: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        out = self.Dec._read(z) if y is None else self.Dec._read(z, y)
+        return sigmoid(out) if self.reconstruction == "bernoulli" else out
+
+    def decode(self, z: Any, y: Any = None, clusters: Any = None) -> np.ndarray:
+        """Images for codes ``z``; labels ``y`` when supervised; with clusters=K, the
+        cluster of each row (``clusters``, ints) — its one-hot goes with the style code."""
+        if not self.clusters:
+            if clusters is not None:
+                raise ValueError("AAE.decode: clusters= is for a clustering AAE")
+            return super().decode(z, y)
+        what = "AAE.decode"
+        codes = self._codes(z, what)
+        c = np.asarray(clusters) if clusters is not None else None
+        if c is None or c.ndim != 1 or c.dtype.kind not in "iu" or c.shape[0] != codes.shape[0]:
+            raise ValueError(f"{what}: a clustering AAE decodes (cluster, style) pairs: pass clusters= as "
+                             f"{codes.shape[0]} ints")
+        if c.min() < 0 or c.max() >= self.clusters:
+            raise ValueError(f"{what}: clusters must lie in [0, {self.clusters}), got [{c.min()}, {c.max()}]")
+        onehot = self._one_hot(c.astype(np.int64), self.clusters)
+        return self._batched(lambda p, zz: self._decode_rows_pair(p, zz), onehot, codes)
+
+    def _decode_rows_pair(self, probs: np.ndarray, z: np.ndarray) -> np.ndarray:
+        out = self.Dec._read(probs, z)
+        return sigmoid(out) if self.reconstruction == "bernoulli" else out
+
+    def reconstruct(self, x: Any, y: Any = None) -> np.ndarray:
+        if not self.clusters:
+            return super().reconstruct(x, y)
+        rows, _ = self._inputs(x, None, "AAE.reconstruct")
+        h = self._batched(self.E._read, rows)
+        probs = softmax(h[:, :self.clusters].astype(np.float64)).astype(np.float32)
+        z = np.ascontiguousarray(h[:, self.clusters:])
+        return self._batched(self._decode_rows_pair, probs, z)
+
+    def _prior(self, n: int, rng: np.random.Generator, labels: np.ndarray | None) -> np.ndarray:
+        if self.prior == "gaussian":
+            return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+        comp = labels if (labels is not None and self.prior == "label_mixture") else rng.integers(
+            self.components, size=n)
+        e = rng.standard_normal((n, 2)).astype(np.float32)
+        return self._means[comp] + self._ax1[comp] * e[:, :1] + self._ax2[comp] * e[:, 1:]
+
+    def sample(self, n: int, labels: Any = None, seed: int | None = None) -> np.ndarray:
+        """``n`` images from the prior: with ``prior="label_mixture"``, ``labels`` pick the
+        components; supervised, they go to the decoder; clustering, a uniform cluster each."""
+        if self.clusters:
+            what = "AAE.sample"
+            n = check_int(f"{what}: n", n, 1)
+            if labels is not None:
+                raise ValueError(f"{what}: a clustering AAE samples without labels")
+            rng = self._sample_rng if seed is None else np.random.default_rng(check_int(f"{what}: seed", seed, 0))
+            c = rng.integers(self.clusters, size=n)
+            return self.decode(rng.standard_normal((n, self.latent_dim)).astype(np.float32), clusters=c)
+        if labels is None and self.supervised:
+            raise ValueError("AAE.sample: a supervised AAE's decoder takes labels; pass labels=")
+        return super().sample(n, labels, seed)
+
+    def prior_samples(self, n: int, labels: Any = None, seed: int = 0) -> np.ndarray:
+        """``n`` codes drawn from the prior (for scatter plots beside the encoded data)."""
+        what = "AAE.prior_samples"
+        n = check_int(f"{what}: n", n, 1)
+        y = None if labels is None else self._labels(labels, n, what)
+        return self._prior(n, np.random.default_rng(check_int(f"{what}: seed", seed, 0)), y)
+
+    def _options(self) -> dict:
+        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "prior": self.prior,
+                "components": self.components, "radius": self.radius, "radial_std": self.radial_std,
+                "tangential_std": self.tangential_std, "clusters": self.clusters, "supervised": self.supervised,
+                "num_classes": self.num_classes, "preset": self.preset, "hidden": self.hidden,
+                "width": self.width, "disc_hidden": self.disc_hidden, "reconstruction": self.reconstruction,
+                "lr": self.lr, "disc_lr": self.disc_lr, "seed": self.seed}
+
