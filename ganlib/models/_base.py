@@ -97,7 +97,7 @@ class LatentModel(Trainer):
 
     def _check_values(self, arr: np.ndarray, what: str) -> None:
         if not np.isfinite(arr).all():
-            bad = int(np.argwhere(~np.isfinite(arr.reshape(arr.shape[0], -1)).any(axis=1))[0, 0])
+            bad = int(np.argmax((~np.isfinite(arr.reshape(arr.shape[0], -1))).any(axis=1)))
             raise ValueError(f"{what}: row {bad} of the data holds NaN or inf")
         if self._unit_interval and (arr.min() < 0.0 or arr.max() > 1.0):
             raise ValueError(f"{what}: a Bernoulli likelihood needs data in [0, 1] (pixel intensities), got values "

@@ -84,6 +84,10 @@ class AAE(LatentModel):
         probabilities (``(n, clusters)``), one logit per row; default MLPs
         ``disc_hidden`` wide.
     reconstruction : {"mse", "bernoulli"}
+    adversarial_weight : float
+        Weight of the encoder's adversarial (gen phase) loss. The encoder has one
+        Adam for its two phases, so this sets how far the prior pulls against the
+        reconstruction.
     lr, disc_lr : float
         Adam learning rates of the autoencoder (E, Dec) and of the discriminators.
     optimizers : dict, optional
@@ -99,7 +103,7 @@ class AAE(LatentModel):
                  num_classes: int = 10, preset: str = "mlp", hidden: Any = (512, 512), width: int = 32,
                  disc_hidden: Any = (512, 512), E: Module | None = None, Dec: Module | None = None,
                  Dz: Module | None = None, Dy: Module | None = None, reconstruction: str = "mse",
-                 lr: float = 1e-3, disc_lr: float = 1e-3, optimizers: Mapping[str, Optimizer] | None = None,
+                 adversarial_weight: float = 1.0, lr: float = 1e-3, disc_lr: float = 1e-3, optimizers: Mapping[str, Optimizer] | None = None,
                  seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
@@ -144,6 +148,7 @@ class AAE(LatentModel):
             modules["Dy"] = self._module(Dy, "Dy", lambda: mlp(k, self.disc_hidden, 1, seed=seed + 3))
         elif Dy is not None:
             raise ValueError(f"{what}: Dy (the cluster discriminator) is used with clusters= only")
+        self.adversarial_weight = check_real(f"{what}: adversarial_weight", adversarial_weight, positive=True)
         self.lr = check_real(f"{what}: lr", lr, positive=True)
         self.disc_lr = check_real(f"{what}: disc_lr", disc_lr, positive=True)
         self._gan = get_objective("nonsaturating")
@@ -235,6 +240,8 @@ class AAE(LatentModel):
             gy = self._gan.g_loss(self.modules["Dy"](probs))
             log["gy_loss"] = gy
             g = g + gy
+        if self.adversarial_weight != 1.0:
+            g = g * self.adversarial_weight
         return Step(minimize={"E": g}, log=log)
 
     # ---- reading ------------------------------------------------------------------------------------
@@ -325,5 +332,5 @@ class AAE(LatentModel):
                 "tangential_std": self.tangential_std, "clusters": self.clusters, "supervised": self.supervised,
                 "num_classes": self.num_classes, "preset": self.preset, "hidden": self.hidden,
                 "width": self.width, "disc_hidden": self.disc_hidden, "reconstruction": self.reconstruction,
-                "lr": self.lr, "disc_lr": self.disc_lr, "seed": self.seed}
+                "adversarial_weight": self.adversarial_weight, "lr": self.lr, "disc_lr": self.disc_lr, "seed": self.seed}
 
