@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ __all__ = [
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "log_sigmoid", "clip", "sign",
     "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
-    "rand", "randn", "rand_onehot", "softmax_cross_entropy",
+    "rand", "randn", "rand_onehot", "bernoulli", "softmax_cross_entropy",
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm",
     "one_hot", "argmax", "argmin", "roll", "CACHE_SIZE", "LRUCache",
 ]
@@ -420,6 +420,49 @@ def dropout(x: Tensor, p: float, training: bool | None = None) -> Tensor:
         return x
     mask = Tensor(x.trace, x.trace.graph.random("dropout", x.shape, float(p), 0.0))
     return mul(x, mask)
+
+
+def bernoulli(p: Tensor) -> Tensor:
+    """Bernoulli samples: each element 1 with probability ``p``, else 0, drawn afresh every run.
+
+    The draws come from the program's seeded RNG (like :func:`rand` and
+    :func:`dropout`): the same seed gives the same samples, each run new ones.
+    Dynamically binarised MNIST for a VAE is ``x = ops.bernoulli(b.data.x)``
+    inside a phase: every step sees a new binarisation, drawn in C.
+
+    Parameters
+    ----------
+    p : Tensor
+        Probabilities, any shape (0-D to 4-D). Values below 0 act as 0, values
+        above 1 as 1; a NaN gives a NaN sample (so a finiteness check on a loss
+        that reads it reports it).
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``p``, float32, every element 0.0 or 1.0 (NaN where ``p``
+        is NaN). ``P(1) = p`` up to 2**-24 (one uniform float on a 2**-24 grid
+        per element, compared with ``p``).
+
+    Notes
+    -----
+    Not differentiable: :func:`grad` raises ``GanlibError`` ("bernoulli is not
+    differentiable ... wrap its input in ops.stop_gradient ...") when a gradient
+    would have to pass into ``p``, exactly as for :func:`argmax`. A ``p`` that
+    does not depend on what is differentiated (a data batch, or a value behind
+    :func:`stop_gradient`) is fine.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda p: gl.ops.bernoulli(p), seed=0)
+    >>> f(np.array([[0.0, 1.0, 2.0, -1.0]], np.float32))
+    array([[0., 1., 1., 0.]], dtype=float32)
+    >>> round(float(f(np.full((1, 100_000), 0.3, np.float32)).mean()), 2)
+    0.3
+    """
+    tr = _trace_of(p)
+    p = _as_tensor(p, tr)
+    return Tensor(tr, tr.graph.bernoulli(p.id))
 
 
 def softmax_cross_entropy(logits: Tensor, onehot: Tensor) -> Tensor:
@@ -1008,7 +1051,7 @@ def function(fn: Callable[..., Any] | None = None, *, seed: int = 0, training: b
         Takes symbolic Tensors (one per array argument) and returns a Tensor or a
         tuple / list / dict of Tensors.
     seed : int
-        Seed of the function's random stream (used by rand, randn, dropout), shared
+        Seed of the function's random stream (used by rand, randn, dropout, bernoulli), shared
         by the programs of all input shapes.
     training : bool
         Whether dropout is active.

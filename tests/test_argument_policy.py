@@ -104,6 +104,19 @@ def train_clf(**kw):
                                                                     "progress": False, **kw})
 
 
+PROBE = np.random.default_rng(1).standard_normal((40, 3)), np.arange(40) % 2
+
+
+def probe(**kw):
+    x, y = PROBE
+    return gl.metrics.linear_probe(x, y, x, y, **{"steps": 10, **kw})
+
+
+def radius(**kw):
+    return gl.metrics.class_radius(lambda z: z, lambda x: (x[:, 0] > 0).astype(np.int64), 2,
+                                   **{"n": 20, "bisection_steps": 2, **kw})
+
+
 TABLE = [
     # ---- gl.nn ----
     ("Linear", lin, "in_features", I(2), int_bads("in_features")),
@@ -242,6 +255,21 @@ TABLE = [
      np.float32(0.5), real_bads("gamma")),
     ("classifier_score", lambda **kw: gl.metrics.classifier_score(np.eye(4), **kw), "splits", I(2),
      int_bads("splits")),
+    ("linear_probe", probe, "steps", I(5), int_bads("steps")),
+    ("linear_probe", lambda **kw: probe(steps=None, **kw), "epochs", np.float32(0.5),
+     real_bads("epochs") + [(0.0, V, "epochs must be > 0")]),
+    ("linear_probe", probe, "batch_size", I(8), int_bads("batch_size")),
+    ("linear_probe", probe, "seed", I(3), int_bads("seed", 0)),
+    ("linear_probe", probe, "l2", np.float32(1e-3), real_bads("l2") + [(-1.0, V, "l2 must be >= 0")]),
+    ("linear_probe", probe, "lr", np.float64(0.1), real_bads("lr") + [(0.0, V, "lr must be > 0")]),
+    ("clustering_accuracy", lambda **kw: gl.metrics.clustering_accuracy([0, 1], [1, 0], **kw), "mapping",
+     "many-to-one", [("hungarian", V, "mapping must be one of"), (1, V, "mapping must be one of")]),
+    ("class_radius", radius, "n", I(10), int_bads("n", 2)),
+    ("class_radius", radius, "bisection_steps", I(3), int_bads("bisection_steps", 0)),
+    ("class_radius", radius, "neighbors", I(2), int_bads("neighbors")),
+    ("class_radius", radius, "batch_size", I(7), int_bads("batch_size")),
+    ("class_radius", radius, "seed", I(4), int_bads("seed", 0)),
+    ("class_radius", radius, "details", np.True_, [("yes", T, "details must be a bool")]),
 ]
 
 GOOD = [pytest.param(call, arg, good, id=f"{name}-{arg}") for name, call, arg, good, _ in TABLE]

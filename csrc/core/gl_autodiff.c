@@ -196,6 +196,13 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
                            "%s is not differentiable: wrap its input in ops.stop_gradient (e.g. a VQ-VAE codebook "
                            "look-up uses argmin(stop_gradient(distances)))", gl_op_name(n->op));
         break;
+    case GL_OP_BERNOULLI: /* a 0/1 sample: refused like argmax, for the same reason */
+        if (wants(b, 0))
+            return gl_fail(&g->err, GL_ERR_UNSUPPORTED,
+                           "bernoulli is not differentiable (each sample is 0 or 1): wrap its input in "
+                           "ops.stop_gradient (e.g. bernoulli(stop_gradient(sigmoid(logits))) samples from a "
+                           "model's output)");
+        break;
     case GL_OP_ROLL: /* the adjoint of a roll is the roll back */
         c[0] = gl_roll(g, G, shp(g, x)->d[n->i[1]] - n->i[0], (int)n->i[1]);
         break;

@@ -49,6 +49,7 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_ONE_HOT] = {"one_hot", GL_OPF_NONDIFF},
     [GL_OP_ARGMAX] = {"argmax", 0}, [GL_OP_ARGMIN] = {"argmin", 0}, /* gl_grad refuses through them */
     [GL_OP_ROLL] = {"roll", 0},
+    [GL_OP_BERNOULLI] = {"bernoulli", GL_OPF_RANDOM}, /* gl_grad refuses through it */
 };
 
 const char *gl_op_name(gl_op op) {
@@ -128,7 +129,10 @@ static int push(gl_graph *g, gl_op op, int nin, const int *in, gl_shape shape) {
     n->nin = nin;
     for (int k = 0; k < nin; k++) n->in[k] = in[k];
     n->shape = canon(shape);
-    if (gl_op_flags(op) & (GL_OPF_RANDOM)) n->flags |= GL_NODE_NO_GRAD;
+    /* random leaves are constants to gl_grad; BERNOULLI (random with an input)
+     * is not: a gradient that has to pass into its input is refused */
+    if ((gl_op_flags(op) & (GL_OPF_RANDOM | GL_OPF_LEAF)) == (GL_OPF_RANDOM | GL_OPF_LEAF))
+        n->flags |= GL_NODE_NO_GRAD;
     if (op == GL_OP_FILL || op == GL_OP_CONST) n->flags |= GL_NODE_NO_GRAD;
     return g->n++;
 }
@@ -188,8 +192,8 @@ int gl_const(gl_graph *g, gl_shape shape, const float *values) {
 }
 
 int gl_random(gl_graph *g, gl_op op, gl_shape shape, float f0, float f1) {
-    if (!(gl_op_flags(op) & GL_OPF_RANDOM))
-        return fail(g, GL_ERR_VALUE, "gl_random: '%s' is not a random op", gl_op_name(op));
+    if ((gl_op_flags(op) & (GL_OPF_RANDOM | GL_OPF_LEAF)) != (GL_OPF_RANDOM | GL_OPF_LEAF))
+        return fail(g, GL_ERR_VALUE, "gl_random: '%s' is not a random op without inputs", gl_op_name(op));
     if (op == GL_OP_DROPOUT_MASK && !(f0 >= 0.0f && f0 < 1.0f))
         return fail(g, GL_ERR_VALUE, "dropout probability must be in [0, 1)");
     if (op == GL_OP_RAND_NORMAL && !(f1 >= 0.0f))
@@ -658,6 +662,11 @@ int gl_roll(gl_graph *g, int x, int64_t shift, int axis) {
     int id = push(g, GL_OP_ROLL, 1, &x, *s);
     if (id >= 0) { g->nodes[id].i[0] = shift; g->nodes[id].i[1] = axis; }
     return id;
+}
+
+int gl_bernoulli(gl_graph *g, int p) {
+    if (!check_id(g, p)) return -1;
+    return push(g, GL_OP_BERNOULLI, 1, &p, *shape_of(g, p));
 }
 
 /* ---- compositions ---- */

@@ -122,6 +122,13 @@ typedef enum gl_op {
                            y[.., (j + i[0]) mod n, ..] = x[.., j, ..] (torch.roll);
                            backward: roll by n - i[0]                              */
 
+    /* random with an input */
+    GL_OP_BERNOULLI,    /* p (any shape) -> same shape: 1 with probability p
+                           (clamped to [0, 1]), else 0; a fresh draw each run from
+                           the program RNG; NaN p gives NaN.  Not differentiable:
+                           gl_grad refuses (GL_ERR_UNSUPPORTED) a gradient that
+                           has to pass into p, as for ARGMAX                       */
+
     GL_OP_COUNT
 } gl_op;
 
@@ -219,6 +226,8 @@ int gl_one_hot(gl_graph *g, int x, int64_t num_classes);
 int gl_argmax_onehot(gl_graph *g, int x);
 int gl_argmin_onehot(gl_graph *g, int x);
 int gl_roll(gl_graph *g, int x, int64_t shift, int axis);
+/* Bernoulli(p) samples of a node of probabilities (GL_OP_BERNOULLI). */
+int gl_bernoulli(gl_graph *g, int p);
 
 /* convenience compositions (append several nodes) */
 int gl_add(gl_graph *g, int a, int b);

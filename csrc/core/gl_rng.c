@@ -43,7 +43,7 @@ void gl_rng_seed(gl_rng *r, uint64_t seed) {
 
 /* ---- fills, split over blocks of 4 elements ---- */
 
-typedef enum { GL_FILL_UNIFORM, GL_FILL_NORMAL, GL_FILL_DROPOUT } gl_fill_kind;
+typedef enum { GL_FILL_UNIFORM, GL_FILL_NORMAL, GL_FILL_DROPOUT, GL_FILL_BERNOULLI } gl_fill_kind;
 
 typedef struct gl_fill_job {
     gl_fill_kind kind;
@@ -51,6 +51,7 @@ typedef struct gl_fill_job {
     float *out;
     int64_t n;
     float a, b; /* uniform: lo, hi; normal: mean, std; dropout: p, scale */
+    const float *in; /* bernoulli: the probabilities (n of them) */
 } gl_fill_job;
 
 #define GL_U24 (1.0f / 16777216.0f)
@@ -120,10 +121,19 @@ static void gl_fill_range(void *vp, int64_t b0, int64_t b1) {
         case GL_FILL_DROPOUT:
             for (int q = 0; q < GL_BATCH * 4; q++) v[q] = ((float)(w[q] >> 8) * GL_U24 < a) ? 0.0f : b;
             break;
+        case GL_FILL_BERNOULLI:
+            break; /* needs the input: below, over exactly this batch's elements */
         }
         /* the last batch may run past b1 and n: copy only what is ours */
         int64_t base = blk * 4, stop = (blk + GL_BATCH < b1 ? blk + GL_BATCH : b1) * 4;
         if (stop > j->n) stop = j->n;
+        if (j->kind == GL_FILL_BERNOULLI) {
+            /* u < p: never for p <= 0, always for p >= 1 (u < 1), false for NaN */
+            for (int64_t i = base; i < stop; i++) {
+                const float p = j->in[i], u = (float)(w[i - base] >> 8) * GL_U24;
+                v[i - base] = p != p ? p : (u < p ? 1.0f : 0.0f);
+            }
+        }
         memcpy(j->out + base, v, sizeof(float) * (size_t)(stop - base));
     }
 }
@@ -136,19 +146,24 @@ static void gl_fill(gl_rng *r, gl_pool *pool, gl_fill_job *j, int64_t min_blocks
 }
 
 void gl_rng_uniform(gl_rng *r, gl_pool *pool, float *out, int64_t n, float lo, float hi) {
-    gl_fill_job j = {GL_FILL_UNIFORM, 0, 0, out, n, lo, hi};
+    gl_fill_job j = {GL_FILL_UNIFORM, 0, 0, out, n, lo, hi, NULL};
     gl_fill(r, pool, &j, 4096);
 }
 
 void gl_rng_normal(gl_rng *r, gl_pool *pool, float *out, int64_t n, float mean, float std) {
-    gl_fill_job j = {GL_FILL_NORMAL, 0, 0, out, n, mean, std};
+    gl_fill_job j = {GL_FILL_NORMAL, 0, 0, out, n, mean, std, NULL};
     gl_fill(r, pool, &j, 1024);
 }
 
 void gl_rng_dropout(gl_rng *r, gl_pool *pool, float *out, int64_t n, float p) {
     /* p >= 1 drops everything (no infinite scale); p <= 0 keeps everything */
     float scale = (p >= 1.0f) ? 0.0f : 1.0f / (1.0f - (p > 0.0f ? p : 0.0f));
-    gl_fill_job j = {GL_FILL_DROPOUT, 0, 0, out, n, p, scale};
+    gl_fill_job j = {GL_FILL_DROPOUT, 0, 0, out, n, p, scale, NULL};
+    gl_fill(r, pool, &j, 4096);
+}
+
+void gl_rng_bernoulli(gl_rng *r, gl_pool *pool, const float *prob, float *out, int64_t n) {
+    gl_fill_job j = {GL_FILL_BERNOULLI, 0, 0, out, n, 0.0f, 0.0f, prob};
     gl_fill(r, pool, &j, 4096);
 }
 

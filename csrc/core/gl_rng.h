@@ -20,6 +20,10 @@ void gl_rng_seed(gl_rng *r, uint64_t seed);
 void gl_rng_uniform(gl_rng *r, gl_pool *pool, float *out, int64_t n, float lo, float hi);   /* [lo, hi) */
 void gl_rng_normal(gl_rng *r, gl_pool *pool, float *out, int64_t n, float mean, float std);
 void gl_rng_dropout(gl_rng *r, gl_pool *pool, float *out, int64_t n, float p);  /* 0 or 1/(1-p) */
+/* out[i] = 1 with probability prob[i] (clamped to [0, 1]: u < prob[i] for a
+ * uniform u in [0, 1) on a 2^-24 grid), else 0; NaN where prob[i] is NaN.
+ * out may be prob itself (each element is read before it is written). */
+void gl_rng_bernoulli(gl_rng *r, gl_pool *pool, const float *prob, float *out, int64_t n);
 /* n uniformly random 64-bit integers (one draw). */
 void gl_rng_u64(gl_rng *r, uint64_t *out, int64_t n);
 /* In-place Fisher-Yates shuffle of idx[0..n) (one draw). */

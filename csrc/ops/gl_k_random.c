@@ -1,9 +1,10 @@
-/* gl_k_random.c - RAND_UNIFORM, RAND_NORMAL, DROPOUT_MASK, RAND_ONEHOT: one draw each run. */
+/* gl_k_random.c - RAND_UNIFORM, RAND_NORMAL, DROPOUT_MASK, RAND_ONEHOT and
+ * BERNOULLI (the only one with an input): one draw each run. */
 #include "gl_k_internal.h"
 
 gl_status gl_k_random(const gl_kernel_args *a, gl_error *err) {
     const gl_node *nd = a->node;
-    gl_status st = gl_k_check_inputs(a, 0, err);
+    gl_status st = gl_k_check_inputs(a, nd->op == GL_OP_BERNOULLI ? 1 : 0, err);
     if (st != GL_OK) return st;
     if (!a->rng) return gl_fail(err, GL_ERR_INTERNAL, "%s: no random generator", gl_op_name(nd->op));
     int64_t n = gl_shape_numel(&nd->shape);
@@ -23,6 +24,11 @@ gl_status gl_k_random(const gl_kernel_args *a, gl_error *err) {
         if (!(f0 >= 0.0f && f0 < 1.0f))
             return gl_fail(err, GL_ERR_VALUE, "dropout: probability must be in [0, 1), got %g", f0);
         gl_rng_dropout(a->rng, a->pool, a->out, n, f0);
+        return GL_OK;
+    case GL_OP_BERNOULLI:
+        if (gl_shape_numel(a->in_shape[0]) != n)
+            return gl_fail(err, GL_ERR_INTERNAL, "bernoulli: input and output sizes differ");
+        gl_rng_bernoulli(a->rng, a->pool, a->in[0], a->out, n);
         return GL_OK;
     case GL_OP_RAND_ONEHOT: {
         /* one uniform per row, stored in out[0..rows) and consumed from the last

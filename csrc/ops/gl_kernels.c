@@ -54,6 +54,7 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     case GL_OP_RAND_NORMAL:
     case GL_OP_DROPOUT_MASK:
     case GL_OP_RAND_ONEHOT:
+    case GL_OP_BERNOULLI:
         return gl_k_random(a, err);
     case GL_OP_ADD:
     case GL_OP_SUB:

@@ -314,6 +314,7 @@ static PyMethodDef graph_methods[] = {
     {"argmax", FN(gl_py_graph_argmax), KW, gl_py_graph_argmax_doc},
     {"argmin", FN(gl_py_graph_argmin), KW, gl_py_graph_argmin_doc},
     {"roll", FN(gl_py_graph_roll), KW, gl_py_graph_roll_doc},
+    {"bernoulli", FN(gl_py_graph_bernoulli), KW, gl_py_graph_bernoulli_doc},
     {"shape", FN(graph_shape), METH_O, shape_doc},
     {"op", FN(graph_op), METH_O, op_doc},
     {"grad", FN(graph_grad), KW, grad_doc},

@@ -59,6 +59,7 @@ PyObject *gl_py_graph_one_hot(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_argmax(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_argmin(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_bernoulli(GraphObject *self, PyObject *args, PyObject *kw);
 
 extern const char gl_py_graph_unary_doc[];
 extern const char gl_py_graph_binary_doc[];
@@ -75,5 +76,6 @@ extern const char gl_py_graph_one_hot_doc[];
 extern const char gl_py_graph_argmax_doc[];
 extern const char gl_py_graph_argmin_doc[];
 extern const char gl_py_graph_roll_doc[];
+extern const char gl_py_graph_bernoulli_doc[];
 
 #endif

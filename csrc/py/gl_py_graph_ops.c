@@ -282,3 +282,20 @@ PyObject *gl_py_graph_roll(GraphObject *self, PyObject *args, PyObject *kw) {
     if (gl_py_graph_writable(self) < 0) return NULL;
     return gl_py_graph_result(self, gl_roll(self->g, x, shift, (int)axis));
 }
+
+/* ---- random with an input ---- */
+
+const char gl_py_graph_bernoulli_doc[] =
+    "bernoulli($self, p)\n--\n\n"
+    "Append Bernoulli samples of a node of probabilities (any shape): 1 with\n"
+    "probability p (clamped to [0, 1]), else 0, a fresh draw each run from the\n"
+    "program's RNG; NaN where p is NaN.  grad refuses to pass a gradient into p.";
+
+PyObject *gl_py_graph_bernoulli(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"p", NULL};
+    int64_t p64;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:bernoulli", kwlist, gl_py_conv_node, &p64)) return NULL;
+    NODE_ARG(p, p64, "bernoulli: p");
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_bernoulli(self->g, p));
+}

@@ -1024,6 +1024,137 @@ static void test_label_ops(void) {
     gl_graph_free(g);
 }
 
+/* ------------------------------------------------------------------------ */
+
+/* BERNOULLI: shape, values (0/1, clamping, NaN), frequencies, a fresh draw
+ * each run, the same draws for the same seed and any thread count, runs that
+ * allocate nothing, and autodiff (refusal as argmax, data input fine). */
+static void test_bernoulli(void) {
+    const char *name = "bernoulli";
+    gl_graph *g = NULL;
+    gl_error err;
+    if (gl_graph_new(&g, &err) != GL_OK) { check(0, name, "%s", err.msg); return; }
+    enum { R = 6, C = 20000 };
+    int pin = gl_input(g, gl_shape2(R, C));
+    int b = gl_bernoulli(g, pin);
+    int bs = gl_bernoulli(g, gl_input(g, gl_shape0())); /* scalar */
+    gl_shape want = gl_shape2(R, C);
+    check(g->err.code == GL_OK && gl_shape_eq(&g->nodes[b].shape, &want) && g->nodes[bs].shape.ndim == 0 &&
+              strcmp(gl_op_name(GL_OP_BERNOULLI), "bernoulli") == 0,
+          "bernoulli: shape of its input (2-D and scalar)", "%s", g->err.msg);
+    int bad = gl_bernoulli(g, -1);
+    check(bad == -1 && g->err.code == GL_ERR_VALUE, "bernoulli: a bad input id is refused", "%s", g->err.msg);
+    gl_error_clear(&g->err);
+    bad = gl_random(g, GL_OP_BERNOULLI, gl_shape1(4), 0.5f, 0.0f);
+    check(bad == -1 && strstr(g->err.msg, "not a random op without inputs") != NULL,
+          "bernoulli: gl_random refuses it (it has an input)", "%s", g->err.msg);
+    gl_error_clear(&g->err);
+
+    gl_program *p = compile(g, 1, &b, NULL, name);
+    if (!p) { gl_graph_free(g); return; }
+    /* rows: p = 0, 1, 0.3, -2 (-> 0), 7 (-> 1), and a mixed row with a NaN */
+    float *pv = malloc(sizeof(float) * R * C), *first = malloc(sizeof(float) * R * C);
+    if (!pv || !first) { check(0, name, "out of memory"); free(pv); free(first); gl_program_free(p); gl_graph_free(g); return; }
+    const float rowp[5] = {0.0f, 1.0f, 0.3f, -2.0f, 7.0f};
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < C; c++) pv[r * C + c] = rowp[r];
+    for (int c = 0; c < C; c++) pv[5 * C + c] = (float)(c % 10) / 9.0f; /* 0, 1/9, ..., 1 */
+    pv[5 * C + 3] = NAN;
+    gl_program_bind(p, pin, pv, NULL);
+    gl_rng rng;
+    gl_rng_seed(&rng, 11);
+    check(gl_program_run(p, NULL, NULL, &err) != GL_OK && strstr(err.msg, "bernoulli") != NULL,
+          "bernoulli: a run without an RNG is an error", "%s", err.msg);
+    if (!run(p, NULL, &rng, name)) { free(pv); free(first); gl_program_free(p); gl_graph_free(g); return; }
+    const float *o = gl_program_output(p, 0);
+    memcpy(first, o, sizeof(float) * R * C);
+    int ok = 1;
+    int64_t ones[R] = {0}, other = 0;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float v = o[r * C + c];
+            if (r == 5 && c == 3) { ok &= v != v; continue; }
+            other += v != 0.0f && v != 1.0f;
+            ones[r] += v == 1.0f;
+        }
+    check(ok && other == 0, "bernoulli: values are 0 or 1, NaN for a NaN p", "%lld others", (long long)other);
+    check(ones[0] == 0 && ones[1] == C && ones[3] == 0 && ones[4] == C,
+          "bernoulli: p = 0 (and < 0) gives 0, p = 1 (and > 1) gives 1", "%lld %lld %lld %lld", (long long)ones[0],
+          (long long)ones[1], (long long)ones[3], (long long)ones[4]);
+    /* binomial(20000, 0.3): sd = 64.8; 5 sd */
+    check(fabs((double)ones[2] - 0.3 * C) < 5 * sqrt(C * 0.3 * 0.7), "bernoulli: frequency of p = 0.3",
+          "%lld of %d", (long long)ones[2], C);
+    int64_t per[10] = {0};
+    for (int c = 0; c < C; c++) if (c != 3) per[c % 10] += o[5 * C + c] == 1.0f;
+    ok = per[0] == 0 && per[9] == C / 10;
+    for (int k = 1; k < 9; k++) {
+        double q = k / 9.0, m = q * (C / 10 - (k == 3));
+        ok &= fabs((double)per[k] - m) < 5 * sqrt(m * (1 - q)) + 1;
+    }
+    check(ok, "bernoulli: frequencies of p = k/9 in one row", "%lld %lld %lld", (long long)per[1], (long long)per[4],
+          (long long)per[8]);
+
+    /* the next run draws again; the same seed repeats; a 3-thread pool gives the same bits */
+    int ok_run = run(p, NULL, &rng, name);
+    check(ok_run && memcmp(first + 2 * C, gl_program_output(p, 0) + 2 * C, sizeof(float) * C) != 0,
+          "bernoulli: each run draws afresh", "%s", "");
+    gl_pool *pool = NULL;
+    if (gl_pool_new(3, &pool, &err) != GL_OK) { check(0, name, "pool: %s", err.msg); pool = NULL; }
+    gl_rng_seed(&rng, 11);
+    ok_run = pool && run(p, pool, &rng, name);
+    const float *o2 = gl_program_output(p, 0);
+    int same = ok_run;
+    for (int i = 0; same && i < R * C; i++) same = (o2[i] == first[i]) || (o2[i] != o2[i] && first[i] != first[i]);
+    check(same && rng.counter == 1, "bernoulli: same seed, same draws (with a 3-thread pool)", "counter %llu",
+          (unsigned long long)rng.counter);
+    long long before = gl_alloc_count();
+    ok = 1;
+    for (int r = 0; ok && r < 50; r++) ok = run(p, pool, &rng, name);
+    check(ok && gl_alloc_count() == before, "bernoulli: runs allocate nothing", "%lld allocations",
+          gl_alloc_count() - before);
+    gl_pool_free(pool);
+    gl_program_free(p);
+    free(pv);
+    free(first);
+
+    /* autodiff: a gradient into p is refused; p from data (or behind stop_gradient) is fine */
+    float wv[4] = {0.5f, -1.0f, 2.0f, 0.25f};
+    int w = gl_param(g, gl_shape2(1, 4), wv);
+    int x = gl_input(g, gl_shape2(3, 4));
+    int prob = gl_unary(g, GL_OP_SIGMOID, gl_mul(g, x, w), 0, 0);
+    int y_bad = gl_sum_all(g, gl_bernoulli(g, prob));
+    int gr = -1;
+    gl_status st = gl_grad(g, y_bad, -1, 1, &w, &gr);
+    check(st == GL_ERR_UNSUPPORTED && strstr(g->err.msg, "bernoulli is not differentiable") &&
+              strstr(g->err.msg, "stop_gradient"),
+          "bernoulli: grad through it is refused", "status %d: %s", (int)st, g->err.msg);
+    gl_error_clear(&g->err);
+    /* loss = sum(w * bernoulli(x)) + sum(w * bernoulli(stop_gradient(prob))): d/dw = column sums */
+    int y_ok = gl_add(g, gl_sum_all(g, gl_mul(g, w, gl_bernoulli(g, x))),
+                      gl_sum_all(g, gl_mul(g, w, gl_bernoulli(g, gl_stop_gradient(g, prob)))));
+    st = gl_grad(g, y_ok, -1, 1, &w, &gr);
+    if (st != GL_OK) { check(0, "bernoulli: grad with a data p", "%s", g->err.msg); gl_graph_free(g); return; }
+    gl_program *pg = compile(g, 1, &gr, NULL, name);
+    if (pg) {
+        float xv[12] = {1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1}; /* p in {0, 1}: the samples equal x */
+        gl_program_bind(pg, x, xv, NULL);
+        gl_rng_seed(&rng, 3);
+        if (run(pg, NULL, &rng, name)) {
+            const float *gw = gl_program_output(pg, 0);
+            float sg[4]; /* bernoulli(sigmoid(x * w)) is random: bounds only */
+            int ok2 = 1;
+            for (int c = 0; c < 4; c++) {
+                sg[c] = gw[c] - (xv[c] + xv[4 + c] + xv[8 + c]);
+                ok2 &= sg[c] >= 0.0f && sg[c] <= 3.0f && sg[c] == floorf(sg[c]);
+            }
+            check(ok2, "bernoulli: grad wrt w with a data p (and p behind stop_gradient)", "%g %g %g %g", gw[0], gw[1],
+                  gw[2], gw[3]);
+        }
+        gl_program_free(pg);
+    }
+    gl_graph_free(g);
+}
+
 int main(void) {
     test_arena_chain();
     test_arena_outputs_survive();
@@ -1040,6 +1171,7 @@ int main(void) {
     test_compile_errors();
     test_programs_share_graph();
     test_label_ops();
+    test_bernoulli();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail != 0;
 }

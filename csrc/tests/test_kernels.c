@@ -307,6 +307,39 @@ static void test_rng(void) {
     for (int i = 0; i < 100; i++) ok &= a[i] == 1;
     CHECK(ok, "dropout p = 0 keeps all");
 
+    /* bernoulli: u < p with the uniform fill's words; 1 vs 2 threads and in
+     * place (out == prob) give the same bits */
+    {
+        const int64_t nb = 300001;
+        float *pr = malloc(sizeof(float) * nb), *inpl = malloc(sizeof(float) * nb), uni[203];
+        CHECK(pr && inpl, "bernoulli buffers");
+        if (pr && inpl) {
+            for (int64_t i = 0; i < nb; i++) pr[i] = (float)(i % 101) / 100.0f - 0.2f; /* -0.2 .. 0.8 */
+            pr[5] = NAN;
+            memcpy(inpl, pr, sizeof(float) * nb);
+            gl_rng_seed(&r1, 42);
+            gl_rng_seed(&r2, 42);
+            gl_rng_bernoulli(&r1, NULL, pr, a, nb);
+            gl_rng_bernoulli(&r2, p2, inpl, inpl, nb);
+            int same = r1.counter == 1 && r2.counter == 1;
+            for (int64_t i = 0; same && i < nb; i++) same = a[i] == inpl[i] || (a[i] != a[i] && inpl[i] != inpl[i]);
+            CHECK(same, "bernoulli: 1 vs 2 threads, and in place, give the same bits");
+            gl_rng_seed(&r1, 42);
+            gl_rng_uniform(&r1, NULL, uni, 203, 0, 1);
+            ok = a[5] != a[5];
+            for (int i = 0; i < 203; i++)
+                if (i != 5) ok &= a[i] == (uni[i] < pr[i] ? 1.0f : 0.0f);
+            CHECK(ok, "bernoulli: element i is uniform[i] < p[i] (NaN p -> NaN)");
+            int64_t ones = 0, count = 0;
+            for (int64_t i = 0; i < nb; i++)
+                if (i % 101 == 70) { ones += a[i] == 1.0f; count++; } /* p = 0.5 */
+            CHECK(fabs((double)ones / count - 0.5) < 5 * 0.5 / sqrt((double)count), "bernoulli: p = 0.5 frequency %g",
+                  (double)ones / count);
+        }
+        free(pr);
+        free(inpl);
+    }
+
     /* shuffle: a permutation, deterministic, roughly uniform */
     int64_t idx[100], idx2[100];
     for (int i = 0; i < 100; i++) idx[i] = idx2[i] = i;

@@ -1,7 +1,10 @@
 """Evaluation metrics for generative models (TECHNIQUES.md §F).
 
-Currently: :func:`mode_coverage` (modes covered, high-quality fraction and
-reverse KL on 2-D Gaussian mixtures, the PacGAN / VEEGAN protocol).
+* :mod:`.modes`: :func:`mode_coverage` (modes covered, high-quality fraction and
+  reverse KL on 2-D Gaussian mixtures, the PacGAN / VEEGAN protocol);
+* :mod:`.images`: classifier score, Fréchet and kernel distances, class diversity;
+* :mod:`.latent`: :func:`linear_probe`, :func:`clustering_accuracy`,
+  :func:`class_radius` and :func:`class_radius_bound`.
 
 Examples
 --------
@@ -16,9 +19,12 @@ from . import modes
 from .modes import ModeCoverage, mode_coverage
 from .images import (batched, class_diversity, classifier_score, frechet_distance, kernel_distance,
                      renyi_entropy)
+from . import latent
+from .latent import class_radius, class_radius_bound, clustering_accuracy, linear_probe
 
 __all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
-           "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier"]
+           "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier",
+           "latent", "linear_probe", "clustering_accuracy", "class_radius", "class_radius_bound"]
 
 
 
