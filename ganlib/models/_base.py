@@ -7,10 +7,12 @@ functions and passes them to the trainer, which runs every step in C.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+import contextlib
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .. import ops
 from .._checks import check_int
 from ..checkpoint import _make_optimizer, _spec_or_none
 from ..nn.layers import from_spec
@@ -36,6 +38,20 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@contextlib.contextmanager
+def eval_modes(*modules: Module) -> Iterator[None]:
+    """Every submodule in eval mode while a forward pass is traced (batch norm reads its
+    running statistics, dropout is off), without touching the modules' compiled caches."""
+    saved = [(m, m.training) for mod in modules for m in mod._modules()]
+    for m, _ in saved:
+        m.training = False
+    try:
+        yield
+    finally:
+        for m, mode in saved:
+            m.training = mode
+
+
 class LatentModel(Trainer):
     """Base of the autoencoder family: modules ``E`` (encoder) and ``Dec`` (decoder), plus others.
 
@@ -58,6 +74,7 @@ class LatentModel(Trainer):
         for name in trained:
             opts.setdefault(name, Adam(lr, betas=betas))
         self._checked: tuple | None = None
+        self._readers: dict[str, tuple[Module, ops.Function]] = {}
         Trainer.__init__(self, modules, opts, self._phases(), seed=seed)
 
     # ---- modules -------------------------------------------------------------------------------
@@ -171,6 +188,28 @@ class LatentModel(Trainer):
         return Trainer.fit(self, {"data": data}, steps, batch_size, log_every, callbacks, progress)
 
     # ---- reading the networks ----------------------------------------------------------------------
+    def _infer(self, name: str, *arrays: np.ndarray) -> np.ndarray:
+        """Module ``name`` on arrays in inference mode (as after ``eval()`` in PyTorch: batch norm
+        with its running statistics, no dropout), whatever mode the module is in for training."""
+        module = self.modules[name]
+        hit = self._readers.get(name)
+        if hit is None or hit[0] is not module:
+            def forward(*xs: ops.Tensor) -> ops.Tensor:
+                with eval_modes(module):
+                    return module.forward(*xs)
+            fn = ops.Function(forward, training=False, update_state=False)
+            fn.__name__ = f"{type(self).__name__}.{name}"
+            hit = self._readers[name] = (module, fn)
+        with module.buffer.in_use(f"{type(self).__name__} (module {name})"):
+            return hit[1](*arrays)
+
+    def clear_cache(self) -> None:
+        """Drop every compiled program kept for use outside ``fit`` (forward programs of the
+        modules and of ``encode`` / ``decode`` / ``sample``); ``fit``'s own are kept."""
+        super().clear_cache()
+        for _, fn in self._readers.values():
+            fn.clear_cache()
+
     @staticmethod
     def _batched(fn: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
         n = arrays[0].shape[0]

@@ -148,10 +148,10 @@ class Autoencoder(LatentModel):
         return Step(minimize={"E": loss, "Dec": loss}, log={"recon": loss})
 
     def _encode_rows(self, x: np.ndarray) -> np.ndarray:
-        return self.E._read(x)
+        return self._infer("E", x)
 
     def _decode_rows(self, z: np.ndarray) -> np.ndarray:
-        out = self.Dec._read(z)
+        out = self._infer("Dec", z)
         return sigmoid(out) if self.reconstruction == "bernoulli" else out
 
     def _options(self) -> dict:

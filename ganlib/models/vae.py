@@ -29,7 +29,7 @@ from .._checks import check_bool, check_choice, check_int, check_real
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, sigmoid
+from ._base import LatentModel, eval_modes, sigmoid
 from .autoencoder import bernoulli_nll, build_pair, flat_sum, input_shape_of
 
 DECODERS = ("bernoulli", "gaussian")
@@ -200,18 +200,18 @@ class VAE(LatentModel):
 
     # ---- reading -----------------------------------------------------------------------------------
     def _encode_rows(self, x: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-        h = self.E._read(x) if y is None else self.E._read(x, y)
+        h = self._infer("E", x) if y is None else self._infer("E", x, y)
         return np.ascontiguousarray(h[:, :self.latent_dim])
 
     def encode_distribution(self, x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """The posterior's mean μ and log-variance log σ², each ``(n, latent_dim)``."""
         rows, yy = self._inputs(x, y, "VAE.encode_distribution")
-        read = (lambda r, l=None: self.E._read(r) if l is None else self.E._read(r, l))
+        read = (lambda r, l=None: self._infer("E", r) if l is None else self._infer("E", r, l))
         h = self._batched(read, rows) if yy is None else self._batched(read, rows, yy)
         return np.ascontiguousarray(h[:, :self.latent_dim]), np.ascontiguousarray(h[:, self.latent_dim:])
 
     def _decode_rows(self, z: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-        out = self.Dec._read(z) if y is None else self.Dec._read(z, y)
+        out = self._infer("Dec", z) if y is None else self._infer("Dec", z, y)
         return sigmoid(out) if self.decoder == "bernoulli" else out
 
     # ---- likelihood ---------------------------------------------------------------------------------
@@ -224,7 +224,10 @@ class VAE(LatentModel):
             return ops.reshape(ops.broadcast_to(ops.reshape(t, (m, 1, w)), (m, k, w)), (m * k, w))
 
         def fn(x: ops.Tensor, *y: ops.Tensor) -> ops.Tensor:
-            yy = y[0] if y else None
+            with eval_modes(self.E, self.Dec):
+                return log_weights(x, y[0] if y else None)
+
+        def log_weights(x: ops.Tensor, yy: ops.Tensor | None) -> ops.Tensor:
             mu, logvar = self._posterior(x, yy)
             eps = ops.randn((m * k, d))
             z = rep(mu) + ops.exp(rep(logvar) * 0.5) * eps
