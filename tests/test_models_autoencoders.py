@@ -187,7 +187,7 @@ def test_conditional_vae_needs_and_uses_labels():
         cvae.fit(X, y.astype(np.float32), steps=1, progress=False)
     with pytest.raises(ValueError, match="conditional must be True"):
         gl.models.ConditionalVAE(SHAPE, 2, conditional=False)
-    with pytest.raises(ValueError, match="conv preset takes no labels"):
+    with pytest.raises(ValueError, match="conv preset.s encoder takes no labels"):
         gl.models.VAE((1, 28, 28), 2, preset="conv", conditional=True)
 
 

@@ -55,11 +55,11 @@ def build_pair(preset: str, input_shape: tuple, enc_out: int, dec_in: int, hidde
     if preset == "mlp":
         return (ae_presets.mlp_encoder(input_shape, enc_out, hidden, extra=enc_extra, seed=seed),
                 ae_presets.mlp_decoder(dec_in, input_shape, hidden, extra=dec_extra, seed=seed + 1))
-    if enc_extra or dec_extra:
-        raise ValueError(f"{what}: the conv preset takes no labels; use preset='mlp' or pass your own "
-                         "E / Dec taking (x, y) / (z, y)")
+    if enc_extra:
+        raise ValueError(f"{what}: the conv preset's encoder takes no labels; use preset='mlp' or pass your own "
+                         "E taking (x, y)")
     return (ae_presets.conv_encoder(input_shape, enc_out, width, seed=seed),
-            ae_presets.conv_decoder(dec_in, input_shape, width, seed=seed + 1))
+            ae_presets.conv_decoder(dec_in, input_shape, width, extra=dec_extra, seed=seed + 1))
 
 
 def input_shape_of(shape: Any, what: str) -> tuple[int, ...]:

@@ -144,8 +144,10 @@ def conv_encoder(image_shape: Any, out_features: int, width: int = 32, seed: int
     return Sequential(*layers)
 
 
-def conv_decoder(latent: int, image_shape: Any, width: int = 32, seed: int | None = None) -> Sequential:
-    """Codes ``(N, latent)`` -> images: Linear -> ReLU -> a (w 2^(k-1), s, s) map, then
+def conv_decoder(latent: int, image_shape: Any, width: int = 32, extra: int = 0,
+                 seed: int | None = None) -> Sequential:
+    """Codes ``(N, latent)`` (plus ``extra`` features, e.g. one-hot labels: ``Dec(z, y)``) -> images:
+    Linear -> ReLU -> a (w 2^(k-1), s, s) map, then
     ``[ConvTranspose2d(4, stride 2, padding 1) -> ReLU] x (k-1)`` halving channels and a last
     ConvTranspose2d to C channels (no output activation).
 
@@ -159,9 +161,11 @@ def conv_decoder(latent: int, image_shape: Any, width: int = 32, seed: int | Non
     latent = check_int(f"{what}: latent", latent, 1)
     c, _, side, stages = _image(image_shape, what)
     w = check_int(f"{what}: width", width, 1)
+    extra = check_int(f"{what}: extra", extra, 0)
     seeds = _seeds(seed, what)
     ch = w * 2 ** (stages - 1)
-    layers: list[Module] = [Linear(latent, ch * side * side, seed=seeds()), ReLU(), Reshape(ch, side, side)]
+    layers: list[Module] = [Concat()] if extra else []
+    layers += [Linear(latent + extra, ch * side * side, seed=seeds()), ReLU(), Reshape(ch, side, side)]
     for _ in range(stages - 1):
         layers += [ConvTranspose2d(ch, ch // 2, 4, stride=2, padding=1, seed=seeds()), ReLU()]
         ch //= 2
