@@ -4,7 +4,9 @@
   reverse KL on 2-D Gaussian mixtures, the PacGAN / VEEGAN protocol);
 * :mod:`.images`: classifier score, Fréchet and kernel distances, class diversity;
 * :mod:`.latent`: :func:`linear_probe`, :func:`clustering_accuracy`,
-  :func:`class_radius` and :func:`class_radius_bound`.
+  :func:`class_radius` and :func:`class_radius_bound`;
+* :mod:`.interpolation`: :func:`interpolation_scores` (Mean Distance and Smoothness of
+  interpolations on the ACAI lines benchmark).
 
 Examples
 --------
@@ -21,10 +23,13 @@ from .images import (batched, class_diversity, classifier_score, frechet_distanc
                      renyi_entropy)
 from . import latent
 from .latent import class_radius, class_radius_bound, clustering_accuracy, linear_probe
+from . import interpolation
+from .interpolation import interpolation_scores
 
 __all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
            "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier",
-           "latent", "linear_probe", "clustering_accuracy", "class_radius", "class_radius_bound"]
+           "latent", "linear_probe", "clustering_accuracy", "class_radius", "class_radius_bound",
+           "interpolation", "interpolation_scores"]
 
 
 
