@@ -7,6 +7,9 @@
 * :class:`AAE` — adversarial autoencoders with Gaussian, mixture and label-conditioned
   mixture priors, unsupervised clustering and the supervised (style x label) variant.
 
+The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
+encoder_clip=0.3)``).
+
 Examples
 --------
 >>> vae = gl.models.VAE((1, 28, 28), latent_dim=20, hidden=[200], seed=0)

@@ -65,7 +65,8 @@ class LatentModel(Trainer):
     _unit_interval = False         # data must lie in [0, 1] (Bernoulli likelihoods)
 
     def _init_model(self, modules: Mapping[str, Module], lr: float, optimizers: Mapping[str, Optimizer] | None,
-                    trained: Iterable[str], seed: int, betas: tuple = (0.9, 0.999)) -> None:
+                    trained: Iterable[str], seed: int, betas: tuple = (0.9, 0.999),
+                    clip: Mapping[str, float] | None = None) -> None:
         opts = dict(optimizers or {})
         for name in opts:
             if name not in modules:
@@ -75,7 +76,7 @@ class LatentModel(Trainer):
             opts.setdefault(name, Adam(lr, betas=betas))
         self._checked: tuple | None = None
         self._readers: dict[str, tuple[Module, ops.Function]] = {}
-        Trainer.__init__(self, modules, opts, self._phases(), seed=seed)
+        Trainer.__init__(self, modules, opts, self._phases(), clip=clip, seed=seed)
 
     # ---- modules -------------------------------------------------------------------------------
     @property

@@ -72,6 +72,28 @@ class LogLikelihood:
         return self.nll / (self.dims * math.log(2.0))
 
 
+def batch_halves(t: ops.Tensor) -> tuple[ops.Tensor, ops.Tensor]:
+    """Rows ``[0, b//2)`` and ``[b//2, 2 (b//2))`` of a batch, flattened: ``(b//2, features)`` each."""
+    n = t.shape[0]
+    h = n // 2
+    flat = ops.reshape(t, (1, -1))            # row-major: the first h rows are the first h*w values
+    w = flat.shape[1] // n
+    return (ops.reshape(ops.slice(flat, 0, h * w), (h, w)),
+            ops.reshape(ops.slice(flat, h * w, 2 * h * w), (h, w)))
+
+
+def lipschitz_penalty(x: ops.Tensor, codes: ops.Tensor, what: str) -> ops.Tensor:
+    """``Σᵢ ‖f(lᵢ) − f(l_{i+b/2})‖² / ‖lᵢ − l_{i+b/2}‖²`` over the ``b // 2`` pairs of a batch:
+    ``x`` the images ``l`` the encoder saw, ``codes`` their encodings ``f(l)``."""
+    if x.shape[0] < 2:
+        raise ValueError(f"{what}: lipschitz= pairs rows i and i + b/2 of each batch; it needs batch_size >= 2, "
+                         f"got {x.shape[0]}")
+    l1, l2 = batch_halves(x)
+    f1, f2 = batch_halves(codes)
+    omega = ops.sum(ops.square(f1 - f2), axis=1) / (ops.sum(ops.square(l1 - l2), axis=1) + 1e-12)
+    return ops.sum(omega)
+
+
 @register_trainer("ganlib.VAE")
 class VAE(LatentModel):
     """A variational autoencoder.
@@ -108,8 +130,28 @@ class VAE(LatentModel):
         The label goes to encoder and decoder (``fit(x, y)``, ``sample(n, labels)``).
     num_classes : int
         Classes of a conditional model.
+    lipschitz : float
+        Weight λ of the Lipschitz-encoding penalty (Manoj 2018; 30 in the lecture, 0: off)
+        ``λ Σᵢ ω(lᵢ, l_{i+b/2})`` over the ``b // 2`` pairs of rows ``i`` and
+        ``i + b // 2`` of each batch, with ``ω(l₁, l₂) = ‖f(l₁) − f(l₂)‖² / ‖l₁ − l₂‖²``,
+        ``l`` an image of the batch (as the encoder sees it) and ``f`` the encoder (its
+        mean μ, the deterministic part of the code): it penalises encodings that lie far
+        apart relative to their images. The sum (not a mean) is added to the batch-mean
+        negative ELBO, as the definition writes it; a pair of identical images adds 0
+        (the denominator carries 1e-12). Logged as ``lipschitz`` (the unweighted sum).
+    encoder_clip : float, optional
+        Clamp every encoder weight to ``[−c, c]`` after each update (0.3 in the lecture),
+        which bounds the encoder's Lipschitz constant; None: no clipping.
     lr, optimizers, seed
         As :class:`Autoencoder`.
+
+    Examples
+    --------
+    The Lipschitz-encoding VAE of the lecture (λ = 30, weights clipped to [−0.3, 0.3]):
+
+    >>> reg = gl.models.VAE((1, 28, 28), 16, hidden=[64], lipschitz=30.0, encoder_clip=0.3)
+    >>> reg.lipschitz, reg.encoder_clip
+    (30.0, 0.3)
     """
 
     _what = "VAE"
@@ -117,7 +159,8 @@ class VAE(LatentModel):
     def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 50, *, preset: str = "mlp",
                  hidden: Any = (500, 500), width: int = 32, E: Module | None = None, Dec: Module | None = None,
                  decoder: str = "bernoulli", variance: float = 1.0, beta: float = 1.0, kl_warmup: int = 0,
-                 binarize: bool = False, conditional: bool = False, num_classes: int = 10, lr: float = 1e-3,
+                 binarize: bool = False, conditional: bool = False, num_classes: int = 10,
+                 lipschitz: float = 0.0, encoder_clip: float | None = None, lr: float = 1e-3,
                  optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
@@ -134,6 +177,9 @@ class VAE(LatentModel):
         self.conditional = check_bool(f"{what}: conditional", conditional)
         self._needs_labels = self.conditional
         self.num_classes = check_int(f"{what}: num_classes", num_classes, 1)
+        self.lipschitz = check_real(f"{what}: lipschitz", lipschitz, nonnegative=True)
+        self.encoder_clip = (None if encoder_clip is None else
+                             check_real(f"{what}: encoder_clip", encoder_clip, positive=True))
         self.preset, self.hidden, self.width = preset, list(np.atleast_1d(hidden).tolist()), width
         seed = check_int(f"{what}: seed", seed, 0)
         extra = self.num_classes if self.conditional else 0
@@ -143,7 +189,8 @@ class VAE(LatentModel):
         E = self._module(E, "E", lambda: pe)
         Dec = self._module(Dec, "Dec", lambda: pd)
         self.lr = check_real(f"{what}: lr", lr, positive=True)
-        self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed)
+        clip = None if self.encoder_clip is None else {"E": self.encoder_clip}
+        self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed, clip=clip)
 
     def _encoder_takes_labels(self) -> bool:
         return self.conditional
@@ -196,6 +243,10 @@ class VAE(LatentModel):
             loss = rec + weight * kl
         else:
             loss = rec + kl * self.beta if self.beta != 1.0 else rec + kl
+        if self.lipschitz:
+            penalty = lipschitz_penalty(x, mu, self._what)
+            log["lipschitz"] = penalty
+            loss = loss + penalty * self.lipschitz
         return Step(minimize={"E": loss, "Dec": loss}, log=log, keep=keep)
 
     # ---- reading -----------------------------------------------------------------------------------
@@ -315,8 +366,8 @@ class VAE(LatentModel):
         return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "preset": self.preset,
                 "hidden": self.hidden, "width": self.width, "decoder": self.decoder, "variance": self.variance,
                 "beta": self.beta, "kl_warmup": self.kl_warmup, "binarize": self.binarize,
-                "conditional": self.conditional, "num_classes": self.num_classes, "lr": self.lr,
-                "seed": self.seed}
+                "conditional": self.conditional, "num_classes": self.num_classes, "lipschitz": self.lipschitz,
+                "encoder_clip": self.encoder_clip, "lr": self.lr, "seed": self.seed}
 
 
 @register_trainer("ganlib.ConditionalVAE")
