@@ -1,4 +1,5 @@
-"""gl.models: the Lipschitz-encoding VAE: the exact penalty of one step, clipping, checkpoints and bad options."""
+"""gl.models ACAI and the Lipschitz-encoding VAE: training, the exact losses of one step, reading, checkpoints
+and bad options."""
 from __future__ import annotations
 
 import numpy as np
@@ -37,6 +38,59 @@ def round_trip(model, X, tmp_path, steps=5, batch=32):
     for name, m in model.modules.items():
         np.testing.assert_array_equal(m.buffer.data, again.modules[name].buffer.data)
     return again
+
+
+# ---------------------------------------------------------------------------------------- ACAI
+def test_acai_trains_and_reads():
+    X = images(512)
+    acai = gl.models.ACAI(SHAPE, 4, hidden=[64], seed=0)
+    hist = acai.fit(X, steps=150, batch_size=32, progress=False)
+    assert {"recon", "ae_critic", "critic_mix", "critic_real"} <= set(hist)
+    assert falls(hist["recon"]) and falls(hist["critic_mix"])
+    assert acai.encode(X[:5]).shape == (5, 4)
+    assert acai.decode(np.zeros((3, 4), np.float32)).shape == (3, *SHAPE)
+    assert acai.interpolate(X[:3], X[3:6], steps=7).shape == (3, 7, *SHAPE)
+    assert acai.sample(4, seed=0).shape == (4, *SHAPE)
+    assert acai.critique(X[:6]).shape == (6,)
+
+
+def test_acai_one_step_is_the_papers_losses():
+    X = images(128)
+    acai = gl.models.ACAI(SHAPE, 3, hidden=[16], lam=0.7, gamma=0.3, seed=1)
+    E0, Dec0, d0 = (m.clone() for m in (acai.E, acai.Dec, acai.critic))
+    h = acai.fit(X, steps=1, batch_size=16, progress=False)
+    x = acai.last_batch("data", "x")
+    alpha = acai._kept["acai_alpha"]
+    assert alpha.shape == (16,) and alpha.min() >= 0 and alpha.max() <= 0.5 and alpha.std() > 0
+    z = E0(x)
+    mix = Dec0(alpha[:, None] * z + (1 - alpha[:, None]) * np.roll(z, 1, axis=0))
+    np.testing.assert_allclose(acai._kept["acai_mix"], mix, rtol=1e-5, atol=1e-6)
+    rec = Dec0(z)
+    d_mix = d0(mix)[:, 0]
+    np.testing.assert_allclose(h["recon"][0], ((rec - x) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(h["ae_critic"][0], (d_mix ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(h["critic_mix"][0], ((d_mix - alpha) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(h["critic_real"][0], (d0(0.3 * x + 0.7 * rec)[:, 0] ** 2).mean(), rtol=1e-5)
+
+
+def test_acai_conv_preset_and_checkpoint(tmp_path):
+    X = np.random.default_rng(0).uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32)
+    acai = gl.models.ACAI((1, 28, 28), 8, preset="conv", width=4, seed=2)
+    acai.fit(X, steps=3, batch_size=16, progress=False)
+    again = round_trip(acai, X, tmp_path, steps=3, batch=16)
+    assert again.lam == 0.5 and again.gamma == 0.2 and again.preset == "conv"
+
+
+def test_acai_refuses_bad_options():
+    with pytest.raises(ValueError, match="gamma"):
+        gl.models.ACAI(SHAPE, 2, gamma=1.5)
+    with pytest.raises(ValueError, match="lam"):
+        gl.models.ACAI(SHAPE, 2, lam=-1.0)
+    with pytest.raises(ValueError, match="preset"):
+        gl.models.ACAI(SHAPE, 2, preset="resnet")
+    acai = gl.models.ACAI(SHAPE, 2, hidden=[8])
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        acai.fit(images(8), steps=1, batch_size=1, progress=False)
 
 
 # ---------------------------------------------------------------------------------------- Lipschitz VAE

@@ -5,7 +5,9 @@
 * :class:`VAE` / :class:`ConditionalVAE` — Bernoulli or Gaussian decoder, β, KL warm-up,
   dynamic binarisation, importance-weighted log-likelihood;
 * :class:`AAE` — adversarial autoencoders with Gaussian, mixture and label-conditioned
-  mixture priors, unsupervised clustering and the supervised (style x label) variant.
+  mixture priors, unsupervised clustering and the supervised (style x label) variant;
+* :class:`ACAI` — an autoencoder whose decoded interpolations a critic must not tell
+  from data (adversarially constrained interpolation).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -18,7 +20,8 @@ Examples
 """
 from ..gan import GAN
 from .aae import AAE
+from .acai import ACAI
 from .autoencoder import Autoencoder
 from .vae import VAE, ConditionalVAE, LogLikelihood
 
-__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE"]
+__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI"]
