@@ -1,11 +1,12 @@
-"""gl.models ACAI and the Lipschitz-encoding VAE: training, the exact losses of one step, reading, checkpoints
-and bad options."""
+"""gl.models ACAI, VQVAE and the Lipschitz-encoding VAE: training, the exact losses of one step, reading,
+checkpoints and bad options."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import ganlib as gl
+from ganlib.models.vqvae import Codebook, nearest_rows
 
 SHAPE = (1, 8, 8)
 
@@ -91,6 +92,119 @@ def test_acai_refuses_bad_options():
     acai = gl.models.ACAI(SHAPE, 2, hidden=[8])
     with pytest.raises(ValueError, match="batch_size >= 2"):
         acai.fit(images(8), steps=1, batch_size=1, progress=False)
+
+
+# ---------------------------------------------------------------------------------------- VQ-VAE
+@pytest.mark.parametrize("kw", [{}, {"ema": True}, {"ema": 0.9, "restart_dead": 20}, {"reconstruction": "bernoulli"}])
+def test_vqvae_variants_train_and_read(kw):
+    X = images(512)
+    vq = gl.models.VQVAE(SHAPE, 8, num_codes=32, code_dim=2, hidden=[64], seed=0, **kw)
+    hist = vq.fit(X, steps=200, batch_size=64, progress=False)
+    assert falls(hist["recon"])
+    assert ("codebook" in hist) == (not kw.get("ema")) and ("restarted" in hist) == bool(kw.get("restart_dead"))
+    assert ((hist["batch_usage"] > 0) & (hist["batch_usage"] <= 1)).all()
+    usage = vq.codebook_usage(X)
+    assert 0.0 < usage <= 1.0
+    idx = vq.code_indices(X[:10])
+    assert idx.shape == (10, 4) and idx.dtype == np.int64 and idx.min() >= 0 and idx.max() < 32
+    assert np.unique(vq.code_indices(X)).size == round(usage * 32)
+    z = vq.encode(X[:10])
+    np.testing.assert_array_equal(z, vq.codebook[idx].reshape(10, 8))           # quantised vectors, flattened
+    raw = vq.encode(X[:10], quantized=False)
+    assert raw.shape == (10, 8) and not np.array_equal(raw, z)
+    np.testing.assert_array_equal(vq.decode(raw), vq.decode(z))                 # decode quantises first
+    assert vq.reconstruct(X[:4]).shape == (4, *SHAPE)
+    assert vq.interpolate(X[:2], X[2:4], steps=5).shape == (2, 5, *SHAPE)
+    s = vq.sample(5, seed=0)
+    assert s.shape == (5, *SHAPE) and np.isfinite(s).all()
+
+
+def test_vqvae_straight_through_and_codebook_gradients():
+    """Linear encoder and decoder: the encoder's gradient is the decoder's input gradient passed
+    straight through, plus β times the commitment gradient; the codebook's is its own loss's."""
+    P, L, D, K, n, beta = 12, 4, 2, 6, 16, 0.25
+    X = np.random.default_rng(0).standard_normal((64, P)).astype(np.float32)
+    E, Dec = gl.nn.Linear(P, L, bias=False, seed=0), gl.nn.Linear(L, P, seed=1)
+    vq = gl.models.VQVAE((P,), L, num_codes=K, code_dim=D, E=E, Dec=Dec, beta=beta, seed=0)
+    W, V, c = E.param("weight").copy(), Dec.param("weight").copy(), Dec.param("bias").copy()
+    C = vq.codebook
+    vq.fit(X, steps=1, batch_size=n, progress=False)
+    x = vq.last_batch("data", "x").astype(np.float64)
+    z = x @ W.T                                                # (n, L)
+    rows = z.reshape(-1, D)
+    idx = nearest_rows(rows, C)
+    q = C[idx].astype(np.float64)
+    zq = q.reshape(n, L)
+    g_dec_in = 2.0 / (n * P) * (zq @ V.T + c - x) @ V          # dL_recon / d(decoder input)
+    g_commit = beta * 2.0 / (n * L) * (rows - q).reshape(n, L)
+    np.testing.assert_allclose(E.named_grads()["weight"], (g_dec_in + g_commit).T @ x, rtol=1e-4, atol=1e-6)
+    onehot = np.eye(K)[idx]
+    g_cb = onehot.T @ (2.0 / (n * L) * (q - rows))
+    np.testing.assert_allclose(vq.modules["codebook"].named_grads()["weight"], g_cb, rtol=1e-4, atol=1e-7)
+    # β = 0: what reaches the encoder is the decoder's gradient alone
+    vq0 = gl.models.VQVAE((P,), L, num_codes=K, code_dim=D, E=gl.nn.Linear(P, L, bias=False, seed=0),
+                          Dec=gl.nn.Linear(L, P, seed=1), beta=0.0, seed=0)
+    vq0.fit(X, steps=1, batch_size=n, progress=False)
+    np.testing.assert_allclose(vq0.E.named_grads()["weight"], g_dec_in.T @ x, rtol=1e-4, atol=1e-6)
+    assert np.abs(g_dec_in).max() > 1e-3
+
+
+def test_vqvae_ema_update_and_dead_code_restart():
+    X = images(256)
+    K, D = 16, 2
+    vq = gl.models.VQVAE(SHAPE, 4, num_codes=K, code_dim=D, hidden=[16], ema=0.8, restart_dead=1, seed=3)
+    E0, C0 = vq.E.clone(), vq.codebook
+    h = vq.fit(X, steps=1, batch_size=32, progress=False)
+    x = vq.last_batch("data", "x")
+    rows = E0(x).reshape(-1, D).astype(np.float64)
+    onehot = np.eye(K)[nearest_rows(rows, C0)]
+    counts = onehot.sum(axis=0)
+    N = 0.8 * 1.0 + 0.2 * counts
+    M = 0.8 * C0 + 0.2 * onehot.T @ rows
+    tot = N.sum()
+    codes = M / ((N + 1e-5) / (tot + K * 1e-5) * tot)[:, None]
+    used = counts > 0
+    assert h["restarted"][0] == (~used).sum() > 0
+    np.testing.assert_allclose(vq._kept["vq_count"][used], N[used], rtol=1e-5)
+    np.testing.assert_allclose(vq._kept["vq_sum"][used], M[used], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(vq.codebook[used], codes[used], rtol=1e-4, atol=1e-6)
+    # every unused code moved onto an encoder output of the batch, its count reset to 1
+    np.testing.assert_array_equal(vq._kept["vq_count"][~used], 1.0)
+    for k in np.flatnonzero(~used):
+        assert np.abs(rows - vq.codebook[k]).max(axis=1).min() < 1e-5
+    np.testing.assert_array_equal(vq._kept["vq_idle"], 0.0)
+    # without restarts an unused code keeps its place
+    plain = gl.models.VQVAE(SHAPE, 4, num_codes=K, code_dim=D, hidden=[16], ema=0.8, seed=3)
+    plain.fit(X, steps=1, batch_size=32, progress=False)
+    np.testing.assert_allclose(plain.codebook[~used], C0[~used] * (0.8 / (0.8 + 1e-5) * (tot + K * 1e-5) / tot),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [{}, {"ema": True, "restart_dead": 3}])
+def test_vqvae_checkpoint(tmp_path, kw):
+    X = images(128)
+    vq = gl.models.VQVAE(SHAPE, 8, num_codes=16, code_dim=4, hidden=[16], seed=4, **kw)
+    vq.fit(X, steps=8, batch_size=32, progress=False)
+    again = round_trip(vq, X, tmp_path, steps=6)
+    np.testing.assert_array_equal(again.codebook, vq.codebook)
+    np.testing.assert_array_equal(again.encode(X[:5]), vq.encode(X[:5]))
+
+
+def test_vqvae_refuses_bad_options():
+    with pytest.raises(ValueError, match="multiple of code_dim"):
+        gl.models.VQVAE(SHAPE, 6, code_dim=4)
+    with pytest.raises(ValueError, match="restart_dead= needs ema=True"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, restart_dead=10)
+    with pytest.raises(ValueError, match="pass codebook= only with ema=False"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, ema=True, codebook=Codebook(256, 2))
+    with pytest.raises(ValueError, match=r"Codebook\(256, 2\)"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, codebook=Codebook(10, 2))
+    with pytest.raises(ValueError, match="decay in"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, ema=1.5)
+    with pytest.raises((TypeError, ValueError), match="ema"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, ema="yes")
+    with pytest.raises(ValueError, match="beta"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, beta=-0.1)
 
 
 # ---------------------------------------------------------------------------------------- Lipschitz VAE

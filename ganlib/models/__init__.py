@@ -7,7 +7,9 @@
 * :class:`AAE` — adversarial autoencoders with Gaussian, mixture and label-conditioned
   mixture priors, unsupervised clustering and the supervised (style x label) variant;
 * :class:`ACAI` — an autoencoder whose decoded interpolations a critic must not tell
-  from data (adversarially constrained interpolation).
+  from data (adversarially constrained interpolation);
+* :class:`VQVAE` — a vector-quantised autoencoder (gradient or EMA codebook, dead-code
+  restarts, codebook usage).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -23,5 +25,6 @@ from .aae import AAE
 from .acai import ACAI
 from .autoencoder import Autoencoder
 from .vae import VAE, ConditionalVAE, LogLikelihood
+from .vqvae import VQVAE, Codebook
 
-__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI"]
+__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook"]
