@@ -1,5 +1,5 @@
-"""gl.models ACAI, VQVAE and the Lipschitz-encoding VAE: training, the exact losses of one step, reading,
-checkpoints and bad options."""
+"""gl.models ACAI, VQVAE, AlphaGAN and the Lipschitz-encoding VAE: training, the exact losses of one
+step, reading, checkpoints and bad options."""
 from __future__ import annotations
 
 import numpy as np
@@ -205,6 +205,55 @@ def test_vqvae_refuses_bad_options():
         gl.models.VQVAE(SHAPE, 8, code_dim=2, ema="yes")
     with pytest.raises(ValueError, match="beta"):
         gl.models.VQVAE(SHAPE, 8, code_dim=2, beta=-0.1)
+
+
+# ---------------------------------------------------------------------------------------- α-GAN
+def test_alphagan_trains_and_reads():
+    X = images(512) * 2 - 1
+    ag = gl.models.AlphaGAN(SHAPE, 4, preset="mlp", hidden=[64], code_hidden=[32], lr=1e-3, seed=0)
+    hist = ag.fit(X, steps=150, batch_size=32, progress=False)
+    assert {"recon", "d_loss", "c_loss", "e_adversarial", "g_adversarial"} <= set(hist)
+    assert falls(hist["recon"]) and all(np.isfinite(hist[k]).all() for k in hist)
+    assert ag.encode(X[:5]).shape == (5, 4)
+    s = ag.sample(6, seed=0)
+    assert s.shape == (6, *SHAPE) and s.min() >= -1 and s.max() <= 1
+    assert ag.reconstruct(X[:3]).shape == (3, *SHAPE)
+    assert ag.discriminate(X[:4]).shape == (4,)
+
+
+@pytest.mark.parametrize("adversarial", ["ratio", "nonsaturating"])
+def test_alphagan_generator_phase_losses(adversarial):
+    X = images(128) * 2 - 1
+    ag = gl.models.AlphaGAN(SHAPE, 3, preset="mlp", hidden=[16], code_hidden=[16], lam=3.0,
+                            adversarial=adversarial, seed=1)
+    E0, G0 = ag.modules["E"].clone(), ag.G.clone()
+    h = ag.fit(X, steps=1, batch_size=16, progress=False)
+    x = ag.last_batch("data", "x")
+    z = E0(x)
+    np.testing.assert_allclose(h["recon"][0], np.abs(x - G0(z)).mean(), rtol=1e-5)
+    logits = ag.modules["C"](z)[:, 0]              # C was updated by the disc phase before "gen" ran
+    want = -logits.mean() if adversarial == "ratio" else np.logaddexp(0, -logits).mean()
+    np.testing.assert_allclose(h["e_adversarial"][0], want, rtol=1e-5)
+
+
+def test_alphagan_dcgan_preset_and_checkpoint(tmp_path):
+    X = np.clip(np.random.default_rng(0).normal(0, 0.5, (64, 1, 28, 28)), -1, 1).astype(np.float32)
+    ag = gl.models.AlphaGAN((1, 28, 28), 8, width=4, code_hidden=[16], seed=2)
+    ag.fit(X, steps=2, batch_size=16, progress=False)
+    assert ag.sample(2, seed=0).shape == (2, 1, 28, 28)
+    round_trip(ag, X, tmp_path, steps=2, batch=16)
+
+
+def test_alphagan_refuses_bad_options():
+    with pytest.raises(ValueError, match="adversarial"):
+        gl.models.AlphaGAN(SHAPE, 2, preset="mlp", adversarial="wgan")
+    with pytest.raises(ValueError, match="preset"):
+        gl.models.AlphaGAN(SHAPE, 2, preset="resnet")
+    with pytest.raises(ValueError, match="supported"):
+        gl.models.AlphaGAN(SHAPE, 2)                      # the dcgan preset needs 28, 32 or 64 px
+    ag = gl.models.AlphaGAN(SHAPE, 2, preset="mlp", hidden=[8], code_hidden=[8])
+    with pytest.raises(ValueError, match=r"data must lie in \[-1, 1\]"):
+        ag.fit(images(16) * 3, steps=1, progress=False)
 
 
 # ---------------------------------------------------------------------------------------- Lipschitz VAE

@@ -9,7 +9,8 @@
 * :class:`ACAI` — an autoencoder whose decoded interpolations a critic must not tell
   from data (adversarially constrained interpolation);
 * :class:`VQVAE` — a vector-quantised autoencoder (gradient or EMA codebook, dead-code
-  restarts, codebook usage).
+  restarts, codebook usage);
+* :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators.
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -23,8 +24,10 @@ Examples
 from ..gan import GAN
 from .aae import AAE
 from .acai import ACAI
+from .alphagan import AlphaGAN
 from .autoencoder import Autoencoder
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
-__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook"]
+__all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
+           "AlphaGAN"]
