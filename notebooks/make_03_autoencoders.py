@@ -270,14 +270,16 @@ took("f", t0)'''),
     ("md", '''## (g) Class radius and ‖p‖₂² of the VAE's decoder
 
 `003` defines the class radius as the expected distance from z ~ N(0, I) to the nearest latent point
-that decodes to another class (classes by the shipped MNIST classifier). `gl.metrics.class_radius`
+that decodes to another class (classes by the shipped MNIST classifier, on the decodes mapped from
+[0, 1] to the [−1, 1] it was trained on). `gl.metrics.class_radius`
 draws latents, finds each one's nearest draw of another class, and bisects along that segment to
 the class boundary. ‖p‖₂² is the collision probability of the decoded classes, and the lecture's
 bound log(4π log(1/‖p‖²)) / √(2 log(1/‖p‖²)) — the radius a generator with that class distribution
 can at most keep on average, for a 1-Lipschitz map under the theorem's assumptions.'''),
     ("code", '''t0 = time.perf_counter()
-rad = gl.metrics.class_radius(vae.decode, clf, 50, n=B["radius_n"], details=True, seed=0)
-rad2 = gl.metrics.class_radius(vae2.decode, clf, 2, n=B["radius_n"], details=True, seed=0)
+classify = lambda images: clf(2 * images - 1)   # the VAE decodes to [0, 1]; the classifier reads [-1, 1]
+rad = gl.metrics.class_radius(vae.decode, classify, 50, n=B["radius_n"], details=True, seed=0)
+rad2 = gl.metrics.class_radius(vae2.decode, classify, 2, n=B["radius_n"], details=True, seed=0)
 p_vae = np.array([rad["p"].get(c, 0.0) for c in range(10)])     # class frequencies of the decoded draws
 coll = float((p_vae ** 2).sum())
 R.update(class_radius_vae=rad["radius"], collision_prob_vae=coll, class_radius_bound_vae=rad["bound"],
