@@ -3,7 +3,7 @@
 The notebook is generated from this script so that it is reproducible:
 
     python notebooks/make_04_interpolation.py             # write the notebook, no outputs
-    python notebooks/make_04_interpolation.py --execute   # write it and run it in place (full budget, ~27 min on 2 cores)
+    python notebooks/make_04_interpolation.py --execute   # write it and run it in place (full budget, ~25 min on 2 cores)
     GANLIB_SMOKE=1 python notebooks/make_04_interpolation.py --execute   # tiny budgets (about a minute)
 
 Executing needs ``nbformat``, ``nbclient``, ``ipykernel``, ``matplotlib`` and ``cloudpickle`` (the
