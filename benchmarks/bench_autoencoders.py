@@ -1,5 +1,5 @@
-"""One training step of the MNIST VAE and AAE: ganlib ``fit`` vs an idiomatic PyTorch loop, and the
-step's GFLOP/s against the GEMM rate of its own matmul shapes, measured in the same run.
+"""One training step of the MNIST VAE, AAE, ACAI and VQ-VAE: ganlib ``fit`` vs an idiomatic PyTorch loop,
+and the step's GFLOP/s against the GEMM rate of its own matmul shapes, measured in the same run.
 
 VAE: ``gl.models.VAE((1, 28, 28), latent_dim=50, hidden=(500, 500), decoder="bernoulli",
 binarize=False)``: E 784->500->500->100 (mu, then log sigma^2), Dec 50->500->500->784 (logits), ReLU;
@@ -14,7 +14,27 @@ phases per step over one batch: recon (mean squared error over every pixel; E an
 softplus(-Dz(prior)).mean() + softplus(Dz(code)).mean(); Dz steps), gen (softplus(-Dz(E(x))).mean();
 E steps). Adam(1e-3) throughout; E has one Adam, stepped in recon and in gen.
 
-Both at batch 100 on MNIST training images in [0, 1]; ganlib runs ``model.fit(X, steps=n,
+ACAI: ``gl.models.ACAI((1, 28, 28), latent_dim=32, hidden=(512, 256), lam=0.5, gamma=0.2)``: E
+784->512->256->32, Dec 32->512->256->784, critic d 784->512->256->1, ReLU; two phases per step over
+one batch, as ``ganlib/models/acai.py``: the AE phase (z = E(x), x_hat = Dec(z), alpha = 0.5 - |U - 0.5|
+per row, mix = Dec(alpha z + (1 - alpha) roll(z, 1)), loss = mean((x_hat - x)^2) + 0.5 mean(d(mix)^2);
+E and Dec step) and the critic phase on the AE phase's values (stop-gradient mix and
+blend = 0.2 x + 0.8 x_hat, computed before the AE update): mean((d(mix) - alpha)^2) + mean(d(blend)^2);
+d steps. The PyTorch loop keeps the same values (``detach``); like any plain PyTorch loop it lets
+autograd compute d's (unused) weight gradients in the AE phase, and zeroes them before the critic's.
+
+VQ-VAE: ``gl.models.VQVAE((1, 28, 28), latent_dim=64, num_codes=256, code_dim=8, hidden=(512, 256))``:
+E 784->512->256->64, Dec 64->512->256->784, ReLU; the code is 8 vectors of 8, each replaced by its
+nearest of 256 codebook rows (squared distances, no gradient), the decoder sees the straight-through
+z + sg(q - z); loss = mean((Dec - x)^2) + 0.25 mean((z - sg(q))^2) + mean((sg(z) - q)^2). Two
+codebooks: **gradient** (the default: a codebook parameter with its own Adam) and **EMA**
+(``ema=True, restart_dead=100``: counts and sums as exponential moving averages with decay 0.99,
+Laplace-smoothed counts, codes unused for 100 steps moved onto random encoder outputs of the batch;
+no codebook term in the loss), both as ``ganlib/models/vqvae.py``. PyTorch looks codes up by index
+(``F.embedding`` / indexing, ``index_add_`` for the EMA sums), the same arithmetic as ganlib's one-hot
+matmuls; it also computes the batch's codebook usage that ganlib logs.
+
+All at batch 100 on MNIST training images in [0, 1]; ganlib runs ``model.fit(X, steps=n,
 batch_size=100, log_every=n, progress=False)`` (the loop in C); PyTorch draws the same kind of
 batches (a permutation per epoch, the partial last batch dropped). The PyTorch AAE computes the
 stop-gradient codes under ``torch.no_grad()``; like any plain PyTorch loop it lets autograd compute
@@ -31,11 +51,17 @@ does (the decoder's z, Dz's input in the gen phase). Per row of the batch B:
     AAE disc:     M(E) + 2 M(Dz)   fwd + 2 M(Dz)         wgrad + 2 [M(Dz) - M1(Dz)]      igrad
     AAE gen:      M(E) + M(Dz)     fwd + M(E)            wgrad + [M(E) - M1(E) + M(Dz)]  igrad
 
+    ACAI AE:      [M(E) + 2 M(Dec) + M(d)] fwd + [M(E) + 2 M(Dec)] wgrad + [M(E) - M1(E) + 2 M(Dec) + M(d)] igrad
+    ACAI critic:  2 M(d)           fwd + 2 M(d)          wgrad + 2 [M(d) - M1(d)]        igrad
+    VQ-VAE:       [M(E) + M(Dec)]  fwd + [M(E) + M(Dec)] wgrad + [M(E) - M1(E) + M(Dec)] igrad
+
     step FLOPs = 2 * B * (sum of the above)
 
 i.e. 3.685 M multiply-adds per row, 0.737 GFLOP per VAE step, and 8.00 M per row, 1.600 GFLOP per
 AAE step (biases, activations, the losses and Adam are O(activations + parameters) and not counted;
-neither are the Dz weight gradients PyTorch computes in the gen phase and discards).
+neither are the Dz weight gradients PyTorch computes in the gen phase and discards, nor d's in ACAI's
+AE phase). The VQ-VAE's codebook arithmetic (distances 800 x 8 x 256, the look-up and its gradient or
+the EMA sums) adds under 2 % and is not counted either: both VQ-VAE rows have the same FLOP count.
 
 GEMM rate: every one of those matmuls as its own GEMM with the step's shapes and transposes
 (forward B x in @ in x out; weight gradient in x B @ B x out; input gradient B x out @ out x in), run
@@ -66,8 +92,11 @@ from ganlib import ops  # noqa: E402
 BATCH, LR, PIXELS = 100, 1e-3, 784
 VAE_LATENT, VAE_HIDDEN = 50, (500, 500)
 AAE_LATENT, AAE_HIDDEN, AAE_DISC = 8, (512, 512), (512, 512)
+ACAI_LATENT, ACAI_HIDDEN, ACAI_LAM, ACAI_GAMMA = 32, (512, 256), 0.5, 0.2
+VQ_LATENT, VQ_HIDDEN, VQ_CODES, VQ_DIM, VQ_BETA = 64, (512, 256), 256, 8, 0.25
+VQ_DECAY, VQ_EPS, VQ_RESTART = 0.99, 1e-5, 100          # ema=True (decay 0.99), restart_dead=100
 TARGET_1T = 1.5
-SECTION = "Autoencoder training steps (VAE and AAE on MNIST)"
+SECTION = "Autoencoder training steps (VAE, AAE, ACAI and VQ-VAE on MNIST)"
 
 
 # ---------------------------------------------------------------------------- FLOP count
@@ -81,7 +110,11 @@ def sizes(inp: int, hidden, out: int) -> list[tuple[int, int]]:
 def nets() -> dict[str, list[tuple[int, int]]]:
     return {"vae.E": sizes(PIXELS, VAE_HIDDEN, 2 * VAE_LATENT), "vae.Dec": sizes(VAE_LATENT, VAE_HIDDEN, PIXELS),
             "aae.E": sizes(PIXELS, AAE_HIDDEN, AAE_LATENT), "aae.Dec": sizes(AAE_LATENT, AAE_HIDDEN, PIXELS),
-            "aae.Dz": sizes(AAE_LATENT, AAE_DISC, 1)}
+            "aae.Dz": sizes(AAE_LATENT, AAE_DISC, 1),
+            # the MLP presets: the decoder takes the hidden widths in the encoder's order
+            "acai.E": sizes(PIXELS, ACAI_HIDDEN, ACAI_LATENT), "acai.Dec": sizes(ACAI_LATENT, ACAI_HIDDEN, PIXELS),
+            "acai.d": sizes(PIXELS, ACAI_HIDDEN, 1),
+            "vq.E": sizes(PIXELS, VQ_HIDDEN, VQ_LATENT), "vq.Dec": sizes(VQ_LATENT, VQ_HIDDEN, PIXELS)}
 
 
 def gemms(net: list[tuple[int, int]], wgrad: bool, igrad_first: bool | None, batch: int = BATCH) -> list[tuple]:
@@ -112,6 +145,19 @@ def aae_gemms() -> list[tuple]:
     return recon + disc + gen
 
 
+def acai_gemms() -> list[tuple]:
+    n = nets()
+    E, Dec, d = n["acai.E"], n["acai.Dec"], n["acai.d"]
+    ae = gemms(E, True, False) + 2 * gemms(Dec, True, True) + gemms(d, False, True)   # Dec(z) and Dec(mix)
+    critic = 2 * gemms(d, True, False)                                                  # d(mix), d(blend)
+    return ae + critic
+
+
+def vq_gemms() -> list[tuple]:
+    n = nets()
+    return gemms(n["vq.E"], True, False) + gemms(n["vq.Dec"], True, True)
+
+
 def flops(shapes: list[tuple]) -> float:
     return float(sum(2 * m * k * n for m, k, n, _, _ in shapes))
 
@@ -122,6 +168,14 @@ def vae_flops() -> float:
 
 def aae_flops() -> float:
     return flops(aae_gemms())
+
+
+def acai_flops() -> float:
+    return flops(acai_gemms())
+
+
+def vq_flops() -> float:
+    return flops(vq_gemms())
 
 
 def _operands(shapes: list[tuple], rng) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -187,6 +241,25 @@ def ganlib_aae_stepper(X: np.ndarray):
     aae = gl.models.AAE((1, 28, 28), latent_dim=AAE_LATENT, prior="gaussian", hidden=AAE_HIDDEN,
                         disc_hidden=AAE_DISC, seed=0)
     return lambda n: aae.fit(X, steps=n, batch_size=BATCH, log_every=n, progress=False)
+
+
+def ganlib_acai_stepper(X: np.ndarray):
+    """``run(n)``: n steps of the two-phase ``ACAI.fit``."""
+    acai = gl.models.ACAI((1, 28, 28), latent_dim=ACAI_LATENT, hidden=ACAI_HIDDEN, lam=ACAI_LAM, gamma=ACAI_GAMMA,
+                          lr=LR, seed=0)
+    return lambda n: acai.fit(X, steps=n, batch_size=BATCH, log_every=n, progress=False)
+
+
+def ganlib_vq_stepper(X: np.ndarray, ema: bool = False):
+    """``run(n)``: n steps of ``VQVAE.fit`` (gradient codebook, or EMA codebook with dead-code restarts)."""
+    vq = gl.models.VQVAE((1, 28, 28), latent_dim=VQ_LATENT, num_codes=VQ_CODES, code_dim=VQ_DIM, hidden=VQ_HIDDEN,
+                         beta=VQ_BETA, ema=VQ_DECAY if ema else False, restart_dead=VQ_RESTART if ema else 0, lr=LR,
+                         seed=0)
+    return lambda n: vq.fit(X, steps=n, batch_size=BATCH, log_every=n, progress=False)
+
+
+def ganlib_vq_ema_stepper(X: np.ndarray):
+    return ganlib_vq_stepper(X, ema=True)
 
 
 # ---------------------------------------------------------------------------- PyTorch
@@ -270,19 +343,130 @@ def torch_aae_stepper(torch, X: np.ndarray):
     return torch_epochs(torch, torch.from_numpy(X.reshape(len(X), -1)), step)
 
 
+def torch_acai_stepper(torch, X: np.ndarray):
+    """``run(n)``: n PyTorch steps of the same two-phase ACAI (``ganlib/models/acai.py``)."""
+    n = nets()
+    E, Dec, d = (torch_mlp(torch, n[k]) for k in ("acai.E", "acai.Dec", "acai.d"))
+    oe, odec, od = (torch.optim.Adam(m.parameters(), lr=LR) for m in (E, Dec, d))
+
+    def step(x):
+        b = len(x)
+        z = E(x)                                                    # AE phase: E and Dec
+        rec = Dec(z)
+        alpha = 0.5 - (torch.rand(b, 1) - 0.5).abs()
+        mix = Dec(alpha * z + (1 - alpha) * torch.roll(z, 1, 0))
+        recon = (rec - x).square().mean()
+        adv = d(mix).mean(1).square().mean()
+        loss = recon + adv * ACAI_LAM
+        oe.zero_grad(set_to_none=True)
+        odec.zero_grad(set_to_none=True)
+        loss.backward()
+        oe.step()
+        odec.step()
+        mix_kept = mix.detach()                                     # critic phase on the kept values
+        blend = (x * ACAI_GAMMA + rec * (1 - ACAI_GAMMA)).detach()
+        on_mix = (d(mix_kept).mean(1) - alpha.view(b)).square().mean()
+        on_real = d(blend).mean(1).square().mean()
+        od.zero_grad(set_to_none=True)
+        (on_mix + on_real).backward()
+        od.step()
+
+    return torch_epochs(torch, torch.from_numpy(X.reshape(len(X), -1)), step)
+
+
+def torch_vq_stepper(torch, X: np.ndarray, ema: bool = False):
+    """``run(n)``: n PyTorch steps of the same VQ-VAE (``ganlib/models/vqvae.py``): gradient codebook,
+    or the EMA codebook with Laplace-smoothed counts and dead-code restarts."""
+    F = torch.nn.functional
+    n = nets()
+    E, Dec = torch_mlp(torch, n["vq.E"]), torch_mlp(torch, n["vq.Dec"])
+    K, D = VQ_CODES, VQ_DIM
+    bound = (3.0 / D) ** 0.5
+    init = torch.empty(K, D).uniform_(-bound, bound)
+    oe, odec = torch.optim.Adam(E.parameters(), lr=LR), torch.optim.Adam(Dec.parameters(), lr=LR)
+    if not ema:
+        cb = torch.nn.Parameter(init)
+        ocb = torch.optim.Adam([cb], lr=LR)
+    st = {"codes": init.clone(), "sum": init.clone(), "count": torch.ones(K), "idle": torch.zeros(K)}
+
+    def nearest(rows, codes):
+        dist = rows.square().sum(1, keepdim=True) - 2.0 * rows @ codes.t() + codes.square().sum(1)[None, :]
+        return dist.argmin(1)
+
+    def step(x):
+        b = len(x)
+        z = E(x)
+        rows = z.reshape(b * VQ_LATENT // D, D)
+        codes = cb if not ema else st["codes"]
+        with torch.no_grad():
+            idx = nearest(rows, codes)
+            counts = torch.bincount(idx, minlength=K).to(rows.dtype)
+            usage = counts.clamp(max=1.0).sum() / K                  # ganlib logs it: computed alike
+        q = F.embedding(idx, codes)                                  # gradient to the codebook only
+        zq = (rows + (q - rows).detach()).reshape(b, VQ_LATENT)
+        recon = (Dec(zq) - x).square().mean()
+        commitment = (rows - q.detach()).square().mean()
+        loss = recon + commitment * VQ_BETA
+        oe.zero_grad(set_to_none=True)
+        odec.zero_grad(set_to_none=True)
+        if not ema:
+            loss = loss + (rows.detach() - q).square().mean()
+            ocb.zero_grad(set_to_none=True)
+        loss.backward()
+        oe.step()
+        odec.step()
+        if not ema:
+            ocb.step()
+            return usage
+        with torch.no_grad():                                        # the EMA codebook, as VQVAE._ema_update
+            r = rows.detach()
+            count = st["count"] * VQ_DECAY + counts * (1 - VQ_DECAY)
+            total = st["sum"] * VQ_DECAY + torch.zeros(K, D).index_add_(0, idx, r) * (1 - VQ_DECAY)
+            m = count.sum()
+            new = total / ((count + VQ_EPS) / (m + K * VQ_EPS) * m)[:, None]
+            idle = (st["idle"] + 1.0) * (1.0 - counts.clamp(max=1.0))
+            dead = (idle - (VQ_RESTART - 1.0)).clamp(0.0, 1.0)
+            fresh = r[torch.randint(len(r), (K,))]
+            dc = dead[:, None]
+            st["codes"] = dc * fresh + (1 - dc) * new
+            st["sum"] = dc * fresh + (1 - dc) * total
+            st["count"] = dead + (1 - dead) * count
+            st["idle"] = idle * (1 - dead)
+        return usage
+
+    run = torch_epochs(torch, torch.from_numpy(X.reshape(len(X), -1)), step)
+    run.nets, run.state, run.codebook = (E, Dec), st, (None if ema else cb)    # for checks against ganlib
+    return run
+
+
+def torch_vq_ema_stepper(torch, X: np.ndarray):
+    return torch_vq_stepper(torch, X, ema=True)
+
+
 # ---------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few steps (a smoke run; numbers are noisy)")
     ap.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    ap.add_argument("--models", default="VAE,AAE,ACAI,VQ-VAE,VQ-VAE EMA",
+                    help="comma-separated subset of: VAE, AAE, ACAI, VQ-VAE, VQ-VAE EMA (RESULTS.md is only "
+                         "written for all of them)")
     args = ap.parse_args(argv)
     import torch
 
     X, _ = gl.datasets.mnist(split="train", scale=(0, 1))
     steps, rounds = (10, 3) if args.quick else (100, 7)
-    models = [("VAE", vae_flops(), vae_gemms(), ganlib_vae_stepper, torch_vae_stepper),
-              ("AAE", aae_flops(), aae_gemms(), ganlib_aae_stepper, torch_aae_stepper)]
+    every = [("VAE", vae_flops(), vae_gemms(), ganlib_vae_stepper, torch_vae_stepper),
+             ("AAE", aae_flops(), aae_gemms(), ganlib_aae_stepper, torch_aae_stepper),
+             ("ACAI", acai_flops(), acai_gemms(), ganlib_acai_stepper, torch_acai_stepper),
+             ("VQ-VAE", vq_flops(), vq_gemms(), ganlib_vq_stepper, torch_vq_stepper),
+             ("VQ-VAE EMA", vq_flops(), vq_gemms(), ganlib_vq_ema_stepper, torch_vq_ema_stepper)]
+    wanted = [w.strip() for w in args.models.split(",") if w.strip()]
+    unknown = sorted(set(wanted) - {m[0] for m in every})
+    if unknown:
+        ap.error(f"--models: unknown {unknown}; choose from {[m[0] for m in every]}")
+    models = [m for m in every if m[0] in wanted]
     for name, fl, sh, _, _ in models:
         print(f"{name}: {fl / 1e9:.3f} GFLOP per step ({len(sh)} GEMMs)")
     rows = []
@@ -306,13 +490,22 @@ def main(argv: list[str] | None = None) -> int:
         f"hidden={AAE_HIDDEN}, disc_hidden={AAE_DISC})`): E 784→512→512→8, Dec 8→512→512→784, "
         f"Dz 8→512→512→1; per step a reconstruction phase (MSE; E, Dec), a code-discriminator phase "
         f"(N(0, I) vs stop-gradient codes, non-saturating; Dz) and an encoder-as-generator phase (E). "
+        f"**ACAI** (`gl.models.ACAI(latent_dim={ACAI_LATENT}, hidden={ACAI_HIDDEN}, lam={ACAI_LAM}, "
+        f"gamma={ACAI_GAMMA})`): E 784→512→256→32, Dec 32→512→256→784, critic 784→512→256→1; an AE phase "
+        f"(MSE + λ·mean d(decoded code mix)²; E, Dec) and a critic phase on the AE phase's kept mixes and "
+        f"blends (d). **VQ-VAE** (`gl.models.VQVAE(latent_dim={VQ_LATENT}, num_codes={VQ_CODES}, "
+        f"code_dim={VQ_DIM}, hidden={VQ_HIDDEN})`): E 784→512→256→64, Dec 64→512→256→784, 8 code vectors "
+        f"of 8 looked up in 256 codes, straight-through gradient, codebook + 0.25·commitment loss; "
+        f"**VQ-VAE EMA** the same with `ema=True, restart_dead={VQ_RESTART}` (EMA codebook, dead-code restarts). "
         f"ganlib `model.fit(X, steps=n, batch_size={BATCH}, log_every=n)` (loop in C) vs an idiomatic "
         f"PyTorch {torch.__version__} loop with the same math in the same process, same thread count; each "
         f"rate the median of {rounds} runs of {steps} steps that alternate with the rival's.",
         "",
         "GFLOP/s counts only the Linear layers' matmuls analytically (2·in·out·B per forward, the same per "
         "weight gradient and per needed input gradient; "
-        f"{vae_flops() / 1e9:.3f} GFLOP per VAE step, {aae_flops() / 1e9:.3f} per AAE step; see the docstring "
+        f"{vae_flops() / 1e9:.3f} GFLOP per VAE step, {aae_flops() / 1e9:.3f} per AAE step, "
+        f"{acai_flops() / 1e9:.3f} per ACAI step, {vq_flops() / 1e9:.3f} per VQ-VAE step (its codebook arithmetic, "
+        "under 2 %, not counted); see the docstring "
         "of `benchmarks/bench_autoencoders.py`). The GEMM rate runs exactly those matmuls (same shapes and "
         "transposes) alone: through ganlib (one `gl.function` of `ops.matmul`s) and through "
         "`torch.mm(..., out=)`, timed in the same alternating rounds as the steps; “% of GEMM” = step "
@@ -329,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {t} | {g:,.1f} | {p:,.1f} | **{g / p:.2f}×** | {gf:.1f} | {pf:.1f} | "
                      f"{gg:.1f} / {tg:.1f} | {100 * gf / gg:.0f} % |")
     lines.append("")
-    for name in ("VAE", "AAE"):
+    for name, *_ in models:
         r = {t: g / p for n, t, g, p, *_ in rows if n == name}
         one = "met" if r[1] >= TARGET_1T else "not met"
         every = "met" if min(r.values()) >= 1.0 else "not met"
@@ -337,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"**{every}** ({', '.join(f'{v:.2f}× on {t}' for t, v in sorted(r.items()))}).")
     body = "\n".join(lines)
     print(body)
-    if not args.no_write and not args.quick:
+    if not args.no_write and not args.quick and len(models) == len(every):
         write_section(SECTION, body)
     return 0
 
