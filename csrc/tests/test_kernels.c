@@ -839,8 +839,8 @@ static void test_reduce(gl_pool *pool) {
 
 static void test_logsumexp(gl_pool *pool) {
     gl_error err;
-    int64_t shapes[][2] = {{1, 1}, {3, 7}, {5, 1}, {64, 129}, {2000, 33}};
-    for (int k = 0; k < 5; k++) {
+    int64_t shapes[][2] = {{1, 1}, {3, 7}, {5, 1}, {64, 129}, {2000, 33}, {7, 600}}; /* 600: chunks of 256 */
+    for (int k = 0; k < 6; k++) {
         int64_t m = shapes[k][0], n = shapes[k][1];
         float *x = malloc(sizeof(float) * m * n), *y = malloc(sizeof(float) * m);
         double *ref = malloc(sizeof(double) * m);
