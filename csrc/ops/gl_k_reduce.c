@@ -5,6 +5,7 @@
  * count.  The one-output case (full sum) is split into fixed blocks whose
  * size depends only on n, and the block sums are combined in order. */
 #include "gl_k_internal.h"
+#include "gl_k_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -203,6 +204,8 @@ gl_status gl_k_sum_to(const gl_kernel_args *a, gl_error *err) {
 
 /* ---- LOGSUMEXP over rows ---- */
 
+#define GL_LSE_CHUNK 256 /* floats of e^(x - max) buffered on the stack */
+
 typedef struct gl_lse_job {
     const float *x;
     float *y;
@@ -225,8 +228,15 @@ static void gl_lse_range(void *vp, int64_t b, int64_t e) {
         } else if (isinf(mx)) { /* all -inf (or empty): -inf; any +inf: +inf */
             j->y[r] = mx;
         } else {
+            /* e^(x - mx) a chunk at a time (gl_exp1 vectorises, libm's expf
+             * does not), each chunk summed in float64 */
+            float buf[GL_LSE_CHUNK];
             double s = 0.0;
-            for (int64_t i = 0; i < n; i++) s += (double)expf(x[i] - mx);
+            for (int64_t i0 = 0; i0 < n; i0 += GL_LSE_CHUNK) {
+                const int64_t len = n - i0 < GL_LSE_CHUNK ? n - i0 : GL_LSE_CHUNK;
+                for (int64_t i = 0; i < len; i++) buf[i] = gl_exp1(x[i0 + i] - mx);
+                s += gl_k_sum_run(buf, len);
+            }
             j->y[r] = mx + (float)log(s);
         }
     }

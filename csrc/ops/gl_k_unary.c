@@ -1,36 +1,12 @@
 /* gl_k_unary.c - unary elementwise ops and FILL.
  *
- * The op switch sits outside each loop so that simple loops vectorise. */
+ * The op switch sits outside each loop so that simple loops vectorise; the
+ * transcendentals are gl_k_math.h's, which vectorise too. */
 #include "gl_k_internal.h"
+#include "gl_k_math.h"
 
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
-
-/* tanh written so its loop vectorises (libm's tanhf is a scalar call, ~20x
- * slower on DCGAN's output layer).  Cephes' tanhf split: below |x| = 0.625
- * the odd polynomial x + x s P(s), s = x^2; above, 1 - 2 / (e^{2|x|} + 1)
- * with e^z = 2^n e^r (Cephes' expf polynomial, r = z - n ln2 in two parts,
- * 2^n built from its exponent bits).  |x| > 10 is clamped: tanh(10) already
- * rounds to 1.  Within 1.4 ulp of tanh over all floats (test_kernels sweeps
- * them); odd, and +-0, +-inf and NaN come out as tanhf's. */
-static inline float gl_tanh1(float x) {
-    const float a = fabsf(x), s = x * x;
-    const float p = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s - 5.37397155531e-2f) * s +
-                      1.33314422036e-1f) * s - 3.33332819422e-1f) * s * x + x;
-    const float z = a > 10.0f ? 20.0f : 2.0f * a; /* NaN stays NaN */
-    /* n = round(z / ln2) by the 1.5 * 2^23 trick: t's low mantissa bits hold n */
-    const float t = z * 1.44269504089f + 12582912.0f, fn = t - 12582912.0f;
-    uint32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits - 0x4B400000u + 127u) << 23; /* 2^n, 0 <= n <= 29 */
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    const float r = (z - fn * 0.693359375f) - fn * -2.12194440e-4f;
-    const float e = ((((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
-                       1.6666665459e-1f) * r + 5.0000001201e-1f) * (r * r) + r + 1.0f) * two_n;
-    return copysignf(a < 0.625f ? p : 1.0f - 2.0f / (e + 1.0f), x);
-}
 
 typedef struct gl_unary_job {
     gl_op op;
@@ -53,10 +29,10 @@ static void gl_unary_range(void *vp, int64_t b, int64_t e) {
         for (int64_t i = 0; i < n; i++) y[i] = f0 * x[i] + f1;
         break;
     case GL_OP_EXP:
-        for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = gl_exp1(x[i]);
         break;
     case GL_OP_LOG:
-        for (int64_t i = 0; i < n; i++) y[i] = logf(x[i]);
+        for (int64_t i = 0; i < n; i++) y[i] = gl_log1(x[i]);
         break;
     case GL_OP_SQRT:
         for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
@@ -77,17 +53,13 @@ static void gl_unary_range(void *vp, int64_t b, int64_t e) {
         for (int64_t i = 0; i < n; i++) y[i] = gl_tanh1(x[i]);
         break;
     case GL_OP_SIGMOID: /* exp of -|x| only: no overflow for large |x| */
-        for (int64_t i = 0; i < n; i++) {
-            float t = expf(-fabsf(x[i]));
-            float s = 1.0f / (1.0f + t);
-            y[i] = x[i] >= 0.0f ? s : t * s;
-        }
+        for (int64_t i = 0; i < n; i++) y[i] = gl_sigmoid1(x[i]);
         break;
     case GL_OP_SOFTPLUS: /* max(x, 0) + log1p(exp(-|x|)) */
-        for (int64_t i = 0; i < n; i++) y[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i])));
+        for (int64_t i = 0; i < n; i++) y[i] = gl_softplus1(x[i]);
         break;
     case GL_OP_LOG_SIGMOID: /* -softplus(-x) = min(x, 0) - log1p(exp(-|x|)) */
-        for (int64_t i = 0; i < n; i++) y[i] = fminf(x[i], 0.0f) - log1pf(expf(-fabsf(x[i])));
+        for (int64_t i = 0; i < n; i++) y[i] = gl_log_sigmoid1(x[i]);
         break;
     case GL_OP_CLIP:
         for (int64_t i = 0; i < n; i++) {

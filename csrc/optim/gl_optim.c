@@ -135,15 +135,17 @@ static void gl_sgd_range(void *arg, int64_t begin, int64_t end) {
     const float *restrict gr = j->grad;
     float *restrict buf = j->s0;
     const float wd = j->wd, mom = j->momentum, damp1 = j->damp1, neg_lr = j->neg_lr;
+    const int use_momentum = j->use_momentum, first = j->first, nesterov = j->nesterov;
+    /* flags in locals (not read through j per element) so gcc can vectorise */
     for (int64_t i = begin; i < end; i++) {
         float g = gr[i];
         if (wd != 0.0f) g = g + wd * p[i];
-        if (j->use_momentum) {
+        if (use_momentum) {
             float b;
-            if (j->first) b = g;
+            if (first) b = g;
             else b = buf[i] * mom + damp1 * g;
             buf[i] = b;
-            g = j->nesterov ? g + mom * b : b;
+            g = nesterov ? g + mom * b : b;
         }
         p[i] = p[i] + neg_lr * g;
     }
