@@ -121,8 +121,11 @@ took("a", t0)'''),
 
 Both with 2-D codes, MLP 784-512-512-2 encoders and mirrored decoders, Bernoulli likelihood (the
 AAE: binary cross-entropy reconstruction), Adam 1e-3, batch 100. The scatter plots show the test
-set's codes (the VAE's posterior means) coloured by digit, as on the AAE slides: the AAE's codes
-follow the prior's shape; the VAE's posterior means cluster with gaps between classes.'''),
+set's codes (the VAE's posterior means) coloured by digit, as on the AAE slides, where the AAE's
+codes fill the prior's shape and the VAE's posterior means cluster with gaps between classes. In
+this run they do not: with the Bernoulli reconstruction summed over pixels (~100 nats per image)
+the encoder's one Adam is dominated by reconstruction gradients, and the adversarial pull towards
+the prior (a loss near 0.7) barely registers — the AAE's codes are heavy-tailed, not Gaussian.'''),
     ("code", '''t0 = time.perf_counter()
 vae2 = gl.models.VAE((1, 28, 28), 2, hidden=B["hidden"], seed=0)
 vae2.fit(X, steps=B["two_d_steps"], batch_size=100, progress=False)
@@ -145,8 +148,10 @@ The mixture prior puts 10 elongated 2-D Gaussians on a circle (radius 4, std 0.5
 0.15 across). Unconditioned, the encoder maps the data onto the mixture but each component mixes
 digits. **Label-conditioned**: 20 % of the training labels are given; the code discriminator sees
 `(z, one-hot label)` (an 11th "no label" slot for the rest), and prior samples for a labelled example
-come from its class's component — so each digit is pushed to its own component (the lecture's
-semi-supervised figure). Last, the **supervised** AAE of the slides: the label goes to the decoder,
+come from its class's component — meant to push each digit to its own component (the lecture's
+semi-supervised figure). For the reason given in (b) the prior's pull is weak in this run: the
+codes do not sit on the mixture, and the cell below measures how rarely a digit lands in its
+own component. Last, the **supervised** AAE of the slides: the label goes to the decoder,
 so the code is left to learn style — a style × digit grid decodes each test digit's style with
 every label.'''),
     ("code", '''t0 = time.perf_counter()
