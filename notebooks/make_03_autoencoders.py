@@ -60,10 +60,10 @@ B = dict(
     test_limit=500 if SMOKE else None,
     code=16,                                  # (a) code width
     ae_steps=60 if SMOKE else 6000,           # (a) steps, batch 100
-    two_d_steps=60 if SMOKE else 8000,        # (b), (c) steps, batch 100
+    two_d_steps=300 if SMOKE else 8000,       # (b), (c) steps, batch 100
     cluster_steps=60 if SMOKE else 8000,      # (d) steps, batch 100
     cluster_tail=20 if SMOKE else 3000,       # (d) of which the last at learning rate 1e-4
-    vae_steps=60 if SMOKE else 30000,         # (e) steps, batch 100
+    vae_steps=500 if SMOKE else 30000,        # (e) steps, batch 100
     nll_images=4 if SMOKE else 1000,          # (e) test images for the k = 5000 estimate
     nll_k=50 if SMOKE else 5000,
     radius_n=100 if SMOKE else 2000,          # (g) latent draws
