@@ -8,17 +8,7 @@ import pytest
 import ganlib as gl
 from ganlib.models.vqvae import Codebook, nearest_rows
 
-SHAPE = (1, 8, 8)
-
-
-def images(n: int = 256, seed: int = 0) -> np.ndarray:
-    """Small blob images in [0, 1]: a bright 3 x 3 square at a random place."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, *SHAPE), np.float32)
-    for i in range(n):
-        r, c = rng.integers(0, 5, size=2)
-        x[i, 0, r:r + 3, c:c + 3] = 1.0
-    return np.clip(x + 0.05 * rng.random(x.shape, dtype=np.float32), 0, 1)
+from model_data import SHAPE, images  # shared with the other model tests
 
 
 def falls(h: np.ndarray, k: int = 10) -> bool:
