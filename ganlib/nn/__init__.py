@@ -6,12 +6,13 @@ from .module import Module, ParamBuffer
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, MaxPool2d, Reshape, Upsample
 from .norm import BatchNorm, LayerNorm, VirtualBatchNorm
 from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
+from .minibatch import MinibatchDiscrimination
 from .ae_presets import CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 from . import init
 
 __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus",
            "Identity", "Dropout", "Concat", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "Flatten", "Reshape",
-           "BatchNorm", "LayerNorm", "VirtualBatchNorm",
+           "BatchNorm", "LayerNorm", "VirtualBatchNorm", "MinibatchDiscrimination",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
