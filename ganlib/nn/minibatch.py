@@ -12,7 +12,7 @@ per program like every other intermediate, not per step.
 from __future__ import annotations
 
 from .. import ops
-from .._checks import check_int
+from .._checks import check_int, check_real
 from . import init as _init
 from .layers import _rng, register_spec
 from .module import Module
@@ -60,9 +60,7 @@ class MinibatchDiscrimination(Module):
         self.in_features = check_int(f"{what}: in_features", in_features, 1)
         self.B = check_int(f"{what}: B", B, 1)
         self.C = check_int(f"{what}: C", C, 1)
-        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std > 0:
-            raise ValueError(f"{what}: std must be a positive number, got {std!r}")
-        self.std = float(std)
+        self.std = check_real(f"{what}: std", std, positive=True)
         rng = _rng(seed, f"{what}: seed")
         # stored as (A, B*C): one matmul gives M for every kernel at once
         self.add_param("T", (self.in_features, self.B * self.C), _init.normal, rng, std=self.std)
