@@ -217,7 +217,8 @@ class Sequential(Module):
 
 
 def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: Any = "relu",
-        out_act: Any = None, init: str = "torch", seed: int | None = None) -> Sequential:
+        out_act: Any = None, init: str = "torch", seed: int | None = None, num_classes: int | None = None,
+        embed_dim: int | None = None, conditioning: str = "concat") -> Module:
     """A multilayer perceptron: Linear, act, ..., Linear[, out_act].
 
     Parameters
@@ -232,11 +233,27 @@ def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: A
         Weight initialisation of every Linear (see :class:`Linear`).
     seed : int, optional
         Seed of the initialisation.
+    num_classes : int, optional
+        K: make the network class-conditional (labels as one-hot rows ``(N, K)``), in
+        the way ``conditioning`` names. Default None: the plain MLP, unchanged.
+    embed_dim : int, optional
+        With ``conditioning="concat"``: the label enters as a learned embedding of
+        this width instead of the one-hot row.
+    conditioning : {"concat", "projection", "classifier"}
+        "concat": :class:`~ganlib.nn.Conditional`, called ``net(x, y)``, the label
+        joined to the input (generators, and discriminators);
+        "projection": a projection discriminator ``net(x, y)`` (``out_features`` must
+        be 1, at least one hidden layer, no ``out_act``);
+        "classifier": an AC-GAN discriminator ``net(x)`` with ``out_features + K``
+        outputs (the source logit(s), then K class logits).
 
     Examples
     --------
     >>> G = gl.nn.mlp(2, [128, 128], 2, seed=0)
     >>> G(np.zeros((5, 2), np.float32)).shape
+    (5, 2)
+    >>> Gc = gl.nn.mlp(2, [32], 2, num_classes=4, seed=0)
+    >>> Gc(np.zeros((5, 2), np.float32), np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0]]).shape
     (5, 2)
     """
     in_features = check_int("mlp: in_features", in_features, 1)
@@ -248,6 +265,31 @@ def mlp(in_features: int, hidden: Sequence[int] | int, out_features: int, act: A
     hidden = [hidden] if np.ndim(hidden) == 0 else list(hidden)
     hidden = [check_int(f"mlp: hidden[{k}]", h, 1) for k, h in enumerate(hidden)]
     rng = _rng(seed, "mlp: seed")
+    if num_classes is None:
+        if embed_dim is not None or conditioning != "concat":
+            raise ValueError("mlp: embed_dim and conditioning apply to a class-conditional net; pass num_classes=K")
+        return _mlp(in_features, hidden, out_features, act, out_act, init, rng)
+    from .conditional import Conditional, ProjectionDiscriminator, check_conditioning
+    k = check_int("mlp: num_classes", num_classes, 1)
+    conditioning = check_conditioning("mlp", conditioning, ("concat", "projection", "classifier"))
+    if conditioning != "concat" and embed_dim is not None:
+        raise ValueError(f"mlp: embed_dim is for conditioning='concat'; with {conditioning!r} the label is "
+                         "not an input")
+    if conditioning == "classifier":
+        return _mlp(in_features, hidden, out_features + k, act, out_act, init, rng)
+    if conditioning == "projection":
+        if out_features != 1 or out_act is not None or not hidden:
+            raise ValueError("mlp: a projection discriminator has out_features=1, no out_act and at least one "
+                             f"hidden layer, got out_features={out_features}, out_act={out_act!r}, hidden={hidden}")
+        body = _mlp(in_features, hidden[:-1], hidden[-1], act, act, init, rng)
+        return ProjectionDiscriminator(body, hidden[-1], k, seed=int(rng.integers(2**31)))
+    e = k if embed_dim is None else check_int("mlp: embed_dim", embed_dim, 1)
+    net = _mlp(in_features + e, hidden, out_features, act, out_act, init, rng)
+    return Conditional(net, k, embed_dim=embed_dim, seed=int(rng.integers(2**31)))
+
+
+def _mlp(in_features: int, hidden: list, out_features: int, act: Any, out_act: Any, init: str,
+         rng: np.random.Generator) -> Sequential:
     sizes = [in_features] + hidden + [out_features]
     layers: list[Module] = []
     for i in range(len(sizes) - 1):

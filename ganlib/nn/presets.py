@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import check_int
+from .conditional import Conditional, ProjectionDiscriminator, check_conditioning
 from .conv import Conv2d, ConvTranspose2d, Flatten, Reshape
 from .layers import LeakyReLU, Linear, ReLU, Sequential, Tanh, _rng
 from .module import Module
@@ -65,8 +66,19 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31))
 
 
+def _classes(what: str, num_classes: Any, embed_dim: Any) -> tuple[int | None, int]:
+    """(K, E): the class count and the label's input width, or (None, 0) for a plain network."""
+    if num_classes is None:
+        if embed_dim is not None:
+            raise ValueError(f"{what}: embed_dim applies to a class-conditional network; pass num_classes=K")
+        return None, 0
+    k = check_int(f"{what}: num_classes", num_classes, 1)
+    return k, (k if embed_dim is None else check_int(f"{what}: embed_dim", embed_dim, 1))
+
+
 def dcgan_generator(latent: int = 100, image_shape: Sequence[int] = (1, 28, 28), width: int = 64,
-                    seed: int | None = None) -> Sequential:
+                    seed: int | None = None, num_classes: int | None = None,
+                    embed_dim: int | None = None) -> Module:
     """The DCGAN generator: z (N, latent) -> images (N, C, H, W) in [-1, 1].
 
     Layout (w = ``width``, s = 7 for 28 x 28, 4 for 32 x 32 and 64 x 64, k = number of
@@ -90,10 +102,17 @@ def dcgan_generator(latent: int = 100, image_shape: Sequence[int] = (1, 28, 28),
         w, the channel count of the last hidden stage (64 in DCGAN).
     seed : int, optional
         Seed of the initialisation (else the generator set by ``gl.manual_seed``).
+    num_classes : int, optional
+        K: a class-conditional generator ``G(z, y)`` (y one-hot ``(N, K)``), the label
+        joined to z (a :class:`~ganlib.nn.Conditional` around the same layout with
+        ``latent + E`` inputs). Default None: the plain generator, unchanged.
+    embed_dim : int, optional
+        E: the label enters as a learned embedding of this width (default: the
+        one-hot row, E = K).
 
     Returns
     -------
-    Sequential
+    Sequential, or Conditional with ``num_classes``
 
     Raises
     ------
@@ -111,6 +130,10 @@ def dcgan_generator(latent: int = 100, image_shape: Sequence[int] = (1, 28, 28),
     c, _, s, stages = _layout(image_shape, what)
     w = _check_width(width, what)
     rng = _rng(seed, f"{what}: seed")
+    k, e = _classes(what, num_classes, embed_dim)
+    if k is not None:
+        net = dcgan_generator(latent + e, image_shape, width, seed=_seed(rng))
+        return Conditional(net, k, embed_dim=embed_dim, seed=_seed(rng))
     ch = w * 2 ** (stages - 1)
     layers: list[Module] = [Linear(int(latent), ch * s * s, bias=False, init="normal", seed=_seed(rng)),
                             Reshape(ch, s, s), _bn(ch, rng), ReLU()]
@@ -124,7 +147,8 @@ def dcgan_generator(latent: int = 100, image_shape: Sequence[int] = (1, 28, 28),
 
 
 def dcgan_discriminator(image_shape: Sequence[int] = (1, 28, 28), width: int = 64, norm: str | None = "batch",
-                        seed: int | None = None) -> Sequential:
+                        seed: int | None = None, num_classes: int | None = None, embed_dim: int | None = None,
+                        conditioning: str = "concat") -> Module:
     """The DCGAN discriminator: images (N, C, H, W) -> one logit per image (N, 1).
 
     Layout (w = ``width``, k stride-2 stages: 2 for 28 x 28, 3 for 32 x 32, 4 for 64 x 64)::
@@ -146,10 +170,21 @@ def dcgan_discriminator(image_shape: Sequence[int] = (1, 28, 28), width: int = 6
         gradient penalty such as loss="wgan-gp"); "layer": LayerNorm over (C, H, W) of each
         map (the WGAN-GP critic's choice, differentiable to any order); None: no normalisation.
     seed : int, optional
+    num_classes : int, optional
+        K: a class-conditional discriminator, in the way ``conditioning`` names.
+        Default None: the plain discriminator, unchanged.
+    embed_dim : int, optional
+        With ``conditioning="concat"``: the label enters as a learned embedding of
+        this width (default: the one-hot row).
+    conditioning : {"concat", "projection", "classifier"}
+        "concat": ``D(x, y)``, the label as E constant extra input channels;
+        "projection": ``D(x, y)``, a projection discriminator (Miyato & Koyama 2018)
+        on the flattened last feature map; "classifier": the AC-GAN discriminator
+        ``D(x)`` with 1 + K outputs (source logit, then K class logits).
 
     Returns
     -------
-    Sequential
+    Sequential, or Conditional / ProjectionDiscriminator with ``num_classes``
 
     Raises
     ------
@@ -168,6 +203,24 @@ def dcgan_discriminator(image_shape: Sequence[int] = (1, 28, 28), width: int = 6
     c, h, _, stages = _layout(image_shape, what)
     w = _check_width(width, what)
     rng = _rng(seed, f"{what}: seed")
+    k, e = _classes(what, num_classes, embed_dim)
+    outputs = 1
+    if k is not None:
+        conditioning = check_conditioning(what, conditioning, ("concat", "projection", "classifier"))
+        if conditioning != "concat" and embed_dim is not None:
+            raise ValueError(f"{what}: embed_dim is for conditioning='concat'; with {conditioning!r} the label is "
+                             "not an input")
+        if conditioning == "concat":
+            net = dcgan_discriminator((c + e, h, h), width, norm, seed=_seed(rng))
+            return Conditional(net, k, embed_dim=embed_dim, maps=True, seed=_seed(rng))
+        if conditioning == "projection":
+            body = dcgan_discriminator(image_shape, width, norm, seed=_seed(rng))
+            last = body._children.popitem()[1]   # the body ends at the flattened features
+            body._adopt_children()
+            return ProjectionDiscriminator(body, last.in_features, k, seed=_seed(rng))
+        outputs = 1 + k
+    elif conditioning != "concat":
+        raise ValueError(f"{what}: conditioning applies to a class-conditional D; pass num_classes=K")
     layers: list[Module] = [Conv2d(c, w, 4, stride=2, padding=1, bias=True, init="normal", seed=_seed(rng)),
                             LeakyReLU(0.2)]
     ch, side = w, h // 2
@@ -181,5 +234,5 @@ def dcgan_discriminator(image_shape: Sequence[int] = (1, 28, 28), width: int = 6
         elif norm == "layer":
             layers.append(LayerNorm((ch, side, side)))
         layers.append(LeakyReLU(0.2))
-    layers += [Flatten(), Linear(ch * side * side, 1, init="normal", seed=_seed(rng))]
+    layers += [Flatten(), Linear(ch * side * side, outputs, init="normal", seed=_seed(rng))]
     return Sequential(*layers)
