@@ -117,6 +117,14 @@ def radius(**kw):
                                    **{"n": 20, "bisection_steps": 2, **kw})
 
 
+def mbd(**kw):
+    return gl.nn.MinibatchDiscrimination(**{"in_features": 3, "B": 4, "C": 2, **kw})
+
+
+def cgan(**kw):
+    return gl.models.ConditionalGAN(**{"data_shape": (2,), "num_classes": 3, "latent_dim": 3, "hidden": [4], **kw})
+
+
 TABLE = [
     # ---- gl.nn ----
     ("Linear", lin, "in_features", I(2), int_bads("in_features")),
@@ -156,6 +164,23 @@ TABLE = [
      int_bads("width")),
     ("dcgan_discriminator", lambda **kw: gl.nn.dcgan_discriminator(**{"width": 4, **kw}), "image_shape",
      (I(1), I(28), I(28)), [((1.0, 28, 28), T, r"image_shape\[0\] must be an int"), ((1, 28), V, "image_shape")]),
+    ("MinibatchDiscrimination", mbd, "B", I(4), int_bads("B")),
+    ("MinibatchDiscrimination", mbd, "C", I(2), int_bads("C")),
+    ("MinibatchDiscrimination", mbd, "std", np.float32(0.1), real_bads("std") + [(0.0, V, "std must be > 0")]),
+    ("mlp", lambda **kw: mlp(**{"num_classes": 3, **kw}), "embed_dim", I(4), int_bads("embed_dim")),
+    ("mlp", mlp, "num_classes", I(3), int_bads("num_classes")),
+    ("dcgan_generator", lambda **kw: gl.nn.dcgan_generator(**{"latent": 8, "width": 4, **kw}), "num_classes", I(3),
+     int_bads("num_classes")),
+    ("dcgan_discriminator", lambda **kw: gl.nn.dcgan_discriminator(**{"width": 4, "num_classes": 3, **kw}),
+     "conditioning", "projection", [("aux", V, "conditioning must be one of"), (1, V, "conditioning must be one of")]),
+    ("ConditionalGAN", cgan, "num_classes", I(3), int_bads("num_classes", 2)),
+    ("ConditionalGAN", cgan, "latent_dim", I(3), int_bads("latent_dim")),
+    ("ConditionalGAN", cgan, "d_steps", I(2), int_bads("d_steps")),
+    ("ConditionalGAN", cgan, "seed", I(2), int_bads("seed", 0)),
+    ("ConditionalGAN", lambda **kw: cgan(**{"acgan": True, **kw}), "aux_weight", np.float32(0.5),
+     real_bads("aux_weight") + [(0.0, V, "aux_weight must be > 0")]),
+    ("ConditionalGAN", cgan, "acgan", np.True_, [("yes", T, "acgan must be a bool")]),
+    ("ConditionalGAN", cgan, "g_opt", gl.optim.Adam(1e-3), [("adam", T, "g_opt must be a ganlib.optim")]),
     ("manual_seed", lambda **kw: gl.manual_seed(**kw), "seed", I(0), int_bads("seed", 0)),
     # ---- gl.latent ----
     ("latent.normal", lambda **kw: gl.latent.normal(**{"dim": 2, **kw}), "dim", I(2), int_bads("latent dimension")),
