@@ -141,7 +141,7 @@ def test_conditional_gan_puts_each_class_at_its_mode(kw):
 def test_acgan_classifier_head_and_modes():
     X, y = toy()
     acgan = gl.models.ACGAN((2,), num_classes=K, latent_dim=8, hidden=[64, 64], seed=0)
-    assert acgan.acgan
+    assert acgan.acgan and isinstance(acgan, gl.models.ConditionalGAN)
     hist = acgan.fit(X, y, steps=3000, batch_size=128, progress=False)
     assert {"d_class", "g_class"} <= set(hist)
     Xt, yt = toy(1000, seed=1)
@@ -171,16 +171,19 @@ def test_dcgan_preset_trains_on_images(acgan):
 
 # ---- checkpoints -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kw", [{}, {"acgan": True}, {"projection": True, "embed_dim": 4}],
-                         ids=["concat", "acgan", "projection"])
+@pytest.mark.parametrize("kw", [{}, {"acgan": True}, {"projection": True, "embed_dim": 4}, "ACGAN"],
+                         ids=["concat", "acgan", "projection", "ACGAN-class"])
 def test_checkpoint_round_trip_continues_identically(tmp_path, kw):
     X, y = toy(600)
-    a = small(loss="hinge", d_steps=2, **kw)
+    if kw == "ACGAN":
+        a = gl.models.ACGAN((2,), K, latent_dim=8, hidden=[64, 64], loss="hinge", d_steps=2, seed=0)
+    else:
+        a = small(loss="hinge", d_steps=2, **kw)
     a.fit(X, y, steps=30, batch_size=64, progress=False)
     path = str(tmp_path / "cgan.safetensors")
     a.save(path)
     b = gl.load(path)
-    assert type(b) is gl.models.ConditionalGAN and b.acgan == a.acgan and b.d_steps == 2
+    assert type(b) is type(a) and b.acgan == a.acgan and b.d_steps == 2
     ha = a.fit(X, y, steps=20, batch_size=64, progress=False)
     hb = b.fit(X, y, steps=20, batch_size=64, progress=False)
     for c in ha:
@@ -273,4 +276,5 @@ def test_custom_networks_train_and_load_with_specs(tmp_path):
     path = str(tmp_path / "custom.safetensors")
     m.save(path)
     again = gl.load(path)
+    assert type(again) is gl.models.ACGAN
     np.testing.assert_array_equal(again.sample(5, labels=1), m.sample(5, labels=1))

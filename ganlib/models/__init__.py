@@ -11,7 +11,7 @@
 * :class:`VQVAE` — a vector-quantised autoencoder (gradient or EMA codebook, dead-code
   restarts, codebook usage);
 * :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators;
-* :class:`ConditionalGAN` / :func:`ACGAN` — class-conditional GANs (label joined to the
+* :class:`ConditionalGAN` / :class:`ACGAN` — class-conditional GANs (label joined to the
   input, projection discriminator, or AC-GAN's auxiliary classifier).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,

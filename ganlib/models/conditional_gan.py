@@ -362,25 +362,32 @@ class ConditionalGAN(Trainer):
             return build(cfg[key])
 
         opts = cfg["optimizers"]
-        return ConditionalGAN(tuple(cfg["data_shape"]), cfg["num_classes"], latent_dim=cfg["latent_dim"],
+        return cls(tuple(cfg["data_shape"]), cfg["num_classes"], latent_dim=cfg["latent_dim"],
                               acgan=cfg["acgan"], aux_weight=cfg["aux_weight"],
                               loss=need(loss, "loss", lambda s: s), d_steps=cfg["d_steps"],
                               g_opt=_make_optimizer(opts["G"]), d_opt=_make_optimizer(opts["D"]),
                               G=need(G, "G", from_spec), D=need(D, "D", from_spec), seed=cfg["seed"])
 
 
-def ACGAN(data_shape: Sequence[int], num_classes: int, **kwargs: Any) -> ConditionalGAN:
+@register_trainer("ganlib.ACGAN")
+class ACGAN(ConditionalGAN):
     """The AC-GAN (Odena et al. 2017): ``ConditionalGAN(..., acgan=True)``.
+
+    D reads only the image and has 1 + K outputs (source logit, then K class logits);
+    both players add the auxiliary classification loss. Takes every argument of
+    :class:`ConditionalGAN` except ``projection``, which is another discriminator.
 
     Examples
     --------
     >>> acgan = gl.models.ACGAN((2,), num_classes=3, latent_dim=4, hidden=[32], seed=0)
-    >>> acgan.acgan
-    True
+    >>> acgan.acgan, acgan.discriminate(np.zeros((2, 2), np.float32)).shape
+    (True, (2, 4))
     """
-    if "acgan" in kwargs:
-        raise TypeError("ACGAN: acgan=True is implied; use gl.models.ConditionalGAN for the other discriminators")
-    return ConditionalGAN(data_shape, num_classes, acgan=True, **kwargs)
+
+    def __init__(self, data_shape: Sequence[int], num_classes: int, acgan: bool = True, **kwargs: Any) -> None:
+        if acgan is not True:
+            raise TypeError("ACGAN: acgan=True is implied; use gl.models.ConditionalGAN for the other discriminators")
+        super().__init__(data_shape, num_classes, acgan=True, **kwargs)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
