@@ -256,6 +256,8 @@ def test_bad_data_and_options():
     G, D = gl.nn.mlp(8, [16], 2, num_classes=K, seed=0), gl.nn.mlp(2, [16], 1, num_classes=K, seed=1)
     with pytest.raises(ValueError, match="describe the preset networks"):
         gl.models.ConditionalGAN((2,), K, latent_dim=8, hidden=[8], G=G, D=D)
+    with pytest.raises(ValueError, match="embed_dim shapes how the preset networks"):
+        gl.models.ACGAN((2,), K, latent_dim=8, G=G, embed_dim=4)
     with pytest.raises(ValueError, match=r"D must return shape \(N, 7\)"):
         gl.models.ConditionalGAN((2,), K, latent_dim=8, G=G, D=gl.nn.mlp(2, [16], 1, seed=1), acgan=True)
     with pytest.raises(ValueError, match="G produces rows of shape"):

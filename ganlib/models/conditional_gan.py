@@ -59,8 +59,9 @@ class ConditionalGAN(Trainer):
     width : int, optional
         Channel width of the "dcgan" preset (default 64).
     embed_dim : int, optional
-        The label enters the preset networks as a learned embedding of this width
-        instead of the one-hot row.
+        The label enters the preset networks that read it as a learned embedding of
+        this width instead of the one-hot row: G, and D unless it is a projection or
+        AC-GAN discriminator (which read no label input).
     projection : bool
         Preset D is a projection discriminator (the label projected onto D's features)
         instead of reading the label with its input.
@@ -126,6 +127,9 @@ class ConditionalGAN(Trainer):
             raise ValueError(f"{what}: {given} describe the preset networks, but G and D are both given")
         if D is not None and projection:
             raise ValueError(f"{what}: projection=True builds the preset D, but D is given")
+        if embed_dim is not None and G is not None and (D is not None or self.acgan or projection):
+            raise ValueError(f"{what}: embed_dim shapes how the preset networks read the label, but no preset "
+                             "network built here reads one (G is given, and D is given or reads no label)")
         self.latent = _latent.normal(self.latent_dim)
         rng = np.random.default_rng(seed)
         if G is None or D is None:
