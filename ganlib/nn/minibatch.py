@@ -5,9 +5,12 @@ measuring how close it is to the other samples of its batch, so a generator that
 collapses onto a few points is easy to spot.
 
 The pairwise L1 distances are composed from traced ops (broadcast subtraction, abs,
-sum, exp): the (N, N, B, C) difference tensor is an intermediate of the program, which
-at the paper's sizes (N = 100, B = 100, C = 5) is 5 M floats (20 MB), allocated once
-per program like every other intermediate, not per step.
+sum, exp): the (N, N, B, C) difference tensor is an intermediate of the program,
+allocated once per program like every other intermediate, not per step. At the paper's
+sizes (N = 100, B = 100, C = 5, A = 256) a forward and backward program's arena is
+64 MB, and it grows as N²: a fused kernel that never stores the differences would
+keep it O(N² B) (not written yet; on one thread the composed layer ran its forward
+and backward in 53 ms against 67 ms for the same PyTorch code).
 """
 from __future__ import annotations
 
