@@ -320,7 +320,7 @@ def torch_aae_stepper(torch, X: np.ndarray):
     F = torch.nn.functional
     n = nets()
     E, Dec, Dz = (torch_mlp(torch, n[k]) for k in ("aae.E", "aae.Dec", "aae.Dz"))
-    oe, odec, odz = (torch.optim.Adam(m.parameters(), lr=LR) for m in (E, Dec, Dz))
+    oe, odec, odz, oe_gen = (torch.optim.Adam(m.parameters(), lr=LR) for m in (E, Dec, Dz, E))
 
     def step(x):
         rec = (Dec(E(x)) - x).square().mean()                      # recon: E and Dec
@@ -335,10 +335,10 @@ def torch_aae_stepper(torch, X: np.ndarray):
         odz.zero_grad(set_to_none=True)
         d_loss.backward()
         odz.step()
-        g_loss = F.softplus(-Dz(E(x))).mean()                       # gen: E
-        oe.zero_grad(set_to_none=True)
+        g_loss = F.softplus(-Dz(E(x))).mean()                       # gen: E, its own Adam
+        oe_gen.zero_grad(set_to_none=True)
         g_loss.backward()
-        oe.step()
+        oe_gen.step()
 
     return torch_epochs(torch, torch.from_numpy(X.reshape(len(X), -1)), step)
 
@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         f"+ closed-form KL. **AAE** (`gl.models.AAE(latent_dim={AAE_LATENT}, prior=\"gaussian\", "
         f"hidden={AAE_HIDDEN}, disc_hidden={AAE_DISC})`): E 784→512→512→8, Dec 8→512→512→784, "
         f"Dz 8→512→512→1; per step a reconstruction phase (MSE; E, Dec), a code-discriminator phase "
-        f"(N(0, I) vs stop-gradient codes, non-saturating; Dz) and an encoder-as-generator phase (E). "
+        f"(N(0, I) vs stop-gradient codes, non-saturating; Dz) and an encoder-as-generator phase (E, with an Adam of its own, as the paper's separate regularisation optimizer). "
         f"**ACAI** (`gl.models.ACAI(latent_dim={ACAI_LATENT}, hidden={ACAI_HIDDEN}, lam={ACAI_LAM}, "
         f"gamma={ACAI_GAMMA})`): E 784→512→256→32, Dec 32→512→256→784, critic 784→512→256→1; an AE phase "
         f"(MSE + λ·mean d(decoded code mix)²; E, Dec) and a critic phase on the AE phase's kept mixes and "

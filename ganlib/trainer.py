@@ -187,7 +187,10 @@ class Trainer:
         encoder inside an autoencoder): an optimizer binds to its own parameters.
     optimizers : mapping str -> Optimizer
         One optimizer object per trained module (``gl.optim.Adam(1e-3)``, ...);
-        modules without one are used but not trained.
+        modules without one are used but not trained. A key ``"module@phase"``
+        gives that module its own optimizer, with its own state, in that phase
+        only (the adversarial autoencoder's separate optimizer for the
+        regularisation phase); in other phases the module's plain key applies.
     phases : list of Phase
         Run in order every step.
     clip : mapping str -> float, optional
@@ -223,19 +226,6 @@ class Trainer:
             if not isinstance(m, Module):
                 raise TypeError(f"Trainer: module '{name}' must be a ganlib Module, got {type(m).__name__}")
             self.modules[name] = m
-        if not isinstance(optimizers, Mapping):
-            raise TypeError("Trainer: optimizers must be a dict of module name -> optimizer")
-        self.optimizers: "OrderedDict[str, _optim.Optimizer]" = OrderedDict()
-        for name, opt in optimizers.items():
-            if name not in self.modules:
-                raise ValueError(f"Trainer: optimizer for '{name}', which is not a module ({list(self.modules)})")
-            if not isinstance(opt, _optim.Optimizer):
-                raise TypeError(f"Trainer: the optimizer of '{name}' must be a ganlib.optim optimizer such as "
-                                f"gl.optim.Adam(1e-3), got {type(opt).__name__} {opt!r}")
-            self.optimizers[name] = opt
-        if len({id(o) for o in self.optimizers.values()}) != len(self.optimizers):
-            raise ValueError("Trainer: one optimizer object is given to two modules; give each its own")
-        self._check_disjoint()
         if isinstance(phases, Phase) or not isinstance(phases, (list, tuple)) or not phases:
             raise TypeError("Trainer: phases must be a non-empty list of gl.Phase")
         for p in phases:
@@ -247,6 +237,19 @@ class Trainer:
         if len(phases) > 8:
             raise ValueError(f"Trainer: at most 8 phases, got {len(phases)}")
         self.phases = list(phases)
+        if not isinstance(optimizers, Mapping):
+            raise TypeError("Trainer: optimizers must be a dict of module name -> optimizer")
+        self.optimizers: "OrderedDict[str, _optim.Optimizer]" = OrderedDict()
+        self._module_of: dict[str, str] = {}      # optimizer key -> the module it updates
+        for key, opt in optimizers.items():
+            self._module_of[key] = self._optimizer_module(key, names)
+            if not isinstance(opt, _optim.Optimizer):
+                raise TypeError(f"Trainer: the optimizer of '{key}' must be a ganlib.optim optimizer such as "
+                                f"gl.optim.Adam(1e-3), got {type(opt).__name__} {opt!r}")
+            self.optimizers[key] = opt
+        if len({id(o) for o in self.optimizers.values()}) != len(self.optimizers):
+            raise ValueError("Trainer: one optimizer object is given to two modules; give each its own")
+        self._check_disjoint()
         self._clip_of = self._per_module("clip", clip, lambda n, v: check_real(n, v, positive=True))
         self._ema_of = self._per_module("ema", ema, self._check_decay)
         if isinstance(running_average, (str, bytes)) or not isinstance(running_average, Iterable):
@@ -259,13 +262,14 @@ class Trainer:
         self.step = 0
 
         self._ranges: dict[str, tuple[Any, int, int]] = {}   # trained module -> (buffer, offset, size)
-        for name, opt in self.optimizers.items():
+        for key, opt in self.optimizers.items():
+            name = self._module_of[key]
             m = self.modules[name]
             off, size = m.param_range()
             if size == 0:
                 raise ValueError(f"Trainer: module '{name}' has no parameters to train")
             self._ranges[name] = (m.buffer, off, size)
-            opt._claim(self, f"module '{name}' of a {type(self).__name__}")
+            opt._claim(self, f"module '{key}' of a {type(self).__name__}")
             opt.bind(m.buffer.data[off:off + size], m.buffer.grad[off:off + size])
         self._averaged: dict[str, Module] = {name: self.modules[name].clone() for name in self._ema_of}
         self._running: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -302,16 +306,39 @@ class Trainer:
             out[name] = check(f"Trainer: {what}[{name!r}]", v)
         return out
 
+    def _optimizer_module(self, key: Any, phases: list[str]) -> str:
+        """The module an optimizer key names: ``"module"`` or ``"module@phase"``."""
+        if not isinstance(key, str):
+            raise TypeError(f"Trainer: optimizer keys must be module names (str), got {key!r}")
+        name, at, phase = key.partition("@")
+        if name not in self.modules:
+            raise ValueError(f"Trainer: optimizer for '{key}', but '{name}' is not a module ({list(self.modules)})")
+        if at and phase not in phases:
+            raise ValueError(f"Trainer: optimizer for '{key}', but '{phase}' is not a phase ({phases})")
+        return name
+
+    def _optimizer_key(self, module: str, phase: str) -> str | None:
+        """The key of the optimizer that updates ``module`` in ``phase`` (None: not trained there)."""
+        own = f"{module}@{phase}"
+        if own in self.optimizers:
+            return own
+        return module if module in self.optimizers else None
+
     def _check_disjoint(self) -> None:
-        seen: list[tuple[str, Any, int, int]] = []
-        for name in self.optimizers:
-            m = self.modules[name]
-            off, size = m.param_range()
-            for other, buf, o2, s2 in seen:
-                if buf is m.buffer and off < o2 + s2 and o2 < off + size:
-                    raise ValueError(f"Trainer: modules '{other}' and '{name}' share parameters, so they would be "
-                                     "trained by two optimizers; give the optimizer to one of them")
-            seen.append((name, m.buffer, off, size))
+        """No two optimizers that can act in one phase may update the same parameters."""
+        for phase in self.phases:
+            seen: list[tuple[str, Any, int, int]] = []
+            for name in dict.fromkeys(self._module_of.values()):
+                key = self._optimizer_key(name, phase.name)
+                if key is None:
+                    continue
+                m = self.modules[name]
+                off, size = m.param_range()
+                for other, buf, o2, s2 in seen:
+                    if buf is m.buffer and off < o2 + s2 and o2 < off + size:
+                        raise ValueError(f"Trainer: modules '{other}' and '{key}' share parameters, so they would "
+                                         "be trained by two optimizers; give the optimizer to one of them")
+                seen.append((key, m.buffer, off, size))
 
     def _param_view(self, name: str) -> tuple[Any, int, int]:
         m = self.modules[name]
@@ -387,7 +414,7 @@ class Trainer:
                 if m not in self.modules:
                     raise ValueError(f"phase '{phase.name}' minimises '{m}', which is not a module "
                                      f"({list(self.modules)})")
-                if m not in self.optimizers:
+                if self._optimizer_key(m, phase.name) is None:
                     raise ValueError(f"phase '{phase.name}' minimises module '{m}', which has no optimizer "
                                      f"(optimizers: {list(self.optimizers)})")
             for what, vals in (("minimize", step.minimize), ("log", step.log), ("keep", step.keep)):
@@ -442,7 +469,7 @@ class Trainer:
         prog = _C.Program(tr.graph, [o.id for o in outs], sinks, self._phase_seed(k))
         optimizers, post = [], []
         for m in step.minimize:
-            optimizers.append(self.optimizers[m]._c)
+            optimizers.append(self.optimizers[self._optimizer_key(m, phase.name)]._c)
             post += self._post(m)
         read = set(prog.inputs)   # a column the outputs do not depend on is neither fed nor drawn
         feeds = [f for f in batch.feeds() if f[0] in read]

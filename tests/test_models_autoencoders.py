@@ -234,6 +234,23 @@ def test_aae_checkpoint_round_trip(tmp_path):
     np.testing.assert_array_equal(h1["recon"], h2["recon"])
 
 
+def test_aae_encoder_has_its_own_adam_in_the_gen_phase():
+    """As in the paper, the regularisation phase updates E with an optimizer of its own, at
+    adversarial_lr; a user's optimizers= may replace it."""
+    aae = gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], lr=1e-3, adversarial_lr=3e-4, seed=0)
+    assert set(aae.optimizers) == {"E", "Dec", "Dz", "E@gen"}
+    assert aae.optimizers["E@gen"].lr == 3e-4 and aae.optimizers["E"].lr == 1e-3
+    aae.fit(images(64), steps=4, batch_size=32, progress=False)
+    assert aae.optimizers["E"].t == 4 and aae.optimizers["E@gen"].t == 4
+    sgd = gl.optim.SGD(0.01, momentum=0.9)
+    custom = gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], optimizers={"E@gen": sgd})
+    assert custom.optimizers["E@gen"] is sgd
+    with pytest.raises(ValueError, match="adversarial_lr"):
+        gl.models.AAE(SHAPE, 2, adversarial_lr=0.0)
+    with pytest.raises(ValueError, match="'F@gen'"):
+        gl.models.AAE(SHAPE, 2, optimizers={"F@gen": gl.optim.Adam(1e-3)})
+
+
 def test_aae_refuses_inconsistent_options():
     with pytest.raises(ValueError, match="is 2-D"):
         gl.models.AAE(SHAPE, 3, prior="mixture")

@@ -68,8 +68,8 @@ class LatentModel(Trainer):
                     trained: Iterable[str], seed: int, betas: tuple = (0.9, 0.999),
                     clip: Mapping[str, float] | None = None) -> None:
         opts = dict(optimizers or {})
-        for name in opts:
-            if name not in modules:
+        for name in opts:   # "module" or "module@phase" (checked further by the Trainer)
+            if not isinstance(name, str) or name.partition("@")[0] not in modules:
                 raise ValueError(f"{self._what}: optimizers names '{name}', which is not one of its modules "
                                  f"{list(modules)}")
         for name in trained:

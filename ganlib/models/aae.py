@@ -88,18 +88,17 @@ class AAE(LatentModel):
         probabilities (``(n, clusters)``), one logit per row; default MLPs
         ``disc_hidden`` wide.
     reconstruction : {"mse", "bernoulli"}
-    adversarial_weight : float
-        Weight of the encoder's adversarial (gen phase) loss. The encoder has one
-        Adam for its two phases, so this sets how far the prior pulls against the
-        reconstruction.
-    adversarial_warmup : int
-        Steps over which that weight grows linearly from 0 (0: none): the codes
-        first organise by reconstruction alone (with ``clusters``, an early
-        adversarial pull collapses every input into one cluster).
     lr, disc_lr : float
         Adam learning rates of the autoencoder (E, Dec) and of the discriminators.
+    adversarial_lr : float, optional
+        Learning rate of the encoder's own Adam in the gen phase (default ``lr``).
+        As in the paper, the regularisation phase updates the encoder with an
+        optimizer of its own (key ``"E@gen"``): with one Adam for both phases the
+        reconstruction's gradients (a Bernoulli loss summed over pixels is ~100
+        nats) set its step sizes, and the prior's pull barely registers.
     optimizers : dict, optional
-        Replace any default optimizer by module name.
+        Replace any default optimizer by module name (``"E@gen"``: the encoder's
+        in the gen phase).
     seed : int
     """
 
@@ -111,8 +110,8 @@ class AAE(LatentModel):
                  num_classes: int = 10, preset: str = "mlp", hidden: Any = (512, 512), width: int = 32,
                  disc_hidden: Any = (512, 512), E: Module | None = None, Dec: Module | None = None,
                  Dz: Module | None = None, Dy: Module | None = None, reconstruction: str = "mse",
-                 adversarial_weight: float = 1.0, adversarial_warmup: int = 0, lr: float = 1e-3, disc_lr: float = 1e-3, optimizers: Mapping[str, Optimizer] | None = None,
-                 seed: int = 0) -> None:
+                 lr: float = 1e-3, disc_lr: float = 1e-3, adversarial_lr: float | None = None,
+                 optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
@@ -160,10 +159,10 @@ class AAE(LatentModel):
             modules["Dy"] = self._module(Dy, "Dy", lambda: mlp(k, self.disc_hidden, 1, seed=seed + 3))
         elif Dy is not None:
             raise ValueError(f"{what}: Dy (the cluster discriminator) is used with clusters= only")
-        self.adversarial_weight = check_real(f"{what}: adversarial_weight", adversarial_weight, positive=True)
-        self.adversarial_warmup = check_int(f"{what}: adversarial_warmup", adversarial_warmup, 0)
         self.lr = check_real(f"{what}: lr", lr, positive=True)
         self.disc_lr = check_real(f"{what}: disc_lr", disc_lr, positive=True)
+        self.adversarial_lr = self.lr if adversarial_lr is None else check_real(f"{what}: adversarial_lr",
+                                                                                adversarial_lr, positive=True)
         self._gan = get_objective("nonsaturating")
         if self.prior != "gaussian":
             self._means, self._ax1, self._ax2 = mixture_layout(self.components, self.radius, self.radial_std,
@@ -172,6 +171,7 @@ class AAE(LatentModel):
         for name in modules:
             if name not in ("E", "Dec"):
                 opts.setdefault(name, Adam(self.disc_lr))
+        opts.setdefault("E@gen", Adam(self.adversarial_lr))
         self._init_model(modules, self.lr, opts, tuple(modules), seed)
 
     def _decoder_takes_labels(self) -> bool:
@@ -253,16 +253,7 @@ class AAE(LatentModel):
             gy = self._gan.g_loss(self.modules["Dy"](probs))
             log["gy_loss"] = gy
             g = g + gy
-        keep = {}
-        if self.adversarial_warmup:
-            t = b.state("adversarial_step")
-            weight = ops.clip(t * (1.0 / self.adversarial_warmup), 0.0, 1.0) * self.adversarial_weight
-            keep["adversarial_step"] = t + 1.0
-            log["adversarial_weight"] = weight
-            g = g * weight
-        elif self.adversarial_weight != 1.0:
-            g = g * self.adversarial_weight
-        return Step(minimize={"E": g}, log=log, keep=keep)
+        return Step(minimize={"E": g}, log=log)
 
     # ---- reading ------------------------------------------------------------------------------------
     def _encode_rows(self, x: np.ndarray) -> np.ndarray:
@@ -352,6 +343,5 @@ class AAE(LatentModel):
                 "tangential_std": self.tangential_std, "clusters": self.clusters, "supervised": self.supervised,
                 "num_classes": self.num_classes, "preset": self.preset, "hidden": self.hidden,
                 "width": self.width, "disc_hidden": self.disc_hidden, "reconstruction": self.reconstruction,
-                "adversarial_weight": self.adversarial_weight,
-                "adversarial_warmup": self.adversarial_warmup, "lr": self.lr, "disc_lr": self.disc_lr, "seed": self.seed}
+                "lr": self.lr, "disc_lr": self.disc_lr, "adversarial_lr": self.adversarial_lr, "seed": self.seed}
 
