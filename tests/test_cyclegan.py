@@ -162,6 +162,7 @@ def test_checkpoint_round_trip_continues_identically(tmp_path):
     for name in cyc.modules:
         np.testing.assert_array_equal(cyc.modules[name].buffer.data, again.modules[name].buffer.data)
     np.testing.assert_array_equal(cyc.translate(XA[:3]), again.translate(XA[:3]))
+    np.testing.assert_array_equal(again.cycle(XB[:2], "B"), again.translate(again.translate(XB[:2], "B->A"), "A->B"))
 
 
 # ---- bad input -----------------------------------------------------------------------------------------------

@@ -306,8 +306,8 @@ class CycleGAN(Trainer):
         """
         if domain not in ("A", "B"):
             raise ValueError(f"{type(self).__name__}.cycle: domain must be 'A' or 'B', got {domain!r}")
-        there = "A->B" if domain == "A" else "B->A"
-        return self.translate(self.translate(x, there), there[::-1])
+        there, back = ("A->B", "B->A") if domain == "A" else ("B->A", "A->B")
+        return self.translate(self.translate(x, there), back)
 
     def pool(self, domain: str) -> np.ndarray:
         """A copy of the history pool of generated ``domain`` images that the discriminator of
