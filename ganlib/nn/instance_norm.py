@@ -14,6 +14,10 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from .. import ops
 from .._checks import check_bool, check_int, check_real
 from . import init as _init
@@ -23,7 +27,7 @@ from .module import Module
 __all__ = ["InstanceNorm2d"]
 
 
-def _ones(w, rng, fan_in=None) -> None:   # noqa: ANN001 - the init callback signature of add_param
+def _ones(w: np.ndarray, rng: Any, fan_in: int | None = None) -> None:
     w[...] = 1.0
 
 
