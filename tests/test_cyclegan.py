@@ -211,6 +211,22 @@ def test_bad_data_is_refused_before_training():
             gl.models.CycleGAN((1, 16, 16), **SMALL, **bad)
 
 
+def test_options_that_would_be_ignored_are_refused():
+    nets = {k: gl.nn.resnet_generator((1, 16, 16), **{a: SMALL[a] for a in ("width", "n_down", "n_blocks")},
+                                      seed=0) for k in "GF"}
+    nets.update({k: gl.nn.patch_discriminator((1, 16, 16), width=4, seed=1) for k in ("DA", "DB")})
+    cyc = gl.models.CycleGAN((1, 16, 16), **nets)
+    assert all(cyc.modules[k] is nets[k] for k in nets)
+    for opt in (dict(width=8), dict(n_blocks=2), dict(n_down=1), dict(d_width=8)):
+        with pytest.raises(ValueError, match="would not be used"):
+            gl.models.CycleGAN((1, 16, 16), **nets, **opt)
+    opts = {k: gl.optim.Adam(1e-3) for k in ("G", "F", "DA", "DB")}
+    with pytest.raises(ValueError, match="would not be used"):
+        gl.models.CycleGAN((1, 16, 16), optimizers=opts, lr=1e-3, **SMALL)
+    half = gl.models.CycleGAN((1, 16, 16), optimizers={"G": gl.optim.Adam(1e-3)}, lr=5e-4, **SMALL)
+    assert half.optimizers["F"].config["lr"] == 5e-4 and half.optimizers["G"].config["lr"] == 1e-3
+
+
 # ---- data and metrics ---------------------------------------------------------------------------------------
 def test_domain_transforms_and_metrics():
     rng = np.random.default_rng(0)

@@ -58,10 +58,12 @@ class CycleGAN(Trainer):
         Images of domain B (default: ``shape_a``). The preset generators keep the
         image size, so H and W must be those of A; channel counts may differ (then the
         identity loss, which feeds B images to G, is not defined and must be 0).
-    width, n_down, n_blocks : int
-        The preset generators (:func:`ganlib.nn.resnet_generator`).
-    d_width : int
-        The preset discriminators (:func:`ganlib.nn.patch_discriminator`).
+    width, n_down, n_blocks : int, optional
+        The preset generators (:func:`ganlib.nn.resnet_generator`; default 16, 2, 3);
+        refused when G and F are both given.
+    d_width : int, optional
+        The preset discriminators (:func:`ganlib.nn.patch_discriminator`; default 16);
+        refused when DA and DB are both given.
     cycle_weight : float
         λ, the weight of each cycle-consistency L1 term (10 in the paper).
     identity_weight : float
@@ -70,9 +72,9 @@ class CycleGAN(Trainer):
     pool_size : int
         Generated images kept per domain for the discriminators (50 in the paper);
         0 shows the discriminators this step's fakes only.
-    lr : float
-        Adam learning rate of all four networks (betas 0.5, 0.999), unless given
-        ``optimizers``.
+    lr : float, optional
+        Adam learning rate (default 2e-4, betas 0.5, 0.999) of the networks that
+        ``optimizers`` does not cover; refused when it covers all four.
     optimizers : dict, optional
         ``{"G": ..., "F": ..., "DA": ..., "DB": ...}``: ganlib optimizers replacing the default Adam.
     G, F, DA, DB : Module, optional
@@ -88,9 +90,10 @@ class CycleGAN(Trainer):
     ['DA', 'DB', 'F', 'G']
     """
 
-    def __init__(self, shape_a: Sequence[int], shape_b: Sequence[int] | None = None, width: int = 16,
-                 n_down: int = 2, n_blocks: int = 3, d_width: int = 16, cycle_weight: float = 10.0,
-                 identity_weight: float = 0.5, pool_size: int = 50, lr: float = 2e-4,
+    def __init__(self, shape_a: Sequence[int], shape_b: Sequence[int] | None = None, width: int | None = None,
+                 n_down: int | None = None, n_blocks: int | None = None, d_width: int | None = None,
+                 cycle_weight: float = 10.0, identity_weight: float = 0.5, pool_size: int = 50,
+                 lr: float | None = None,
                  optimizers: dict | None = None, G: Module | None = None, F: Module | None = None,
                  DA: Module | None = None, DB: Module | None = None, seed: int = 0) -> None:
         what = type(self).__name__
@@ -105,7 +108,16 @@ class CycleGAN(Trainer):
                              f"domains need the same channel count, got {self.shape_a} and {self.shape_b}; "
                              "pass identity_weight=0")
         self.pool_size = check_int(f"{what}: pool_size", pool_size, 0)
-        lr = check_real(f"{what}: lr", lr, positive=True)
+        # options of networks or optimizers that are all given would be ignored: refused instead
+        for opts_of, names, given_all in ((("width", width), ("n_down", n_down), ("n_blocks", n_blocks)),
+                                          "G and F", G is not None and F is not None), \
+                                         ((("d_width", d_width),), "DA and DB", DA is not None and DB is not None), \
+                                         ((("lr", lr),), "optimizers for all four networks",
+                                          optimizers is not None and set(optimizers) >= {"G", "F", "DA", "DB"}):
+            set_ = [k for k, v in opts_of if v is not None]
+            if given_all and set_:
+                raise ValueError(f"{what}: {set_} would not be used, since {names} are given")
+        lr = 2e-4 if lr is None else check_real(f"{what}: lr", lr, positive=True)
         seed = check_int(f"{what}: seed", seed, 0)
         given = {"G": G, "F": F, "DA": DA, "DB": DB}
         for name, m in given.items():
@@ -117,8 +129,9 @@ class CycleGAN(Trainer):
                              "pass your own G and F")
         rng = np.random.default_rng(seed)
         seeds = [int(rng.integers(2**31)) for _ in range(4)]
-        arch = dict(width=width, n_down=n_down, n_blocks=n_blocks)
-        self.arch = {**arch, "d_width": d_width}
+        arch = dict(width=16 if width is None else width, n_down=2 if n_down is None else n_down,
+                    n_blocks=3 if n_blocks is None else n_blocks)
+        d_width = 16 if d_width is None else d_width
         nets = {
             "G": G if G is not None else resnet_generator(self.shape_a, self.shape_b[0], seed=seeds[0], **arch),
             "F": F if F is not None else resnet_generator(self.shape_b, self.shape_a[0], seed=seeds[1], **arch),
@@ -343,7 +356,7 @@ class CycleGAN(Trainer):
             else:
                 mods[name] = from_spec(spec)
         return cls(tuple(cfg["shape_a"]), tuple(cfg["shape_b"]), cycle_weight=cfg["cycle_weight"],
-                   identity_weight=cfg["identity_weight"], pool_size=cfg["pool_size"], lr=cfg["lr"],
+                   identity_weight=cfg["identity_weight"], pool_size=cfg["pool_size"],
                    optimizers={n: _make_optimizer(o) for n, o in cfg["optimizers"].items()}, seed=cfg["seed"],
                    **mods)
 
