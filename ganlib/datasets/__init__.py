@@ -13,6 +13,8 @@ from .toy import (circle_points, gaussian_mixture, grid, grid_centers, ring, rin
                   swiss_roll)
 from .mnist import mnist, load_idx
 from .lines import lines
+from .domains import TRANSFORMS, domain_transform, domain_untransform, mnist_domains
 
 __all__ = ["toy", "ring", "ring_centers", "grid", "grid_centers", "gaussian_mixture",
-           "swiss_roll", "circle_points", "mnist", "load_idx", "lines"]
+           "swiss_roll", "circle_points", "mnist", "load_idx", "lines",
+           "mnist_domains", "domain_transform", "domain_untransform", "TRANSFORMS"]

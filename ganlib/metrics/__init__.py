@@ -6,7 +6,9 @@
 * :mod:`.latent`: :func:`linear_probe`, :func:`clustering_accuracy`,
   :func:`class_radius` and :func:`class_radius_bound`;
 * :mod:`.interpolation`: :func:`interpolation_scores` (Mean Distance and Smoothness of
-  interpolations on the ACAI lines benchmark).
+  interpolations on the ACAI lines benchmark);
+* :mod:`.translation`: :func:`translation_agreement` and :func:`translation_pixel_error`
+  (image-to-image translation between MNIST domains with a known correspondence).
 
 Examples
 --------
@@ -25,11 +27,12 @@ from . import latent
 from .latent import class_radius, class_radius_bound, clustering_accuracy, linear_probe
 from . import interpolation
 from .interpolation import interpolation_scores
+from .translation import translation_agreement, translation_pixel_error
 
 __all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
            "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier",
            "latent", "linear_probe", "clustering_accuracy", "class_radius", "class_radius_bound",
-           "interpolation", "interpolation_scores"]
+           "interpolation", "interpolation_scores", "translation_agreement", "translation_pixel_error"]
 
 
 

@@ -12,7 +12,9 @@
   restarts, codebook usage);
 * :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators;
 * :class:`ConditionalGAN` / :class:`ACGAN` — class-conditional GANs (label joined to the
-  input, projection discriminator, or AC-GAN's auxiliary classifier).
+  input, projection discriminator, or AC-GAN's auxiliary classifier);
+* :class:`CycleGAN` — unpaired translation between two image domains (two generators, two
+  least-squares discriminators, cycle and identity losses, history pools).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -29,8 +31,9 @@ from .acai import ACAI
 from .alphagan import AlphaGAN
 from .autoencoder import Autoencoder
 from .conditional_gan import ACGAN, ConditionalGAN
+from .cyclegan import CycleGAN
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
 __all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
-           "AlphaGAN", "ConditionalGAN", "ACGAN"]
+           "AlphaGAN", "ConditionalGAN", "ACGAN", "CycleGAN"]

@@ -5,6 +5,9 @@ from .layers import (ACTIVATIONS, Concat, Dropout, Identity, LeakyReLU, Linear, 
 from .module import Module, ParamBuffer
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, MaxPool2d, Reshape, Upsample
 from .norm import BatchNorm, LayerNorm, VirtualBatchNorm
+from .instance_norm import InstanceNorm2d
+from .residual import ResidualBlock
+from .cyclegan_presets import patch_discriminator, resnet_generator
 from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
 from .minibatch import MinibatchDiscrimination
 from .conditional import Conditional, ProjectionDiscriminator
@@ -14,7 +17,8 @@ from . import init
 __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus",
            "Identity", "Dropout", "Concat", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "Flatten", "Reshape",
-           "BatchNorm", "LayerNorm", "VirtualBatchNorm", "MinibatchDiscrimination", "Conditional",
+           "BatchNorm", "LayerNorm", "VirtualBatchNorm", "InstanceNorm2d", "ResidualBlock",
+           "resnet_generator", "patch_discriminator", "MinibatchDiscrimination", "Conditional",
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
