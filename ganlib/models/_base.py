@@ -8,12 +8,13 @@ functions and passes them to the trainer, which runs every step in C.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from .. import ops
-from .._checks import check_int
+from .._checks import check_int, check_real
 from ..checkpoint import _make_optimizer, _spec_or_none
 from ..nn.layers import from_spec
 from ..nn.module import Module
@@ -21,6 +22,33 @@ from ..optim import Adam, Optimizer
 from ..trainer import Data, Trainer
 
 READ_BATCH = 1000   # rows per forward program outside fit: two programs (full chunk, remainder) at most
+
+# set while gl.load rebuilds a model: its checkpoint gives back every module and optimizer, so options
+# that only shape default networks or optimizers are restored as saved (older checkpoints stored their
+# defaults even where nothing read them), not refused
+_RESTORING: contextvars.ContextVar[bool] = contextvars.ContextVar("ganlib_models_restoring", default=False)
+
+
+def refuse_unused(what: str, why: str, **options: Any) -> None:
+    """Refuse the ``options`` that were given (not None) although nothing would read them.
+
+    Parameters
+    ----------
+    what : str
+        The model, as error messages name it.
+    why : str
+        Why they would have no effect (ends the message).
+    **options
+        Argument name -> value as the caller received it (None: not given).
+
+    Raises
+    ------
+    ValueError
+        Naming every given option and ``why``; never while ``gl.load`` rebuilds a model.
+    """
+    given = [f"{name}={value!r}" for name, value in options.items() if value is not None]
+    if given and not _RESTORING.get():
+        raise ValueError(f"{what}: {', '.join(given)} would have no effect: {why}")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -86,6 +114,20 @@ class LatentModel(Trainer):
     @property
     def Dec(self) -> Module:
         return self.modules["Dec"]
+
+    def _rate(self, name: str, value: float | None, default: float, serves: Iterable[str],
+              optimizers: Mapping[str, Optimizer] | None) -> float:
+        """Learning rate ``name`` of the default Adam of the optimizer keys ``serves`` (default ``default``).
+
+        Refused when given while ``optimizers`` gives every one of those keys: no default
+        Adam would be built to read it.
+        """
+        rate = check_real(f"{self._what}: {name}", default if value is None else value, positive=True)
+        keys = tuple(serves)
+        if value is not None and all(k in dict(optimizers or {}) for k in keys):
+            refuse_unused(self._what, f"it sets the default Adam of {', '.join(map(repr, keys))}, and optimizers= "
+                          "gives every one of them", **{name: value})
+        return rate
 
     def _module(self, given: Module | None, name: str, build: Callable[[], Module]) -> Module:
         if given is None:
@@ -340,5 +382,9 @@ class LatentModel(Trainer):
         kwargs["optimizers"] = {n: _make_optimizer(o) for n, o in config["optimizers"].items()}
         if overrides:
             raise TypeError(f"gl.load: unexpected arguments {sorted(overrides)} for a {cls.__name__}")
-        return cls(**kwargs)
+        token = _RESTORING.set(True)
+        try:
+            return cls(**kwargs)
+        finally:
+            _RESTORING.reset(token)
 
