@@ -49,7 +49,8 @@ def test_linear_autoencoder_learns_the_principal_subspace():
 def test_autoencoder_variants_train_and_read(kw):
     X = images(512) if kw.get("preset") != "conv" else np.zeros((64, 1, 28, 28), np.float32) + images(64)[:, :, :1, :1]
     shape = X.shape[1:]
-    ae = gl.models.Autoencoder(shape, 4, hidden=[64], width=4, seed=0, **kw)
+    arch = {"width": 4} if kw.get("preset") == "conv" else {"hidden": [64]}   # each preset reads its own
+    ae = gl.models.Autoencoder(shape, 4, seed=0, **arch, **kw)
     hist = ae.fit(X, steps=150, batch_size=32, progress=False)
     assert hist["recon"][-20:].mean() < hist["recon"][:5].mean()
     assert ae.encode(X[:5]).shape == (5, 4)
@@ -184,7 +185,8 @@ def test_conditional_vae_needs_and_uses_labels():
 def test_aae_variants(kw):
     X = images(256)
     y = labels(256)
-    aae = gl.models.AAE(SHAPE, **{"latent_dim": 2, **kw}, num_classes=4, hidden=[32], disc_hidden=[32], seed=0)
+    classes = {} if kw.get("prior", "gaussian") == "gaussian" and not kw.get("supervised") else {"num_classes": 4}
+    aae = gl.models.AAE(SHAPE, **{"latent_dim": 2, **kw}, **classes, hidden=[32], disc_hidden=[32], seed=0)
     needs = kw.get("prior") == "label_mixture" or kw.get("supervised")
     yy = None
     if needs:

@@ -275,13 +275,20 @@ class LatentModel(Trainer):
     def _inputs(self, x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray | None]:
         rows = self._rows(x, what)
         self._check_values(rows, what)
-        yy = self._one_hot(self._labels(y, rows.shape[0], what)) if self._encoder_takes_labels() else None
-        return rows, yy
+        if not self._encoder_takes_labels():
+            if y is not None:
+                raise ValueError(f"{what}: this {self._what}'s encoder takes no labels; drop y=")
+            return rows, None
+        return rows, self._one_hot(self._labels(y, rows.shape[0], what))
 
     def _encoder_takes_labels(self) -> bool:
         return False
 
     def _decoder_takes_labels(self) -> bool:
+        return False
+
+    def _prior_takes_labels(self) -> bool:
+        """Whether ``sample``'s labels pick the prior's codes (not only the decoder's input)."""
         return False
 
     def encode(self, x: Any, y: Any = None) -> np.ndarray:
@@ -308,16 +315,19 @@ class LatentModel(Trainer):
         return self._batched(self._decode_rows, codes)
 
     def reconstruct(self, x: Any, y: Any = None) -> np.ndarray:
-        """``decode(encode(x))``: the reconstruction of ``x``."""
-        z = self.encode(x, y)
-        labels = y if self._decoder_takes_labels() else None
-        return self.decode(z, labels)
+        """``decode(encode(x))``: the reconstruction of ``x`` (labels ``y`` for the networks that take them)."""
+        if y is not None and not (self._encoder_takes_labels() or self._decoder_takes_labels()):
+            raise ValueError(f"{type(self).__name__}.reconstruct: this {self._what}'s networks take no labels; "
+                             "drop y=")
+        z = self.encode(x, y if self._encoder_takes_labels() else None)
+        return self.decode(z, y if self._decoder_takes_labels() else None)
 
     def interpolate(self, x1: Any, x2: Any, steps: int = 16, y1: Any = None, y2: Any = None) -> np.ndarray:
         """Decoded linear interpolations between the codes of paired rows of ``x1`` and ``x2``.
 
         Returns ``(n, steps, *input_shape)``: row i goes from ``x1[i]``'s code (first
-        image) to ``x2[i]``'s (last image). A decoder that takes labels uses ``y1``.
+        image) to ``x2[i]``'s (last image). An encoder that takes labels reads ``y1``
+        and ``y2`` (default ``y1``); a decoder that takes them, ``y1``.
 
         Examples
         --------
@@ -325,7 +335,12 @@ class LatentModel(Trainer):
         """
         what = f"{type(self).__name__}.interpolate"
         steps = check_int(f"{what}: steps", steps, 2)
-        z1, z2 = self.encode(x1, y1), self.encode(x2, y2 if y2 is not None else y1)
+        enc, dec = self._encoder_takes_labels(), self._decoder_takes_labels()
+        if (y1 is not None and not (enc or dec)) or (y2 is not None and not enc):
+            raise ValueError(f"{what}: this {self._what}'s " + ("decoder reads y1 only (one label per row); drop y2="
+                             if dec else "networks take no labels; drop y1= / y2="))
+        z1 = self.encode(x1, y1 if enc else None)
+        z2 = self.encode(x2, (y2 if y2 is not None else y1) if enc else None)
         if z1.shape != z2.shape:
             raise ValueError(f"{what}: x1 and x2 must have the same number of rows, got {z1.shape[0]} and "
                              f"{z2.shape[0]}")
@@ -349,6 +364,9 @@ class LatentModel(Trainer):
         what = f"{type(self).__name__}.sample"
         n = check_int(f"{what}: n", n, 1)
         rng = self._sample_rng if seed is None else np.random.default_rng(check_int(f"{what}: seed", seed, 0))
+        if labels is not None and not (self._decoder_takes_labels() or self._prior_takes_labels()):
+            raise ValueError(f"{what}: this {self._what} samples without labels (neither its prior nor its decoder "
+                             "reads them); drop labels=")
         y = None if labels is None else self._labels(labels, n, what)
         z = self._prior(n, rng, y)
         return self.decode(z, y if self._decoder_takes_labels() else None)

@@ -212,6 +212,9 @@ class AAE(LatentModel):
     def _decoder_takes_labels(self) -> bool:
         return self.supervised
 
+    def _prior_takes_labels(self) -> bool:
+        return self.prior == "label_mixture"
+
     def _stream_labels(self, y: Any, n: int, what: str) -> tuple[np.ndarray, int] | None:
         if not self._needs_labels:
             if y is not None:
@@ -324,6 +327,9 @@ class AAE(LatentModel):
                 raise ValueError("AAE.decode: clusters= is for a clustering AAE")
             return super().decode(z, y)
         what = "AAE.decode"
+        if y is not None:
+            raise ValueError(f"{what}: a clustering AAE's decoder reads (cluster, style), no labels; drop y= "
+                             "(pass the clusters as clusters=)")
         codes = self._codes(z, what)
         c = np.asarray(clusters) if clusters is not None else None
         if c is None or c.ndim != 1 or c.dtype.kind not in "iu" or c.shape[0] != codes.shape[0]:

@@ -336,6 +336,8 @@ class VQVAE(LatentModel):
         by ``decode``."""
         what = f"{self._what}.interpolate"
         steps = check_int(f"{what}: steps", steps, 2)
+        if y1 is not None or y2 is not None:
+            raise ValueError(f"{what}: a VQVAE's networks take no labels; drop y1= / y2=")
         z1, z2 = self.encode(x1, quantized=False), self.encode(x2, quantized=False)
         if z1.shape != z2.shape:
             raise ValueError(f"{what}: x1 and x2 must have the same number of rows, got {z1.shape[0]} and "
