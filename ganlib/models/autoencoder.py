@@ -20,7 +20,7 @@ from ..nn import ae_presets
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import _RESTORING, LatentModel, refuse_unused, sigmoid
+from ._base import LatentModel, refuse_unused, sigmoid
 
 RECONSTRUCTIONS = ("mse", "bernoulli")
 PRESETS = ("mlp", "conv")
@@ -49,9 +49,12 @@ def bernoulli_nll(logits: ops.Tensor, x: ops.Tensor) -> ops.Tensor:
 
 
 class PresetOptions(NamedTuple):
-    """The preset options of a model, resolved: each None where no network built reads it.
+    """The preset options of a model, resolved: the preset, and its ``hidden`` (mlp) or
+    ``width`` (the others; the option the preset does not read is None).
 
-    ``given`` holds them as the caller passed them (None: not given), for checkpoints.
+    They are resolved even when every network is given, so a model rebuilt by ``gl.load``
+    (which gives every network back) reads the same. ``given`` holds them as the caller
+    passed them (None: not given), for checkpoints.
     """
 
     preset: str | None
@@ -98,8 +101,6 @@ def preset_options(what: str, preset: str | None, hidden: Any, width: int | None
     if not building:
         refuse_unused(what, f"preset, hidden and width describe the preset networks, and {given_networks}",
                       preset=preset, hidden=hidden, width=width)
-        if not _RESTORING.get():
-            return PresetOptions(None, None, None, given)
     name = check_choice(f"{what}: preset", default_preset if preset is None else preset, presets)
     if name == "mlp":
         refuse_unused(what, "width is for the conv presets; preset='mlp' builds MLPs (hidden=)", width=width)
