@@ -464,6 +464,7 @@ def test_clustering_aae_reconstructs_from_its_cluster_probabilities():
     lambda: gl.models.Autoencoder(SHAPE, 2, **mlp_pair(2), seed=1),
     lambda: gl.models.Autoencoder((1, 28, 28), 3, preset="conv", width=4, seed=1),
     lambda: gl.models.VAE((1, 28, 28), 2, preset="conv", width=4, seed=1),
+    lambda: gl.models.VAE((1, 28, 28), 2, preset="conv", width=np.int64(4), lr=np.float64(2e-3), seed=1),   # JSON
     lambda: gl.models.AAE(SHAPE, 2, **mlp_pair(2), Dz=gl.nn.mlp(2, [4], 1, seed=3), lr=2e-3, seed=1),
     lambda: gl.models.AAE(SHAPE, 2, prior="mixture", num_classes=4, radius=3.0, hidden=[8], disc_hidden=[8]),
 ])

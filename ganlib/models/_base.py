@@ -51,6 +51,12 @@ def refuse_unused(what: str, why: str, **options: Any) -> None:
         raise ValueError(f"{what}: {', '.join(given)} would have no effect: {why}")
 
 
+def as_given(value: Any, checked: Any) -> Any:
+    """For checkpoints: None where an option was not given, else its checked value (plain
+    Python numbers, which the checkpoint's JSON can hold, where NumPy scalars were passed)."""
+    return None if value is None else checked
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function without overflow warnings (float32 in, float32 out)."""
     out = np.empty_like(x)

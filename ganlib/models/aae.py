@@ -37,7 +37,7 @@ from ..nn.norm import BatchNorm
 from ..nn.module import Module
 from ..optim import Adam, Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, refuse_unused, sigmoid, softmax
+from ._base import LatentModel, as_given, refuse_unused, sigmoid, softmax
 from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, missing, preset_options, reconstruction_error
 
 PRIORS = ("gaussian", "mixture", "label_mixture")
@@ -195,10 +195,13 @@ class AAE(LatentModel):
                                   given_opts)
         self.adversarial_lr = self._rate("adversarial_lr", adversarial_lr, self.lr, ("E@gen",), given_opts)
         # checkpoints keep the options as given
-        self._given = {**opts.given, "components": components, "radius": radius, "radial_std": radial_std,
-                       "tangential_std": tangential_std, "num_classes": num_classes,
-                       "disc_hidden": None if disc_hidden is None else self.disc_hidden, "lr": lr,
-                       "disc_lr": disc_lr, "adversarial_lr": adversarial_lr}
+        self._given = {**opts.given, "components": as_given(components, self.components),
+                       "radius": as_given(radius, self.radius), "radial_std": as_given(radial_std, self.radial_std),
+                       "tangential_std": as_given(tangential_std, self.tangential_std),
+                       "num_classes": as_given(num_classes, self.num_classes),
+                       "disc_hidden": as_given(disc_hidden, self.disc_hidden), "lr": as_given(lr, self.lr),
+                       "disc_lr": as_given(disc_lr, self.disc_lr),
+                       "adversarial_lr": as_given(adversarial_lr, self.adversarial_lr)}
         self._gan = get_objective("nonsaturating")
         if self.prior != "gaussian":
             self._means, self._ax1, self._ax2 = mixture_layout(self.components, self.radius, self.radial_std,

@@ -41,7 +41,7 @@ from ..nn import ae_presets
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel
+from ._base import LatentModel, as_given
 from .autoencoder import build_pair, input_shape_of, missing, preset_options
 
 
@@ -136,7 +136,7 @@ class ACAI(LatentModel):
         d = self._module(d, "d", lambda: preset_critic(self.preset, self.input_shape, self.hidden, self.width,
                                                        seed + 2))
         self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec", "d"), optimizers)
-        self._given = {**opts.given, "lr": lr}     # checkpoints keep the options as given
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model({"E": E, "Dec": Dec, "d": d}, self.lr, optimizers, ("E", "Dec", "d"), seed)
 
     @property

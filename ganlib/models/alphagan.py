@@ -42,7 +42,7 @@ from ..nn.module import Module
 from ..nn.presets import dcgan_discriminator, dcgan_generator
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, refuse_unused
+from ._base import LatentModel, as_given, refuse_unused
 from .autoencoder import input_shape_of, missing, preset_options
 
 PRESETS = ("dcgan", "conv", "mlp")
@@ -155,7 +155,8 @@ class AlphaGAN(LatentModel):
         self._tanh_output = ends_in_tanh(modules["G"])      # then the data must lie in its range
         self.lr = self._rate("lr", lr, 2e-4, tuple(modules), optimizers)
         # checkpoints keep the options as given
-        self._given = {**opts.given, "code_hidden": None if code_hidden is None else self.code_hidden, "lr": lr}
+        self._given = {**opts.given, "code_hidden": as_given(code_hidden, self.code_hidden),
+                       "lr": as_given(lr, self.lr)}
         self._init_model(modules, self.lr, optimizers, tuple(modules), seed, betas=(0.5, 0.999))
 
     @property

@@ -20,7 +20,7 @@ from ..nn import ae_presets
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, refuse_unused, sigmoid
+from ._base import LatentModel, as_given, refuse_unused, sigmoid
 
 RECONSTRUCTIONS = ("mse", "bernoulli")
 PRESETS = ("mlp", "conv")
@@ -57,7 +57,7 @@ class PresetOptions(NamedTuple):
     passed them (None: not given), for checkpoints.
     """
 
-    preset: str | None
+    preset: str
     hidden: list[int] | None
     width: int | None
     given: dict[str, Any]
@@ -95,6 +95,8 @@ def preset_options(what: str, preset: str | None, hidden: Any, width: int | None
     ValueError
         An option given that no network built would read (see :func:`refuse_unused`).
     """
+    if width is not None:
+        width = check_int(f"{what}: width", width, 1)
     given = {"preset": preset, "hidden": None if hidden is None else list(np.atleast_1d(hidden).tolist()),
              "width": width}
     building = tuple(building)
@@ -208,7 +210,7 @@ class Autoencoder(LatentModel):
         E = self._module(E, "E", lambda: pe)
         Dec = self._module(Dec, "Dec", lambda: pd)
         self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec"), optimizers)
-        self._given = {**opts.given, "lr": lr}     # checkpoints keep the options as given
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed)
 
     def _phases(self) -> list[Phase]:

@@ -29,7 +29,7 @@ from .._checks import check_bool, check_choice, check_int, check_real
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, eval_modes, refuse_unused, sigmoid
+from ._base import LatentModel, as_given, eval_modes, refuse_unused, sigmoid
 from .autoencoder import bernoulli_nll, build_pair, flat_sum, input_shape_of, missing, preset_options
 
 DECODERS = ("bernoulli", "gaussian")
@@ -198,7 +198,8 @@ class VAE(LatentModel):
         Dec = self._module(Dec, "Dec", lambda: pd)
         self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec"), optimizers)
         # checkpoints keep the options as given
-        self._given = {**opts.given, "variance": variance, "num_classes": num_classes, "lr": lr}
+        self._given = {**opts.given, "variance": as_given(variance, self.variance),
+                       "num_classes": as_given(num_classes, self.num_classes), "lr": as_given(lr, self.lr)}
         clip = None if self.encoder_clip is None else {"E": self.encoder_clip}
         self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed, clip=clip)
 

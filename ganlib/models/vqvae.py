@@ -44,7 +44,7 @@ from ..nn.layers import _rng, register_spec
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, sigmoid
+from ._base import LatentModel, as_given, sigmoid
 from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, missing, preset_options, reconstruction_error
 
 EMA_EPSILON = 1e-5      # ε of the Laplace smoothing of the EMA counts
@@ -223,7 +223,7 @@ class VQVAE(LatentModel):
                                  f"{self.code_dim}), got {cb!r}")
             modules["codebook"] = cb
         self.lr = self._rate("lr", lr, 1e-3, tuple(modules), optimizers)
-        self._given = {**opts.given, "lr": lr}     # checkpoints keep the options as given
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model(modules, self.lr, optimizers, tuple(modules), seed)
         if self.ema is not None:
             init = np.empty((self.num_codes, self.code_dim), np.float32)
