@@ -49,7 +49,8 @@ def test_linear_autoencoder_learns_the_principal_subspace():
 def test_autoencoder_variants_train_and_read(kw):
     X = images(512) if kw.get("preset") != "conv" else np.zeros((64, 1, 28, 28), np.float32) + images(64)[:, :, :1, :1]
     shape = X.shape[1:]
-    ae = gl.models.Autoencoder(shape, 4, hidden=[64], width=4, seed=0, **kw)
+    arch = {"width": 4} if kw.get("preset") == "conv" else {"hidden": [64]}   # each preset reads its own
+    ae = gl.models.Autoencoder(shape, 4, seed=0, **arch, **kw)
     hist = ae.fit(X, steps=150, batch_size=32, progress=False)
     assert hist["recon"][-20:].mean() < hist["recon"][:5].mean()
     assert ae.encode(X[:5]).shape == (5, 4)
@@ -184,7 +185,8 @@ def test_conditional_vae_needs_and_uses_labels():
 def test_aae_variants(kw):
     X = images(256)
     y = labels(256)
-    aae = gl.models.AAE(SHAPE, **{"latent_dim": 2, **kw}, num_classes=4, hidden=[32], disc_hidden=[32], seed=0)
+    classes = {} if kw.get("prior", "gaussian") == "gaussian" and not kw.get("supervised") else {"num_classes": 4}
+    aae = gl.models.AAE(SHAPE, **{"latent_dim": 2, **kw}, **classes, hidden=[32], disc_hidden=[32], seed=0)
     needs = kw.get("prior") == "label_mixture" or kw.get("supervised")
     yy = None
     if needs:
@@ -316,3 +318,179 @@ def net_input(net: gl.nn.Module) -> tuple:
     if isinstance(first, gl.nn.Flatten):
         return (1, 28, 28)
     return (first.param("weight").shape[1], 32, 32)
+
+
+# ---------------------------------------------------------------------------------------- options no network reads
+def mlp_pair(latent: int, enc_out: int | None = None) -> dict:
+    """Your own E and Dec for SHAPE (no preset network is built)."""
+    d = int(np.prod(SHAPE))
+    return {"E": gl.nn.Sequential(gl.nn.Flatten(), gl.nn.Linear(d, enc_out or latent, seed=0)),
+            "Dec": gl.nn.Sequential(gl.nn.Linear(latent, d, seed=1), gl.nn.Reshape(*SHAPE))}
+
+
+def adams(*names: str) -> dict:
+    return {"optimizers": {n: gl.optim.Adam(1e-3) for n in names}}
+
+
+@pytest.mark.parametrize("cls, latent, enc_out", [(gl.models.Autoencoder, 2, 2), (gl.models.VAE, 2, 4),
+                                                  (gl.models.AAE, 2, 2)])
+def test_preset_options_are_refused_where_no_network_reads_them(cls, latent, enc_out):
+    name = cls.__name__
+    with pytest.raises(ValueError, match=rf"{name}: width=4 would have no effect: .*preset='mlp' builds MLPs"):
+        cls(SHAPE, latent, width=4)
+    with pytest.raises(ValueError, match=rf"{name}: hidden=\[8\] would have no effect: hidden is for the mlp "
+                                         r"preset; preset='conv' builds conv networks \(width=\)"):
+        cls((1, 28, 28), latent, preset="conv", hidden=[8])
+    for kw in ({"preset": "mlp"}, {"hidden": [8]}, {"width": 4}, {"preset": "conv", "width": 4}):
+        with pytest.raises(ValueError, match=rf"{name}: {list(kw)[0]}=.* would have no effect: .*E and Dec are "
+                                             "both given"):
+            cls(SHAPE, latent, **mlp_pair(latent, enc_out), **kw)
+    # one network given: the preset still builds the other, which reads hidden
+    m = cls(SHAPE, latent, E=mlp_pair(latent, enc_out)["E"], hidden=[8])
+    assert (m.preset, m.hidden, m.width) == ("mlp", [8], None)
+    m = cls(SHAPE, latent, **mlp_pair(latent, enc_out))
+    assert {k: m._options()[k] for k in ("preset", "hidden", "width")} == dict.fromkeys(("preset", "hidden",
+                                                                                         "width"))
+    # the defaults with no arguments are today's
+    m = cls((1, 28, 28), latent, preset="conv")
+    assert (m.preset, m.hidden, m.width) == ("conv", None, 32)
+
+
+def test_default_preset_options_are_unchanged():
+    assert gl.models.Autoencoder(SHAPE, 2).hidden == [512, 256]
+    assert gl.models.VAE(SHAPE, 2).hidden == [500, 500]
+    aae = gl.models.AAE(SHAPE, 2)
+    assert aae.hidden == [512, 512] and aae.disc_hidden == [512, 512]
+    assert (aae.lr, aae.disc_lr, aae.adversarial_lr, aae.num_classes, aae.components) == (1e-3, 1e-3, 1e-3, 10, 10)
+    mix = gl.models.AAE(SHAPE, 2, prior="mixture", hidden=[8], disc_hidden=[8])
+    assert (mix.radius, mix.radial_std, mix.tangential_std, mix.components) == (4.0, 0.5, 0.15, 10)
+    vae = gl.models.VAE(SHAPE, 2, hidden=[8])
+    assert (vae.variance, vae.num_classes, vae.lr) == (1.0, 10, 1e-3)
+
+
+@pytest.mark.parametrize("cls, modules", [(gl.models.Autoencoder, ("E", "Dec")), (gl.models.VAE, ("E", "Dec"))])
+def test_lr_is_refused_when_optimizers_gives_every_adam(cls, modules):
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: lr=0.01 would have no effect: .*optimizers= gives"):
+        cls(SHAPE, 2, hidden=[8], lr=1e-2, **adams(*modules))
+    cls(SHAPE, 2, hidden=[8], lr=1e-2, **adams(modules[0]))      # the other module's Adam reads it
+    cls(SHAPE, 2, hidden=[8], **adams(*modules))
+
+
+def test_vae_refuses_variance_and_num_classes_nothing_reads():
+    with pytest.raises(ValueError, match="VAE: variance=0.5 would have no effect: .*decoder='bernoulli'"):
+        gl.models.VAE(SHAPE, 2, hidden=[8], variance=0.5)
+    assert gl.models.VAE(SHAPE, 2, hidden=[8], decoder="gaussian", variance=0.5).variance == 0.5
+    with pytest.raises(ValueError, match=r"VAE: num_classes=4 would have no effect: .*conditional=True"):
+        gl.models.VAE(SHAPE, 2, hidden=[8], num_classes=4)
+    assert gl.models.ConditionalVAE(SHAPE, 2, hidden=[8], num_classes=4).num_classes == 4
+
+
+@pytest.mark.parametrize("kw", [{"radius": 3.0}, {"radial_std": 0.2}, {"tangential_std": 0.2}, {"components": 4},
+                                {"radius": 3.0, "clusters": 3}, {"components": 4, "clusters": 3}])
+def test_aae_refuses_the_mixture_layout_without_a_mixture(kw):
+    arg = next(k for k in kw if k != "clusters")
+    with pytest.raises(ValueError, match=rf"AAE: {arg}=.* would have no effect: they lay out the mixture priors"):
+        gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], **kw)
+    gl.models.AAE(SHAPE, 2, prior="mixture", hidden=[8], disc_hidden=[8], **{k: v for k, v in kw.items()
+                                                                              if k != "clusters"})
+
+
+def test_aae_refuses_num_classes_nothing_reads():
+    for kw in ({}, {"clusters": 3}, {"prior": "mixture", "components": 5}):
+        with pytest.raises(ValueError, match="AAE: num_classes=4 would have no effect"):
+            gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], num_classes=4, **kw)
+    for kw in ({"prior": "mixture"}, {"prior": "label_mixture"}, {"supervised": True}):
+        assert gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], num_classes=4, **kw).num_classes == 4
+    assert gl.models.AAE(SHAPE, 2, prior="mixture", hidden=[8], disc_hidden=[8], num_classes=4).components == 4
+
+
+def test_aae_refuses_disc_hidden_and_rates_nothing_reads():
+    dz, dy = gl.nn.mlp(2, [4], 1, seed=0), gl.nn.mlp(3, [4], 1, seed=1)
+    with pytest.raises(ValueError, match="AAE: disc_hidden=\\[4\\] would have no effect: .*Dz is given"):
+        gl.models.AAE(SHAPE, 2, hidden=[8], Dz=dz, disc_hidden=[4])
+    with pytest.raises(ValueError, match="Dz and Dy are both given"):
+        gl.models.AAE(SHAPE, 2, clusters=3, hidden=[8], Dz=dz, Dy=dy, disc_hidden=[4])
+    gl.models.AAE(SHAPE, 2, clusters=3, hidden=[8], Dz=dz, disc_hidden=[4])     # Dy is built from it
+    with pytest.raises(ValueError, match="AAE: disc_lr=0.01 would have no effect: .*'Dz'"):
+        gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], disc_lr=1e-2, **adams("Dz"))
+    with pytest.raises(ValueError, match="AAE: adversarial_lr=0.01 would have no effect: .*'E@gen'"):
+        gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], adversarial_lr=1e-2, **adams("E@gen"))
+    with pytest.raises(ValueError, match="AAE: lr=0.01 would have no effect: .*'E', 'Dec'"):
+        gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], lr=1e-2, adversarial_lr=1e-3, **adams("E", "Dec"))
+    # lr also sets the encoder's gen-phase Adam when adversarial_lr and "E@gen" are not given
+    aae = gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8], lr=1e-2, **adams("E", "Dec"))
+    assert aae.optimizers["E@gen"].lr == 1e-2
+
+
+def test_labels_are_refused_where_nothing_reads_them():
+    X, y = images(64), labels(64)
+    ae = gl.models.Autoencoder(SHAPE, 2, hidden=[8])
+    for call in (lambda: ae.encode(X[:4], y[:4]), lambda: ae.reconstruct(X[:4], y[:4]),
+                 lambda: ae.interpolate(X[:2], X[2:4], y1=y[:2]), lambda: ae.interpolate(X[:2], X[2:4], y2=y[:2])):
+        with pytest.raises(ValueError, match="takes? no labels"):
+            call()
+    with pytest.raises(ValueError, match="samples without labels"):
+        ae.sample(4, labels=y[:4])
+    vae = gl.models.VAE(SHAPE, 2, hidden=[8])
+    with pytest.raises(ValueError, match="encoder takes no labels"):
+        vae.log_likelihood(X[:4], k=2, y=y[:4])
+    # a supervised AAE: the decoder reads y (reconstruct, sample, interpolate's y1), the encoder does not
+    sup = gl.models.AAE(SHAPE, 2, supervised=True, num_classes=4, hidden=[8], disc_hidden=[8])
+    assert sup.reconstruct(X[:4], y[:4]).shape == (4, *SHAPE)
+    assert sup.interpolate(X[:2], X[2:4], steps=3, y1=y[:2]).shape == (2, 3, *SHAPE)
+    with pytest.raises(ValueError, match="encoder takes no labels"):
+        sup.encode(X[:4], y[:4])
+    with pytest.raises(ValueError, match="reads y1 only"):
+        sup.interpolate(X[:2], X[2:4], y1=y[:2], y2=y[2:4])
+    # label_mixture: the labels pick the prior's components
+    lmix = gl.models.AAE(SHAPE, 2, prior="label_mixture", num_classes=4, hidden=[8], disc_hidden=[8])
+    assert lmix.sample(4, labels=np.arange(4), seed=0).shape == (4, *SHAPE)
+    clus = gl.models.AAE(SHAPE, 2, clusters=3, hidden=[8], disc_hidden=[8])
+    with pytest.raises(ValueError, match="clustering AAE reads no labels"):
+        clus.reconstruct(X[:4], y[:4])
+    with pytest.raises(ValueError, match="no labels; drop y="):
+        clus.decode(np.zeros((2, 2), np.float32), y[:2], clusters=[0, 1])
+
+
+def test_clustering_aae_reconstructs_from_its_cluster_probabilities():
+    X = images(64)
+    clus = gl.models.AAE(SHAPE, 2, clusters=3, hidden=[8], disc_hidden=[8])
+    clus.fit(X, steps=3, batch_size=32, progress=False)
+    want = clus._decode_rows_pair(clus.cluster_probabilities(X[:5]), clus.encode(X[:5]))
+    np.testing.assert_array_equal(clus.reconstruct(X[:5]), want)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: gl.models.Autoencoder(SHAPE, 2, **mlp_pair(2), seed=1),
+    lambda: gl.models.Autoencoder((1, 28, 28), 3, preset="conv", width=4, seed=1),
+    lambda: gl.models.VAE((1, 28, 28), 2, preset="conv", width=4, seed=1),
+    lambda: gl.models.VAE((1, 28, 28), 2, preset="conv", width=np.int64(4), lr=np.float64(2e-3), seed=1),   # JSON
+    lambda: gl.models.AAE(SHAPE, 2, **mlp_pair(2), Dz=gl.nn.mlp(2, [4], 1, seed=3), lr=2e-3, seed=1),
+    lambda: gl.models.AAE(SHAPE, 2, prior="mixture", num_classes=4, radius=3.0, hidden=[8], disc_hidden=[8]),
+])
+def test_checkpoints_keep_options_as_given(tmp_path, build):
+    model = build()
+    X = images(64) if model.input_shape == SHAPE else np.zeros((64, 1, 28, 28), np.float32) + 0.5
+    model.fit(X, steps=2, batch_size=16, progress=False)
+    path = str(tmp_path / "m.safetensors")
+    model.save(path)
+    again = gl.load(path)
+    assert type(again) is type(model) and again._options() == model._options()
+    assert (again.preset, again.hidden, again.width) == (model.preset, model.hidden, model.width)
+    np.testing.assert_array_equal(again.reconstruct(X[:4]), model.reconstruct(X[:4]))
+
+
+def test_older_checkpoint_options_still_load():
+    """Checkpoints written before the refusals stored every default, read or not."""
+    ae = gl.models.Autoencoder(SHAPE, 2, **mlp_pair(2))
+    config = ae._config()
+    config["options"].update(preset="mlp", hidden=[512, 256], width=32, lr=1e-3)
+    again = gl.models.Autoencoder._from_config("old.safetensors", config)
+    assert again.lr == 1e-3
+    aae = gl.models.AAE(SHAPE, 2, hidden=[8], disc_hidden=[8])
+    config = aae._config()
+    config["options"].update(components=10, radius=4.0, radial_std=0.5, tangential_std=0.15, num_classes=10,
+                             width=32, lr=1e-3, disc_lr=1e-3, adversarial_lr=1e-3)
+    gl.models.AAE._from_config("old.safetensors", config)
+    with pytest.raises(ValueError, match="width=32 would have no effect"):   # outside gl.load, refused again
+        gl.models.Autoencoder(SHAPE, 2, width=32)

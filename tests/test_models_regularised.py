@@ -301,3 +301,93 @@ def test_lipschitz_refuses_bad_options():
     vae = gl.models.VAE(SHAPE, 2, hidden=[8], lipschitz=1.0)
     with pytest.raises(ValueError, match="batch_size >= 2"):
         vae.fit(images(8), steps=1, batch_size=1, progress=False)
+
+
+# ---------------------------------------------------------------------------------------- options no network reads
+def own(shape=SHAPE, latent=4, out=1):
+    d = int(np.prod(shape))
+    return (gl.nn.Sequential(gl.nn.Flatten(), gl.nn.Linear(d, latent, seed=0)),
+            gl.nn.Sequential(gl.nn.Linear(latent, d, seed=1), gl.nn.Reshape(*shape)),
+            gl.nn.Sequential(gl.nn.Flatten(), gl.nn.Linear(d, out, seed=2)))
+
+
+def adams(*names):
+    return {"optimizers": {n: gl.optim.Adam(1e-3) for n in names}}
+
+
+@pytest.mark.parametrize("cls, kw", [(gl.models.ACAI, {}), (gl.models.VQVAE, {"code_dim": 2})])
+def test_preset_options_are_refused_where_no_network_reads_them(cls, kw):
+    name = cls.__name__
+    with pytest.raises(ValueError, match=rf"{name}: width=4 would have no effect: .*preset='mlp' builds MLPs"):
+        cls(SHAPE, 4, width=4, **kw)
+    with pytest.raises(ValueError, match=rf"{name}: hidden=\[8\] would have no effect: hidden is for the mlp preset"):
+        cls((1, 28, 28), 4, preset="conv", hidden=[8], **kw)
+    assert cls((1, 28, 28), 4, preset="conv", **kw).width == 32
+
+
+def test_acai_preset_options_count_the_critic():
+    E, Dec, d = own()
+    with pytest.raises(ValueError, match=r"ACAI: hidden=\[8\] would have no effect: .*E, Dec and d are all given"):
+        gl.models.ACAI(SHAPE, 4, E=E, Dec=Dec, d=d, hidden=[8])
+    with pytest.raises(ValueError, match="ACAI: preset='conv' would have no effect"):
+        gl.models.ACAI(SHAPE, 4, E=E, Dec=Dec, d=d, preset="conv")
+    acai = gl.models.ACAI(SHAPE, 4, E=E, Dec=Dec, hidden=[8])          # the preset critic reads hidden
+    assert acai.hidden == [8]
+    with pytest.raises(ValueError, match="ACAI: lr=0.01 would have no effect: .*'E', 'Dec', 'd'"):
+        gl.models.ACAI(SHAPE, 4, hidden=[8], lr=1e-2, **adams("E", "Dec", "d"))
+    gl.models.ACAI(SHAPE, 4, hidden=[8], lr=1e-2, **adams("E", "Dec"))
+
+
+def test_vqvae_refuses_options_no_network_reads():
+    E, Dec, _ = own(latent=8)
+    with pytest.raises(ValueError, match=r"VQVAE: width=4 would have no effect: .*E and Dec are both given"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, E=E, Dec=Dec, width=4)
+    with pytest.raises(ValueError, match="VQVAE: lr=0.01 would have no effect: .*'codebook'"):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, hidden=[8], lr=1e-2, **adams("E", "Dec", "codebook"))
+    with pytest.raises(ValueError, match="VQVAE: lr=0.01 would have no effect"):      # the EMA codebook has no Adam
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, hidden=[8], ema=True, lr=1e-2, **adams("E", "Dec"))
+    gl.models.VQVAE(SHAPE, 8, code_dim=2, hidden=[8], lr=1e-2, **adams("E", "Dec"))   # the codebook's reads it
+    with pytest.raises(ValueError, match="take no labels; drop y1="):
+        gl.models.VQVAE(SHAPE, 8, code_dim=2, hidden=[8]).interpolate(images(2), images(2, seed=1),
+                                                                       y1=np.arange(2))
+
+
+def test_alphagan_refuses_options_no_network_reads():
+    with pytest.raises(ValueError, match=r"AlphaGAN: hidden=\[8\] would have no effect: .*preset='dcgan' builds "
+                                         r"conv networks \(width=\)"):
+        gl.models.AlphaGAN((1, 28, 28), 4, hidden=[8])
+    with pytest.raises(ValueError, match="AlphaGAN: hidden=\\[8\\] would have no effect: .*preset='conv'"):
+        gl.models.AlphaGAN((1, 28, 28), 4, preset="conv", hidden=[8])
+    with pytest.raises(ValueError, match="AlphaGAN: width=4 would have no effect: .*preset='mlp'"):
+        gl.models.AlphaGAN(SHAPE, 4, preset="mlp", width=4)
+    E, G, D = own()
+    G = gl.nn.Sequential(G, gl.nn.Tanh())
+    for kw in ({"preset": "mlp"}, {"hidden": [8]}, {"width": 8}):
+        with pytest.raises(ValueError, match=f"AlphaGAN: {list(kw)[0]}=.* would have no effect: .*E, G and D are all "
+                                             "given"):
+            gl.models.AlphaGAN(SHAPE, 4, E=E, G=G, D=D, code_hidden=[8], **kw)
+    C = gl.nn.mlp(4, [8], 1, seed=3)
+    with pytest.raises(ValueError, match=r"AlphaGAN: code_hidden=\[8\] would have no effect: .*C is given"):
+        gl.models.AlphaGAN(SHAPE, 4, preset="mlp", hidden=[8], C=C, code_hidden=[8])
+    with pytest.raises(ValueError, match="AlphaGAN: lr=0.001 would have no effect: .*'E', 'G', 'D', 'C'"):
+        gl.models.AlphaGAN(SHAPE, 4, preset="mlp", hidden=[8], code_hidden=[8], lr=1e-3,
+                           **adams("E", "G", "D", "C"))
+    ag = gl.models.AlphaGAN(SHAPE, 4, E=E, G=G, D=D, C=C)
+    assert ag.lr == 2e-4 and ag.code_hidden == [750, 750] and ag._options()["preset"] is None
+    with pytest.raises(ValueError, match="samples without labels"):
+        ag.sample(2, labels=[0, 1])
+
+
+def test_checkpoints_of_given_networks_keep_options_as_given(tmp_path):
+    X = np.random.default_rng(0).uniform(-1, 1, (64, *SHAPE)).astype(np.float32)
+    E, Dec, d = own()
+    acai = gl.models.ACAI(SHAPE, 4, E=E, Dec=Dec, d=d, lr=2e-3, seed=1)
+    again = round_trip(acai, X, tmp_path, steps=3, batch=16)
+    assert again._options()["preset"] is None and again.lr == 2e-3
+    E, G, D = own()
+    ag = gl.models.AlphaGAN(SHAPE, 4, E=E, G=gl.nn.Sequential(G, gl.nn.Tanh()), D=D, code_hidden=[8], seed=1)
+    again = round_trip(ag, X, tmp_path, steps=3, batch=16)
+    assert again.code_hidden == [8] and again._options()["hidden"] is None
+    E, Dec, _ = own(latent=8)
+    vq = gl.models.VQVAE(SHAPE, 8, code_dim=2, E=E, Dec=Dec, ema=True, seed=1)
+    round_trip(vq, X, tmp_path, steps=3, batch=16)

@@ -8,12 +8,13 @@ functions and passes them to the trainer, which runs every step in C.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from .. import ops
-from .._checks import check_int
+from .._checks import check_int, check_real
 from ..checkpoint import _make_optimizer, _spec_or_none
 from ..nn.layers import from_spec
 from ..nn.module import Module
@@ -21,6 +22,39 @@ from ..optim import Adam, Optimizer
 from ..trainer import Data, Trainer
 
 READ_BATCH = 1000   # rows per forward program outside fit: two programs (full chunk, remainder) at most
+
+# set while gl.load rebuilds a model: its checkpoint gives back every module and optimizer, so options
+# that only shape default networks or optimizers are restored as saved (older checkpoints stored their
+# defaults even where nothing read them), not refused
+_RESTORING: contextvars.ContextVar[bool] = contextvars.ContextVar("ganlib_models_restoring", default=False)
+
+
+def refuse_unused(what: str, why: str, **options: Any) -> None:
+    """Refuse the ``options`` that were given (not None) although nothing would read them.
+
+    Parameters
+    ----------
+    what : str
+        The model, as error messages name it.
+    why : str
+        Why they would have no effect (ends the message).
+    **options
+        Argument name -> value as the caller received it (None: not given).
+
+    Raises
+    ------
+    ValueError
+        Naming every given option and ``why``; never while ``gl.load`` rebuilds a model.
+    """
+    given = [f"{name}={value!r}" for name, value in options.items() if value is not None]
+    if given and not _RESTORING.get():
+        raise ValueError(f"{what}: {', '.join(given)} would have no effect: {why}")
+
+
+def as_given(value: Any, checked: Any) -> Any:
+    """For checkpoints: None where an option was not given, else its checked value (plain
+    Python numbers, which the checkpoint's JSON can hold, where NumPy scalars were passed)."""
+    return None if value is None else checked
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -86,6 +120,20 @@ class LatentModel(Trainer):
     @property
     def Dec(self) -> Module:
         return self.modules["Dec"]
+
+    def _rate(self, name: str, value: float | None, default: float, serves: Iterable[str],
+              optimizers: Mapping[str, Optimizer] | None) -> float:
+        """Learning rate ``name`` of the default Adam of the optimizer keys ``serves`` (default ``default``).
+
+        Refused when given while ``optimizers`` gives every one of those keys: no default
+        Adam would be built to read it.
+        """
+        rate = check_real(f"{self._what}: {name}", default if value is None else value, positive=True)
+        keys = tuple(serves)
+        if value is not None and all(k in dict(optimizers or {}) for k in keys):
+            refuse_unused(self._what, f"it sets the default Adam of {', '.join(map(repr, keys))}, and optimizers= "
+                          "gives every one of them", **{name: value})
+        return rate
 
     def _module(self, given: Module | None, name: str, build: Callable[[], Module]) -> Module:
         if given is None:
@@ -233,13 +281,20 @@ class LatentModel(Trainer):
     def _inputs(self, x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray | None]:
         rows = self._rows(x, what)
         self._check_values(rows, what)
-        yy = self._one_hot(self._labels(y, rows.shape[0], what)) if self._encoder_takes_labels() else None
-        return rows, yy
+        if not self._encoder_takes_labels():
+            if y is not None:
+                raise ValueError(f"{what}: this {self._what}'s encoder takes no labels; drop y=")
+            return rows, None
+        return rows, self._one_hot(self._labels(y, rows.shape[0], what))
 
     def _encoder_takes_labels(self) -> bool:
         return False
 
     def _decoder_takes_labels(self) -> bool:
+        return False
+
+    def _prior_takes_labels(self) -> bool:
+        """Whether ``sample``'s labels pick the prior's codes (not only the decoder's input)."""
         return False
 
     def encode(self, x: Any, y: Any = None) -> np.ndarray:
@@ -266,16 +321,19 @@ class LatentModel(Trainer):
         return self._batched(self._decode_rows, codes)
 
     def reconstruct(self, x: Any, y: Any = None) -> np.ndarray:
-        """``decode(encode(x))``: the reconstruction of ``x``."""
-        z = self.encode(x, y)
-        labels = y if self._decoder_takes_labels() else None
-        return self.decode(z, labels)
+        """``decode(encode(x))``: the reconstruction of ``x`` (labels ``y`` for the networks that take them)."""
+        if y is not None and not (self._encoder_takes_labels() or self._decoder_takes_labels()):
+            raise ValueError(f"{type(self).__name__}.reconstruct: this {self._what}'s networks take no labels; "
+                             "drop y=")
+        z = self.encode(x, y if self._encoder_takes_labels() else None)
+        return self.decode(z, y if self._decoder_takes_labels() else None)
 
     def interpolate(self, x1: Any, x2: Any, steps: int = 16, y1: Any = None, y2: Any = None) -> np.ndarray:
         """Decoded linear interpolations between the codes of paired rows of ``x1`` and ``x2``.
 
         Returns ``(n, steps, *input_shape)``: row i goes from ``x1[i]``'s code (first
-        image) to ``x2[i]``'s (last image). A decoder that takes labels uses ``y1``.
+        image) to ``x2[i]``'s (last image). An encoder that takes labels reads ``y1``
+        and ``y2`` (default ``y1``); a decoder that takes them, ``y1``.
 
         Examples
         --------
@@ -283,7 +341,12 @@ class LatentModel(Trainer):
         """
         what = f"{type(self).__name__}.interpolate"
         steps = check_int(f"{what}: steps", steps, 2)
-        z1, z2 = self.encode(x1, y1), self.encode(x2, y2 if y2 is not None else y1)
+        enc, dec = self._encoder_takes_labels(), self._decoder_takes_labels()
+        if (y1 is not None and not (enc or dec)) or (y2 is not None and not enc):
+            raise ValueError(f"{what}: this {self._what}'s " + ("decoder reads y1 only (one label per row); drop y2="
+                             if dec else "networks take no labels; drop y1= / y2="))
+        z1 = self.encode(x1, y1 if enc else None)
+        z2 = self.encode(x2, (y2 if y2 is not None else y1) if enc else None)
         if z1.shape != z2.shape:
             raise ValueError(f"{what}: x1 and x2 must have the same number of rows, got {z1.shape[0]} and "
                              f"{z2.shape[0]}")
@@ -307,6 +370,9 @@ class LatentModel(Trainer):
         what = f"{type(self).__name__}.sample"
         n = check_int(f"{what}: n", n, 1)
         rng = self._sample_rng if seed is None else np.random.default_rng(check_int(f"{what}: seed", seed, 0))
+        if labels is not None and not (self._decoder_takes_labels() or self._prior_takes_labels()):
+            raise ValueError(f"{what}: this {self._what} samples without labels (neither its prior nor its decoder "
+                             "reads them); drop labels=")
         y = None if labels is None else self._labels(labels, n, what)
         z = self._prior(n, rng, y)
         return self.decode(z, y if self._decoder_takes_labels() else None)
@@ -340,5 +406,9 @@ class LatentModel(Trainer):
         kwargs["optimizers"] = {n: _make_optimizer(o) for n, o in config["optimizers"].items()}
         if overrides:
             raise TypeError(f"gl.load: unexpected arguments {sorted(overrides)} for a {cls.__name__}")
-        return cls(**kwargs)
+        token = _RESTORING.set(True)
+        try:
+            return cls(**kwargs)
+        finally:
+            _RESTORING.reset(token)
 

@@ -37,8 +37,8 @@ from ..nn.norm import BatchNorm
 from ..nn.module import Module
 from ..optim import Adam, Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, sigmoid, softmax
-from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, reconstruction_error
+from ._base import LatentModel, as_given, refuse_unused, sigmoid, softmax
+from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, missing, preset_options, reconstruction_error
 
 PRIORS = ("gaussian", "mixture", "label_mixture")
 
@@ -64,19 +64,23 @@ class AAE(LatentModel):
         Width of the code (of the style code with ``clusters``).
     prior : {"gaussian", "mixture", "label_mixture"}
         The codes' prior (the mixtures are 2-D: ``latent_dim=2``).
-    components : int
+    components : int, optional
         Mixture components (default ``num_classes``).
-    radius, radial_std, tangential_std : float
+    radius, radial_std, tangential_std : float, optional
         The mixture's layout: component means on a circle of this radius, each
-        component an elongated Gaussian along its radius.
+        component an elongated Gaussian along its radius (defaults 4, 0.5, 0.15).
+        ``components`` and these are refused with ``prior="gaussian"`` (and so with
+        ``clusters``), which has no mixture.
     clusters : int, optional
         Unsupervised clustering with this many clusters (``prior`` must be "gaussian":
         the style code's prior).
     supervised : bool
         The label goes to the decoder (``fit(x, y)``; ``decode(z, y)``).
-    num_classes : int
-        Classes of the labels (label_mixture, supervised).
+    num_classes : int, optional
+        Classes of the labels (label_mixture, supervised; default 10), and the default
+        ``components`` of the mixture prior; refused where nothing reads it.
     preset, hidden, width, E, Dec : as :class:`Autoencoder`
+        ``hidden`` defaults to [512, 512].
         ``E`` outputs ``latent_dim`` (``clusters + latent_dim`` with clusters: the
         logits first); ``Dec`` takes the code (``Dec(z, y)`` when supervised,
         ``Dec(softmax, z)`` with clusters). With ``clusters``, the preset encoder
@@ -87,11 +91,17 @@ class AAE(LatentModel):
         Discriminators on codes (``(n, latent_dim [+ num_classes + 1])``) and on cluster
         probabilities (``(n, clusters)``), one logit per row; default MLPs
         ``disc_hidden`` wide.
+    disc_hidden : list of int, optional
+        Hidden widths of the default discriminators (default [512, 512]); refused when
+        every discriminator is given.
     reconstruction : {"mse", "bernoulli"}
-    lr, disc_lr : float
-        Adam learning rates of the autoencoder (E, Dec) and of the discriminators.
+    lr, disc_lr : float, optional
+        Adam learning rates of the autoencoder (E, Dec) and of the discriminators
+        (default 1e-3 each); each refused when ``optimizers`` gives every optimizer it
+        would set.
     adversarial_lr : float, optional
-        Learning rate of the encoder's own Adam in the gen phase (default ``lr``).
+        Learning rate of the encoder's own Adam in the gen phase (default ``lr``;
+        refused when ``optimizers`` gives ``"E@gen"``).
         As in the paper, the regularisation phase updates the encoder with an
         optimizer of its own (key ``"E@gen"``): with one Adam for both phases the
         reconstruction's gradients (a Bernoulli loss summed over pixels is ~100
@@ -105,23 +115,26 @@ class AAE(LatentModel):
     _what = "AAE"
 
     def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 2, *, prior: str = "gaussian",
-                 components: int | None = None, radius: float = 4.0, radial_std: float = 0.5,
-                 tangential_std: float = 0.15, clusters: int | None = None, supervised: bool = False,
-                 num_classes: int = 10, preset: str = "mlp", hidden: Any = (512, 512), width: int = 32,
-                 disc_hidden: Any = (512, 512), E: Module | None = None, Dec: Module | None = None,
-                 Dz: Module | None = None, Dy: Module | None = None, reconstruction: str = "mse",
-                 lr: float = 1e-3, disc_lr: float = 1e-3, adversarial_lr: float | None = None,
-                 optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
+                 components: int | None = None, radius: float | None = None, radial_std: float | None = None,
+                 tangential_std: float | None = None, clusters: int | None = None, supervised: bool = False,
+                 num_classes: int | None = None, preset: str | None = None, hidden: Any = None,
+                 width: int | None = None, disc_hidden: Any = None, E: Module | None = None,
+                 Dec: Module | None = None, Dz: Module | None = None, Dy: Module | None = None,
+                 reconstruction: str = "mse", lr: float | None = None, disc_lr: float | None = None,
+                 adversarial_lr: float | None = None, optimizers: Mapping[str, Optimizer] | None = None,
+                 seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
         self.prior = check_choice(f"{what}: prior", prior, PRIORS)
-        self.num_classes = check_int(f"{what}: num_classes", num_classes, 1)
+        self.num_classes = check_int(f"{what}: num_classes", 10 if num_classes is None else num_classes, 1)
         self.components = self.num_classes if components is None else check_int(f"{what}: components",
                                                                                  components, 1)
-        self.radius = check_real(f"{what}: radius", radius, nonnegative=True)
-        self.radial_std = check_real(f"{what}: radial_std", radial_std, positive=True)
-        self.tangential_std = check_real(f"{what}: tangential_std", tangential_std, positive=True)
+        self.radius = check_real(f"{what}: radius", 4.0 if radius is None else radius, nonnegative=True)
+        self.radial_std = check_real(f"{what}: radial_std", 0.5 if radial_std is None else radial_std,
+                                     positive=True)
+        self.tangential_std = check_real(f"{what}: tangential_std", 0.15 if tangential_std is None
+                                         else tangential_std, positive=True)
         self.clusters = None if clusters is None else check_int(f"{what}: clusters", clusters, 2)
         self.supervised = check_bool(f"{what}: supervised", supervised)
         self.reconstruction = check_choice(f"{what}: reconstruction", reconstruction, RECONSTRUCTIONS)
@@ -138,14 +151,29 @@ class AAE(LatentModel):
             raise ValueError(f"{what}: supervised=True puts the label in the decoder; the label_mixture prior "
                              "puts it in the prior; choose one")
         self._needs_labels = self.supervised or self.prior == "label_mixture"
-        self.preset, self.hidden, self.width = preset, list(np.atleast_1d(hidden).tolist()), width
-        self.disc_hidden = list(np.atleast_1d(disc_hidden).tolist())
+        if self.prior == "gaussian":
+            refuse_unused(what, "they lay out the mixture priors (prior='mixture' or 'label_mixture'); "
+                          "prior='gaussian'" + (" (the style prior of clusters=)" if self.clusters else ""),
+                          components=components, radius=radius, radial_std=radial_std, tangential_std=tangential_std)
+        if not (self._needs_labels or (self.prior == "mixture" and components is None)):
+            refuse_unused(what, "it counts the classes of labels (prior='label_mixture', supervised=True) or sets "
+                          "the default components of prior='mixture'; this AAE reads no labels"
+                          + (" and has no mixture" if self.prior == "gaussian" else " and components is given"),
+                          num_classes=num_classes)
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, Dec=Dec),
+                              given_networks="E and Dec are both given", default_hidden=(512, 512))
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
+        discs = {"Dz": Dz, **({"Dy": Dy} if self.clusters else {})}
+        if not missing(**discs):
+            refuse_unused(what, f"it shapes the default discriminators, and {' and '.join(discs)} "
+                          + ("are both" if len(discs) > 1 else "is") + " given", disc_hidden=disc_hidden)
+        self.disc_hidden = list(np.atleast_1d((512, 512) if disc_hidden is None else disc_hidden).tolist())
         seed = check_int(f"{what}: seed", seed, 0)
         k = self.clusters or 0
         dec_extra = self.num_classes if self.supervised else 0
         if E is None or Dec is None:
-            pe, pd = build_pair(preset, self.input_shape, k + self.latent_dim, self.latent_dim, self.hidden, width,
-                                seed, dec_extra=dec_extra + k, what=what)
+            pe, pd = build_pair(self.preset, self.input_shape, k + self.latent_dim, self.latent_dim, self.hidden,
+                                self.width, seed, dec_extra=dec_extra + k, what=what)
         if self.clusters and E is None:
             # batch norm on the encoder's outputs keeps any one cluster's logit from leading for every input:
             # without it the cluster head collapses into one cluster within the first ~50 steps (MNIST, K = 16)
@@ -159,23 +187,36 @@ class AAE(LatentModel):
             modules["Dy"] = self._module(Dy, "Dy", lambda: mlp(k, self.disc_hidden, 1, seed=seed + 3))
         elif Dy is not None:
             raise ValueError(f"{what}: Dy (the cluster discriminator) is used with clusters= only")
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
-        self.disc_lr = check_real(f"{what}: disc_lr", disc_lr, positive=True)
-        self.adversarial_lr = self.lr if adversarial_lr is None else check_real(f"{what}: adversarial_lr",
-                                                                                adversarial_lr, positive=True)
+        given_opts = dict(optimizers or {})
+        # lr also sets the encoder's gen-phase Adam unless adversarial_lr or optimizers= does
+        lr_serves = ("E", "Dec") + (("E@gen",) if adversarial_lr is None else ())
+        self.lr = self._rate("lr", lr, 1e-3, lr_serves, given_opts)
+        self.disc_lr = self._rate("disc_lr", disc_lr, 1e-3, [n for n in modules if n not in ("E", "Dec")],
+                                  given_opts)
+        self.adversarial_lr = self._rate("adversarial_lr", adversarial_lr, self.lr, ("E@gen",), given_opts)
+        # checkpoints keep the options as given
+        self._given = {**opts.given, "components": as_given(components, self.components),
+                       "radius": as_given(radius, self.radius), "radial_std": as_given(radial_std, self.radial_std),
+                       "tangential_std": as_given(tangential_std, self.tangential_std),
+                       "num_classes": as_given(num_classes, self.num_classes),
+                       "disc_hidden": as_given(disc_hidden, self.disc_hidden), "lr": as_given(lr, self.lr),
+                       "disc_lr": as_given(disc_lr, self.disc_lr),
+                       "adversarial_lr": as_given(adversarial_lr, self.adversarial_lr)}
         self._gan = get_objective("nonsaturating")
         if self.prior != "gaussian":
             self._means, self._ax1, self._ax2 = mixture_layout(self.components, self.radius, self.radial_std,
                                                                self.tangential_std)
-        opts = dict(optimizers or {})
         for name in modules:
             if name not in ("E", "Dec"):
-                opts.setdefault(name, Adam(self.disc_lr))
-        opts.setdefault("E@gen", Adam(self.adversarial_lr))
-        self._init_model(modules, self.lr, opts, tuple(modules), seed)
+                given_opts.setdefault(name, Adam(self.disc_lr))
+        given_opts.setdefault("E@gen", Adam(self.adversarial_lr))
+        self._init_model(modules, self.lr, given_opts, tuple(modules), seed)
 
     def _decoder_takes_labels(self) -> bool:
         return self.supervised
+
+    def _prior_takes_labels(self) -> bool:
+        return self.prior == "label_mixture"
 
     def _stream_labels(self, y: Any, n: int, what: str) -> tuple[np.ndarray, int] | None:
         if not self._needs_labels:
@@ -260,13 +301,18 @@ class AAE(LatentModel):
         h = self._infer("E", x)
         return np.ascontiguousarray(h[:, self.clusters or 0:])
 
+    def _cluster_split(self, x: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """A clustering AAE's read of ``x``: (cluster probabilities ``(n, clusters)``, style codes)."""
+        rows, _ = self._inputs(x, None, what)
+        h = self._batched(lambda r: self._infer("E", r), rows)
+        probs = softmax(h[:, :self.clusters].astype(np.float64)).astype(np.float32)
+        return probs, np.ascontiguousarray(h[:, self.clusters:])
+
     def cluster_probabilities(self, x: Any) -> np.ndarray:
         """``(n, clusters)``: the encoder's softmax over clusters (clustering AAE)."""
         if not self.clusters:
             raise ValueError("AAE.cluster_probabilities: this AAE does not cluster (pass clusters=K)")
-        rows, _ = self._inputs(x, None, "AAE.cluster_probabilities")
-        h = self._batched(lambda r: self._infer("E", r), rows)
-        return softmax(h[:, :self.clusters].astype(np.float64)).astype(np.float32)
+        return self._cluster_split(x, "AAE.cluster_probabilities")[0]
 
     def cluster(self, x: Any) -> np.ndarray:
         """The most probable cluster of each row of ``x`` (int64, in ``[0, clusters)``)."""
@@ -284,6 +330,9 @@ class AAE(LatentModel):
                 raise ValueError("AAE.decode: clusters= is for a clustering AAE")
             return super().decode(z, y)
         what = "AAE.decode"
+        if y is not None:
+            raise ValueError(f"{what}: a clustering AAE's decoder reads (cluster, style), no labels; drop y= "
+                             "(pass the clusters as clusters=)")
         codes = self._codes(z, what)
         c = np.asarray(clusters) if clusters is not None else None
         if c is None or c.ndim != 1 or c.dtype.kind not in "iu" or c.shape[0] != codes.shape[0]:
@@ -301,10 +350,10 @@ class AAE(LatentModel):
     def reconstruct(self, x: Any, y: Any = None) -> np.ndarray:
         if not self.clusters:
             return super().reconstruct(x, y)
-        rows, _ = self._inputs(x, None, "AAE.reconstruct")
-        h = self._batched(lambda r: self._infer("E", r), rows)
-        probs = softmax(h[:, :self.clusters].astype(np.float64)).astype(np.float32)
-        z = np.ascontiguousarray(h[:, self.clusters:])
+        if y is not None:
+            raise ValueError("AAE.reconstruct: a clustering AAE reads no labels (its decoder takes the cluster "
+                             "probabilities and the style code); drop y=")
+        probs, z = self._cluster_split(x, "AAE.reconstruct")
         return self._batched(self._decode_rows_pair, probs, z)
 
     def _prior(self, n: int, rng: np.random.Generator, labels: np.ndarray | None) -> np.ndarray:
@@ -339,9 +388,6 @@ class AAE(LatentModel):
 
     def _options(self) -> dict:
         return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "prior": self.prior,
-                "components": self.components, "radius": self.radius, "radial_std": self.radial_std,
-                "tangential_std": self.tangential_std, "clusters": self.clusters, "supervised": self.supervised,
-                "num_classes": self.num_classes, "preset": self.preset, "hidden": self.hidden,
-                "width": self.width, "disc_hidden": self.disc_hidden, "reconstruction": self.reconstruction,
-                "lr": self.lr, "disc_lr": self.disc_lr, "adversarial_lr": self.adversarial_lr, "seed": self.seed}
+                "clusters": self.clusters, "supervised": self.supervised, **self._given,
+                "reconstruction": self.reconstruction, "seed": self.seed}
 

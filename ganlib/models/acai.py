@@ -36,13 +36,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import ops
-from .._checks import check_choice, check_int, check_range, check_real
+from .._checks import check_int, check_range, check_real
 from ..nn import ae_presets
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel
-from .autoencoder import PRESETS, build_pair, input_shape_of
+from ._base import LatentModel, as_given
+from .autoencoder import build_pair, input_shape_of, missing, preset_options
 
 
 def critic_score(out: ops.Tensor) -> ops.Tensor:
@@ -53,7 +53,7 @@ def critic_score(out: ops.Tensor) -> ops.Tensor:
     return ops.mean(ops.reshape(out, (n, -1)), axis=1)
 
 
-def preset_critic(preset: str, input_shape: tuple, hidden: Any, width: int, seed: int) -> Module:
+def preset_critic(preset: str, input_shape: tuple, hidden: Any, width: int | None, seed: int) -> Module:
     """The default critic: the preset encoder with one output per image."""
     if preset == "conv":
         return ae_presets.conv_encoder(input_shape, 1, width, seed=seed)
@@ -70,11 +70,13 @@ class ACAI(LatentModel):
         Shape of one data row, e.g. ``(1, 32, 32)``.
     latent_dim : int
         Width of the code.
-    preset : {"mlp", "conv"}
+    preset : {"mlp", "conv"}, optional
         Encoder / decoder pair (and default critic) when they are not given, as
-        :class:`Autoencoder` (conv: 28 x 28 or 32 x 32 images).
-    hidden, width : as :class:`Autoencoder`
-        MLP hidden widths / channels of the first conv stage, also of the default critic.
+        :class:`Autoencoder` (default "mlp"; conv: 28 x 28 or 32 x 32 images).
+    hidden, width : as :class:`Autoencoder`, optional
+        MLP hidden widths (default [512, 256]) / channels of the first conv stage
+        (default 32), also of the default critic; each refused with the other preset,
+        and all three preset options when ``E``, ``Dec`` and ``d`` are all given.
     E, Dec : Module, optional
         Your own encoder ``(n, *input_shape) -> (n, latent_dim)`` and decoder back.
     d : Module, optional
@@ -85,9 +87,9 @@ class ACAI(LatentModel):
     gamma : float
         γ in [0, 1], how much of the data goes into the critic's second input
         ``γ x + (1 − γ) x̂`` (0.2 in the paper).
-    lr : float
-        Adam learning rate of every default optimizer (the paper uses one for both
-        the autoencoder and the critic).
+    lr : float, optional
+        Adam learning rate of every default optimizer (default 1e-3; the paper uses one
+        for both the autoencoder and the critic); refused when ``optimizers`` gives all three.
     optimizers : dict, optional
         ``{"E": ..., "Dec": ..., "d": ...}`` replacing the default Adam.
     seed : int
@@ -112,9 +114,9 @@ class ACAI(LatentModel):
 
     _what = "ACAI"
 
-    def __init__(self, input_shape: Any = (1, 32, 32), latent_dim: int = 32, *, preset: str = "mlp",
-                 hidden: Any = (512, 256), width: int = 32, E: Module | None = None, Dec: Module | None = None,
-                 d: Module | None = None, lam: float = 0.5, gamma: float = 0.2, lr: float = 1e-3,
+    def __init__(self, input_shape: Any = (1, 32, 32), latent_dim: int = 32, *, preset: str | None = None,
+                 hidden: Any = None, width: int | None = None, E: Module | None = None, Dec: Module | None = None,
+                 d: Module | None = None, lam: float = 0.5, gamma: float = 0.2, lr: float | None = None,
                  optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
@@ -122,17 +124,19 @@ class ACAI(LatentModel):
         self.num_classes = 0
         self.lam = check_real(f"{what}: lam", lam, nonnegative=True)
         self.gamma = check_range(f"{what}: gamma", gamma, 0.0, 1.0)
-        self.preset = check_choice(f"{what}: preset", preset, PRESETS)
-        self.hidden, self.width = list(np.atleast_1d(hidden).tolist()), width
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, Dec=Dec, d=d),
+                              given_networks="E, Dec and d are all given")
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
         seed = check_int(f"{what}: seed", seed, 0)
         if E is None or Dec is None:
-            pe, pd = build_pair(preset, self.input_shape, self.latent_dim, self.latent_dim, hidden, width, seed,
-                                what=what)
+            pe, pd = build_pair(self.preset, self.input_shape, self.latent_dim, self.latent_dim, self.hidden,
+                                self.width, seed, what=what)
         E = self._module(E, "E", lambda: pe)
         Dec = self._module(Dec, "Dec", lambda: pd)
         d = self._module(d, "d", lambda: preset_critic(self.preset, self.input_shape, self.hidden, self.width,
                                                        seed + 2))
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec", "d"), optimizers)
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model({"E": E, "Dec": Dec, "d": d}, self.lr, optimizers, ("E", "Dec", "d"), seed)
 
     @property
@@ -192,6 +196,5 @@ class ACAI(LatentModel):
         return out.reshape(out.shape[0], -1).mean(axis=1)
 
     def _options(self) -> dict:
-        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "preset": self.preset,
-                "hidden": self.hidden, "width": self.width, "lam": self.lam, "gamma": self.gamma, "lr": self.lr,
-                "seed": self.seed}
+        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, **self._given,
+                "lam": self.lam, "gamma": self.gamma, "seed": self.seed}

@@ -42,14 +42,14 @@ from ..nn.module import Module
 from ..nn.presets import dcgan_discriminator, dcgan_generator
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel
-from .autoencoder import input_shape_of
+from ._base import LatentModel, as_given, refuse_unused
+from .autoencoder import input_shape_of, missing, preset_options
 
 PRESETS = ("dcgan", "conv", "mlp")
 ADVERSARIAL = ("ratio", "nonsaturating")
 
 
-def preset_networks(preset: str, shape: tuple, latent: int, hidden: Any, width: int,
+def preset_networks(preset: str, shape: tuple, latent: int, hidden: Any, width: int | None,
                     seed: int) -> tuple[Module, Module, Module]:
     """The preset (E, G, D): seeds ``seed``, ``seed + 1``, ``seed + 2``; every G ends in tanh."""
     if preset == "dcgan":
@@ -82,19 +82,21 @@ class AlphaGAN(LatentModel):
         Shape of one data row, e.g. ``(1, 28, 28)``.
     latent_dim : int
         Width of z; the prior is N(0, I).
-    preset : {"dcgan", "conv", "mlp"}
-        Networks that are not given: "dcgan": the AE preset conv encoder,
+    preset : {"dcgan", "conv", "mlp"}, optional
+        Networks among E, G, D that are not given (default "dcgan"; refused, like
+        ``hidden`` and ``width``, when all three are given): "dcgan": the AE preset conv encoder,
         ``gl.nn.dcgan_generator`` and ``gl.nn.dcgan_discriminator`` (28, 32 or 64 px);
         "conv": the conv AE presets (28 or 32 px) with a tanh output, and the conv
         encoder with one output as D; "mlp": the MLP presets likewise (any shape).
         Every preset generator ends in tanh, so the data must lie in [−1, 1] (checked
         for any generator whose last layer is a Tanh).
-    hidden : list of int
-        Hidden widths of the MLP preset.
-    width : int
-        Channels of the conv presets' first stage (w of DCGAN).
-    code_hidden : list of int
-        Hidden widths of the code discriminator, an MLP on z (the paper: two of 750).
+    hidden : list of int, optional
+        Hidden widths of the MLP preset (default [512, 256]); refused with "dcgan" / "conv".
+    width : int, optional
+        Channels of the conv presets' first stage (w of DCGAN; default 32); refused with "mlp".
+    code_hidden : list of int, optional
+        Hidden widths of the code discriminator, an MLP on z (default [750, 750], as the
+        paper); refused when ``C`` is given.
     E, G, D, C : Module, optional
         Your own networks: ``E`` images -> ``(n, latent_dim)``, ``G`` back, ``D``
         images -> one logit per image ``(n, 1)``, ``C`` codes -> ``(n, 1)``.
@@ -103,8 +105,9 @@ class AlphaGAN(LatentModel):
     adversarial : {"ratio", "nonsaturating"}
         The encoder's and generator's adversarial terms: ``−logit`` (the paper's
         ``−log D / (1 − D)``) or ``−log σ(logit)``.
-    lr : float
-        Adam learning rate of every default optimizer (betas (0.5, 0.999), as DCGAN).
+    lr : float, optional
+        Adam learning rate of every default optimizer (default 2e-4, betas (0.5, 0.999),
+        as DCGAN); refused when ``optimizers`` gives all four.
     optimizers : dict, optional
         ``{"E": ..., "G": ..., "D": ..., "C": ...}`` replacing the default Adam.
     seed : int
@@ -124,19 +127,21 @@ class AlphaGAN(LatentModel):
 
     _what = "AlphaGAN"
 
-    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 32, *, preset: str = "dcgan",
-                 hidden: Any = (512, 256), width: int = 32, code_hidden: Any = (750, 750), E: Module | None = None,
+    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 32, *, preset: str | None = None,
+                 hidden: Any = None, width: int | None = None, code_hidden: Any = None, E: Module | None = None,
                  G: Module | None = None, D: Module | None = None, C: Module | None = None, lam: float = 10.0,
-                 adversarial: str = "ratio", lr: float = 2e-4, optimizers: Mapping[str, Optimizer] | None = None,
-                 seed: int = 0) -> None:
+                 adversarial: str = "ratio", lr: float | None = None,
+                 optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
         self.num_classes = 0
-        self.preset = check_choice(f"{what}: preset", preset, PRESETS)
-        self.hidden = list(np.atleast_1d(hidden).tolist())
-        self.width = check_int(f"{what}: width", width, 1)
-        self.code_hidden = list(np.atleast_1d(code_hidden).tolist())
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, G=G, D=D),
+                              given_networks="E, G and D are all given", default_preset="dcgan", presets=PRESETS)
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
+        if C is not None:
+            refuse_unused(what, "it shapes the default code discriminator, and C is given", code_hidden=code_hidden)
+        self.code_hidden = list(np.atleast_1d((750, 750) if code_hidden is None else code_hidden).tolist())
         self.lam = check_real(f"{what}: lam", lam, nonnegative=True)
         self.adversarial = check_choice(f"{what}: adversarial", adversarial, ADVERSARIAL)
         seed = check_int(f"{what}: seed", seed, 0)
@@ -148,7 +153,10 @@ class AlphaGAN(LatentModel):
                    "C": self._module(C, "C", lambda: mlp(self.latent_dim, self.code_hidden, 1, act="leaky_relu",
                                                          seed=seed + 3))}
         self._tanh_output = ends_in_tanh(modules["G"])      # then the data must lie in its range
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.lr = self._rate("lr", lr, 2e-4, tuple(modules), optimizers)
+        # checkpoints keep the options as given
+        self._given = {**opts.given, "code_hidden": as_given(code_hidden, self.code_hidden),
+                       "lr": as_given(lr, self.lr)}
         self._init_model(modules, self.lr, optimizers, tuple(modules), seed, betas=(0.5, 0.999))
 
     @property
@@ -231,6 +239,5 @@ class AlphaGAN(LatentModel):
         return self._batched(lambda r: self._infer("D", r), rows).reshape(rows.shape[0])
 
     def _options(self) -> dict:
-        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "preset": self.preset,
-                "hidden": self.hidden, "width": self.width, "code_hidden": self.code_hidden, "lam": self.lam,
-                "adversarial": self.adversarial, "lr": self.lr, "seed": self.seed}
+        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, **self._given,
+                "lam": self.lam, "adversarial": self.adversarial, "seed": self.seed}

@@ -10,7 +10,7 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from ..nn import ae_presets
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, sigmoid
+from ._base import LatentModel, as_given, refuse_unused, sigmoid
 
 RECONSTRUCTIONS = ("mse", "bernoulli")
 PRESETS = ("mlp", "conv")
@@ -48,7 +48,78 @@ def bernoulli_nll(logits: ops.Tensor, x: ops.Tensor) -> ops.Tensor:
     return flat_sum(ops.softplus(logits) - x * logits)
 
 
-def build_pair(preset: str, input_shape: tuple, enc_out: int, dec_in: int, hidden: Any, width: int,
+class PresetOptions(NamedTuple):
+    """The preset options of a model, resolved: the preset, and its ``hidden`` (mlp) or
+    ``width`` (the others; the option the preset does not read is None).
+
+    They are resolved even when every network is given, so a model rebuilt by ``gl.load``
+    (which gives every network back) reads the same. ``given`` holds them as the caller
+    passed them (None: not given), for checkpoints.
+    """
+
+    preset: str
+    hidden: list[int] | None
+    width: int | None
+    given: dict[str, Any]
+
+
+def preset_options(what: str, preset: str | None, hidden: Any, width: int | None, *, building: Iterable[str],
+                   given_networks: str, default_preset: str = "mlp", default_hidden: Any = (512, 256),
+                   default_width: int = 32, presets: tuple[str, ...] = PRESETS) -> PresetOptions:
+    """Check ``preset``, ``hidden`` and ``width`` against the preset networks a model builds.
+
+    ``hidden`` is read by the "mlp" preset only, ``width`` by every other preset; all three
+    are refused when no preset network is built.
+
+    Parameters
+    ----------
+    what : str
+        The model, as error messages name it.
+    preset, hidden, width
+        As the caller received them (None: not given, the default applies).
+    building : iterable of str
+        The networks the preset builds (those the user did not give); empty: none.
+    given_networks : str
+        What the message says when no network is built, e.g. ``"E and Dec are both given"``.
+    default_preset, default_hidden, default_width
+        The model's defaults.
+    presets : tuple of str
+        The preset names the model knows.
+
+    Returns
+    -------
+    PresetOptions
+
+    Raises
+    ------
+    ValueError
+        An option given that no network built would read (see :func:`refuse_unused`).
+    """
+    if width is not None:
+        width = check_int(f"{what}: width", width, 1)
+    given = {"preset": preset, "hidden": None if hidden is None else list(np.atleast_1d(hidden).tolist()),
+             "width": width}
+    building = tuple(building)
+    if not building:
+        refuse_unused(what, f"preset, hidden and width describe the preset networks, and {given_networks}",
+                      preset=preset, hidden=hidden, width=width)
+    name = check_choice(f"{what}: preset", default_preset if preset is None else preset, presets)
+    if name == "mlp":
+        refuse_unused(what, "width is for the conv presets; preset='mlp' builds MLPs (hidden=)", width=width)
+        return PresetOptions(name, list(np.atleast_1d(default_hidden if hidden is None else hidden).tolist()),
+                             None, given)
+    refuse_unused(what, f"hidden is for the mlp preset; preset={name!r} builds conv networks (width=)",
+                  hidden=hidden)
+    return PresetOptions(name, None, check_int(f"{what}: width", default_width if width is None else width, 1),
+                         given)
+
+
+def missing(**networks: Module | None) -> tuple[str, ...]:
+    """The names of the networks not given (those a preset builds)."""
+    return tuple(name for name, m in networks.items() if m is None)
+
+
+def build_pair(preset: str, input_shape: tuple, enc_out: int, dec_in: int, hidden: Any, width: int | None,
                seed: int, enc_extra: int = 0, dec_extra: int = 0, what: str = "model") -> tuple[Module, Module]:
     """The preset encoder and decoder (seeds ``seed`` and ``seed + 1``)."""
     preset = check_choice(f"{what}: preset", preset, PRESETS)
@@ -76,13 +147,16 @@ class Autoencoder(LatentModel):
         Shape of one data row, e.g. ``(1, 28, 28)``.
     latent_dim : int
         Width of the code.
-    preset : {"mlp", "conv"}
-        Encoder / decoder pair when ``E`` and ``Dec`` are not given (see
+    preset : {"mlp", "conv"}, optional
+        Encoder / decoder pair when ``E`` and ``Dec`` are not given (default "mlp"; see
         ``gl.nn.mlp_encoder`` and ``gl.nn.conv_encoder``; conv: 28 x 28 or 32 x 32).
-    hidden : list of int
-        Hidden widths of the MLP preset (the decoder mirrors the encoder's order).
-    width : int
-        Channels of the first conv stage of the conv preset.
+        Refused, like ``hidden`` and ``width``, when both networks are given.
+    hidden : list of int, optional
+        Hidden widths of the MLP preset (default [512, 256]; the decoder mirrors the
+        encoder's order). Refused with the conv preset.
+    width : int, optional
+        Channels of the first conv stage of the conv preset (default 32). Refused with
+        the mlp preset.
     E, Dec : Module, optional
         Your own encoder ``(n, *input_shape) -> (n, latent_dim)`` and decoder back.
     reconstruction : {"mse", "bernoulli"}
@@ -93,8 +167,9 @@ class Autoencoder(LatentModel):
     noise : float
         Std of Gaussian noise added to the input while training, the target staying
         clean (the denoising autoencoder).
-    lr : float
-        Adam learning rate of the default optimizers.
+    lr : float, optional
+        Adam learning rate of the default optimizers (default 1e-3); refused when
+        ``optimizers`` gives both.
     optimizers : dict, optional
         ``{"E": ..., "Dec": ...}`` replacing the default Adam.
     seed : int
@@ -113,10 +188,10 @@ class Autoencoder(LatentModel):
 
     _what = "Autoencoder"
 
-    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 32, *, preset: str = "mlp",
-                 hidden: Any = (512, 256), width: int = 32, E: Module | None = None, Dec: Module | None = None,
-                 reconstruction: str = "mse", code_dropout: float = 0.0, noise: float = 0.0, lr: float = 1e-3,
-                 optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
+    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 32, *, preset: str | None = None,
+                 hidden: Any = None, width: int | None = None, E: Module | None = None, Dec: Module | None = None,
+                 reconstruction: str = "mse", code_dropout: float = 0.0, noise: float = 0.0,
+                 lr: float | None = None, optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
@@ -125,14 +200,17 @@ class Autoencoder(LatentModel):
         self._unit_interval = self.reconstruction == "bernoulli"
         self.code_dropout = check_range(f"{what}: code_dropout", code_dropout, 0.0, 1.0, high_open=True)
         self.noise = check_real(f"{what}: noise", noise, nonnegative=True)
-        self.preset, self.hidden, self.width = preset, list(np.atleast_1d(hidden).tolist()), width
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, Dec=Dec),
+                              given_networks="E and Dec are both given")
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
         seed = check_int(f"{what}: seed", seed, 0)
         if E is None or Dec is None:
-            pe, pd = build_pair(preset, self.input_shape, self.latent_dim, self.latent_dim, hidden, width, seed,
-                                what=what)
+            pe, pd = build_pair(self.preset, self.input_shape, self.latent_dim, self.latent_dim, self.hidden,
+                                self.width, seed, what=what)
         E = self._module(E, "E", lambda: pe)
         Dec = self._module(Dec, "Dec", lambda: pd)
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec"), optimizers)
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed)
 
     def _phases(self) -> list[Phase]:
@@ -155,6 +233,6 @@ class Autoencoder(LatentModel):
         return sigmoid(out) if self.reconstruction == "bernoulli" else out
 
     def _options(self) -> dict:
-        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "preset": self.preset,
-                "hidden": self.hidden, "width": self.width, "reconstruction": self.reconstruction,
-                "code_dropout": self.code_dropout, "noise": self.noise, "lr": self.lr, "seed": self.seed}
+        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, **self._given,
+                "reconstruction": self.reconstruction, "code_dropout": self.code_dropout, "noise": self.noise,
+                "seed": self.seed}

@@ -29,8 +29,8 @@ from .._checks import check_bool, check_choice, check_int, check_real
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, eval_modes, sigmoid
-from .autoencoder import bernoulli_nll, build_pair, flat_sum, input_shape_of
+from ._base import LatentModel, as_given, eval_modes, refuse_unused, sigmoid
+from .autoencoder import bernoulli_nll, build_pair, flat_sum, input_shape_of, missing, preset_options
 
 DECODERS = ("bernoulli", "gaussian")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -104,11 +104,13 @@ class VAE(LatentModel):
         Shape of one data row, e.g. ``(1, 28, 28)``.
     latent_dim : int
         Width of z.
-    preset : {"mlp", "conv"}
-        Encoder / decoder pair when ``E`` and ``Dec`` are not given (the encoder
-        outputs ``2 * latent_dim``).
-    hidden, width : as :class:`Autoencoder`
-        MLP hidden widths (default 784-500-500-50, the classic VAE) / conv width.
+    preset : {"mlp", "conv"}, optional
+        Encoder / decoder pair when ``E`` and ``Dec`` are not given (default "mlp"; the
+        encoder outputs ``2 * latent_dim``).
+    hidden, width : as :class:`Autoencoder`, optional
+        MLP hidden widths (default [500, 500]: 784-500-500-50, the classic VAE) / conv
+        width (default 32); each refused with the other preset, and all three preset
+        options when ``E`` and ``Dec`` are both given.
     E, Dec : Module, optional
         Your own encoder ``x -> (μ, log σ²)`` (``2 * latent_dim`` wide) and decoder; a
         conditional model calls ``E(x, y)`` and ``Dec(z, y)`` with one-hot ``y``.
@@ -116,8 +118,8 @@ class VAE(LatentModel):
         p(x|z): Bernoulli with logits (data in [0, 1]), or Gaussian with mean
         ``Dec(z)`` and fixed variance ``variance`` (the loss is then the squared
         error over 2·variance plus its constant).
-    variance : float
-        η of the Gaussian decoder.
+    variance : float, optional
+        η of the Gaussian decoder (default 1); refused with the Bernoulli decoder.
     beta : float
         Weight of the KL term (β-VAE; 1 is the ELBO).
     kl_warmup : int
@@ -128,8 +130,8 @@ class VAE(LatentModel):
         inside the C program (Bernoulli decoder only).
     conditional : bool
         The label goes to encoder and decoder (``fit(x, y)``, ``sample(n, labels)``).
-    num_classes : int
-        Classes of a conditional model.
+    num_classes : int, optional
+        Classes of a conditional model (default 10); refused when not conditional.
     lipschitz : float
         Weight λ of the Lipschitz-encoding penalty (Manoj 2018; 30 in the lecture, 0: off)
         ``λ Σᵢ ω(lᵢ, l_{i+b/2})`` over the ``b // 2`` pairs of rows ``i`` and
@@ -143,7 +145,7 @@ class VAE(LatentModel):
         Clamp every encoder weight to ``[−c, c]`` after each update (0.3 in the lecture),
         which bounds the encoder's Lipschitz constant; None: no clipping.
     lr, optimizers, seed
-        As :class:`Autoencoder`.
+        As :class:`Autoencoder` (``lr`` default 1e-3).
 
     Examples
     --------
@@ -156,17 +158,19 @@ class VAE(LatentModel):
 
     _what = "VAE"
 
-    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 50, *, preset: str = "mlp",
-                 hidden: Any = (500, 500), width: int = 32, E: Module | None = None, Dec: Module | None = None,
-                 decoder: str = "bernoulli", variance: float = 1.0, beta: float = 1.0, kl_warmup: int = 0,
-                 binarize: bool = False, conditional: bool = False, num_classes: int = 10,
-                 lipschitz: float = 0.0, encoder_clip: float | None = None, lr: float = 1e-3,
+    def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 50, *, preset: str | None = None,
+                 hidden: Any = None, width: int | None = None, E: Module | None = None, Dec: Module | None = None,
+                 decoder: str = "bernoulli", variance: float | None = None, beta: float = 1.0, kl_warmup: int = 0,
+                 binarize: bool = False, conditional: bool = False, num_classes: int | None = None,
+                 lipschitz: float = 0.0, encoder_clip: float | None = None, lr: float | None = None,
                  optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
         self.decoder = check_choice(f"{what}: decoder", decoder, DECODERS)
-        self.variance = check_real(f"{what}: variance", variance, positive=True)
+        self.variance = check_real(f"{what}: variance", 1.0 if variance is None else variance, positive=True)
+        if self.decoder != "gaussian":
+            refuse_unused(what, f"variance is the Gaussian decoder's; decoder={self.decoder!r}", variance=variance)
         self.beta = check_real(f"{what}: beta", beta, nonnegative=True)
         self.kl_warmup = check_int(f"{what}: kl_warmup", kl_warmup, 0)
         self.binarize = check_bool(f"{what}: binarize", binarize)
@@ -176,19 +180,26 @@ class VAE(LatentModel):
         self._unit_interval = self.decoder == "bernoulli"
         self.conditional = check_bool(f"{what}: conditional", conditional)
         self._needs_labels = self.conditional
-        self.num_classes = check_int(f"{what}: num_classes", num_classes, 1)
+        self.num_classes = check_int(f"{what}: num_classes", 10 if num_classes is None else num_classes, 1)
+        if not self.conditional:
+            refuse_unused(what, "only a conditional model (conditional=True) reads labels", num_classes=num_classes)
         self.lipschitz = check_real(f"{what}: lipschitz", lipschitz, nonnegative=True)
         self.encoder_clip = (None if encoder_clip is None else
                              check_real(f"{what}: encoder_clip", encoder_clip, positive=True))
-        self.preset, self.hidden, self.width = preset, list(np.atleast_1d(hidden).tolist()), width
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, Dec=Dec),
+                              given_networks="E and Dec are both given", default_hidden=(500, 500))
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
         seed = check_int(f"{what}: seed", seed, 0)
         extra = self.num_classes if self.conditional else 0
         if E is None or Dec is None:
-            pe, pd = build_pair(preset, self.input_shape, 2 * self.latent_dim, self.latent_dim, hidden, width,
-                                seed, enc_extra=extra, dec_extra=extra, what=what)
+            pe, pd = build_pair(self.preset, self.input_shape, 2 * self.latent_dim, self.latent_dim, self.hidden,
+                                self.width, seed, enc_extra=extra, dec_extra=extra, what=what)
         E = self._module(E, "E", lambda: pe)
         Dec = self._module(Dec, "Dec", lambda: pd)
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.lr = self._rate("lr", lr, 1e-3, ("E", "Dec"), optimizers)
+        # checkpoints keep the options as given
+        self._given = {**opts.given, "variance": as_given(variance, self.variance),
+                       "num_classes": as_given(num_classes, self.num_classes), "lr": as_given(lr, self.lr)}
         clip = None if self.encoder_clip is None else {"E": self.encoder_clip}
         self._init_model({"E": E, "Dec": Dec}, self.lr, optimizers, ("E", "Dec"), seed, clip=clip)
 
@@ -363,11 +374,10 @@ class VAE(LatentModel):
             yield
 
     def _options(self) -> dict:
-        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "preset": self.preset,
-                "hidden": self.hidden, "width": self.width, "decoder": self.decoder, "variance": self.variance,
-                "beta": self.beta, "kl_warmup": self.kl_warmup, "binarize": self.binarize,
-                "conditional": self.conditional, "num_classes": self.num_classes, "lipschitz": self.lipschitz,
-                "encoder_clip": self.encoder_clip, "lr": self.lr, "seed": self.seed}
+        return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, **self._given,
+                "decoder": self.decoder, "beta": self.beta, "kl_warmup": self.kl_warmup, "binarize": self.binarize,
+                "conditional": self.conditional, "lipschitz": self.lipschitz, "encoder_clip": self.encoder_clip,
+                "seed": self.seed}
 
 
 @register_trainer("ganlib.ConditionalVAE")

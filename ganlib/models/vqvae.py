@@ -44,8 +44,8 @@ from ..nn.layers import _rng, register_spec
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..trainer import Phase, Step, register_trainer
-from ._base import LatentModel, sigmoid
-from .autoencoder import PRESETS, RECONSTRUCTIONS, build_pair, input_shape_of, reconstruction_error
+from ._base import LatentModel, as_given, sigmoid
+from .autoencoder import RECONSTRUCTIONS, build_pair, input_shape_of, missing, preset_options, reconstruction_error
 
 EMA_EPSILON = 1e-5      # ε of the Laplace smoothing of the EMA counts
 EMA_DEFAULT = 0.99      # the decay of ema=True
@@ -151,7 +151,8 @@ class VQVAE(LatentModel):
         encoder outputs of the batch (0: never). A gradient-trained codebook is written
         by its optimizer only, so it refuses this option.
     lr, optimizers, seed
-        As :class:`Autoencoder` (the codebook module is ``"codebook"``, seeded ``seed + 2``).
+        As :class:`Autoencoder` (the codebook module is ``"codebook"``, seeded ``seed + 2``;
+        ``lr`` default 1e-3, refused when ``optimizers`` gives every module's optimizer).
 
     Notes
     -----
@@ -176,10 +177,10 @@ class VQVAE(LatentModel):
     _what = "VQVAE"
 
     def __init__(self, input_shape: Any = (1, 28, 28), latent_dim: int = 64, *, num_codes: int = 256,
-                 code_dim: int = 8, preset: str = "mlp", hidden: Any = (512, 256), width: int = 32,
+                 code_dim: int = 8, preset: str | None = None, hidden: Any = None, width: int | None = None,
                  E: Module | None = None, Dec: Module | None = None, codebook: Module | None = None,
                  reconstruction: str = "mse", beta: float = 0.25, ema: bool | float = False, restart_dead: int = 0,
-                 lr: float = 1e-3, optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
+                 lr: float | None = None, optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
         self.input_shape = input_shape_of(input_shape, what)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
@@ -207,12 +208,13 @@ class VQVAE(LatentModel):
         if codebook is not None and self.ema is not None:
             raise ValueError(f"{what}: an EMA codebook (ema=...) lives in the trainer's state, not in a module; "
                              "pass codebook= only with ema=False")
-        self.preset = check_choice(f"{what}: preset", preset, PRESETS)
-        self.hidden, self.width = list(np.atleast_1d(hidden).tolist()), width
+        opts = preset_options(what, preset, hidden, width, building=missing(E=E, Dec=Dec),
+                              given_networks="E and Dec are both given")
+        self.preset, self.hidden, self.width = opts.preset, opts.hidden, opts.width
         seed = check_int(f"{what}: seed", seed, 0)
         if E is None or Dec is None:
-            pe, pd = build_pair(preset, self.input_shape, self.latent_dim, self.latent_dim, hidden, width, seed,
-                                what=what)
+            pe, pd = build_pair(self.preset, self.input_shape, self.latent_dim, self.latent_dim, self.hidden,
+                                self.width, seed, what=what)
         modules = {"E": self._module(E, "E", lambda: pe), "Dec": self._module(Dec, "Dec", lambda: pd)}
         if self.ema is None:
             cb = self._module(codebook, "codebook", lambda: Codebook(self.num_codes, self.code_dim, seed=seed + 2))
@@ -220,7 +222,8 @@ class VQVAE(LatentModel):
                 raise ValueError(f"{what}: codebook must be a gl.models.vqvae.Codebook({self.num_codes}, "
                                  f"{self.code_dim}), got {cb!r}")
             modules["codebook"] = cb
-        self.lr = check_real(f"{what}: lr", lr, positive=True)
+        self.lr = self._rate("lr", lr, 1e-3, tuple(modules), optimizers)
+        self._given = {**opts.given, "lr": as_given(lr, self.lr)}     # checkpoints keep the options as given
         self._init_model(modules, self.lr, optimizers, tuple(modules), seed)
         if self.ema is not None:
             init = np.empty((self.num_codes, self.code_dim), np.float32)
@@ -333,6 +336,8 @@ class VQVAE(LatentModel):
         by ``decode``."""
         what = f"{self._what}.interpolate"
         steps = check_int(f"{what}: steps", steps, 2)
+        if y1 is not None or y2 is not None:
+            raise ValueError(f"{what}: a VQVAE's networks take no labels; drop y1= / y2=")
         z1, z2 = self.encode(x1, quantized=False), self.encode(x2, quantized=False)
         if z1.shape != z2.shape:
             raise ValueError(f"{what}: x1 and x2 must have the same number of rows, got {z1.shape[0]} and "
@@ -347,7 +352,5 @@ class VQVAE(LatentModel):
 
     def _options(self) -> dict:
         return {"input_shape": list(self.input_shape), "latent_dim": self.latent_dim, "num_codes": self.num_codes,
-                "code_dim": self.code_dim, "preset": self.preset, "hidden": self.hidden, "width": self.width,
-                "reconstruction": self.reconstruction, "beta": self.beta,
-                "ema": False if self.ema is None else self.ema, "restart_dead": self.restart_dead, "lr": self.lr,
-                "seed": self.seed}
+                "code_dim": self.code_dim, **self._given, "reconstruction": self.reconstruction, "beta": self.beta,
+                "ema": False if self.ema is None else self.ema, "restart_dead": self.restart_dead, "seed": self.seed}
