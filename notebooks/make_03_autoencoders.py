@@ -173,7 +173,7 @@ plt.tight_layout(); plt.show()
 # the supervised AAE: the label goes to the decoder, the 2-d code learns style
 sup = gl.models.AAE((1, 28, 28), 2, supervised=True, hidden=B["hidden"], reconstruction="bernoulli", seed=0)
 sup.fit(X, y, steps=B["two_d_steps"], batch_size=100, progress=False)
-styles = sup.encode(Xt[:8], yt[:8])                                 # the styles of 8 test digits
+styles = sup.encode(Xt[:8])                                 # the styles of 8 test digits
 grid = sup.decode(np.repeat(styles, 10, axis=0), np.tile(np.arange(10), 8))
 fig, ax = plt.subplots(figsize=(6, 5))
 gl.plot.image_grid(grid, nrow=10, value_range=(0, 1), ax=ax, title="supervised AAE: one style per row (from a test digit), digits 0-9")
