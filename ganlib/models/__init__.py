@@ -10,7 +10,9 @@
   from data (adversarially constrained interpolation);
 * :class:`VQVAE` — a vector-quantised autoencoder (gradient or EMA codebook, dead-code
   restarts, codebook usage);
-* :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators.
+* :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators;
+* :class:`RealNVP` — a Real NVP normalising flow with exact likelihood, trained by maximum
+  likelihood (dequantised, logit-transformed 8-bit images; bits/dim).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -26,8 +28,9 @@ from .aae import AAE
 from .acai import ACAI
 from .alphagan import AlphaGAN
 from .autoencoder import Autoencoder
+from .realnvp import RealNVP
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
 __all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
-           "AlphaGAN"]
+           "AlphaGAN", "RealNVP"]

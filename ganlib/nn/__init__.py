@@ -15,3 +15,6 @@ __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigm
            "BatchNorm", "LayerNorm", "VirtualBatchNorm",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
+from .flows import MASKS as FLOW_MASKS, AffineCoupling, RealNVPFlow, Squeeze
+
+__all__ += ["AffineCoupling", "Squeeze", "RealNVPFlow", "FLOW_MASKS"]
