@@ -315,3 +315,20 @@ def test_save_load_round_trip_reproduces_log_prob_exactly(shape, tmp_path):
     h1 = nvp.fit(X, steps=5, batch_size=50, progress=False)
     h2 = again.fit(X, steps=5, batch_size=50, progress=False)
     np.testing.assert_array_equal(h1["nll"], h2["nll"])
+
+
+@pytest.mark.parametrize("name,good,bad,exc,msg", [
+    ("couplings", np.int64(2), 2.0, TypeError, "couplings must be an int, got float"),
+    ("couplings", np.int64(2), 0, ValueError, "couplings.*>= ?1"),
+    ("width", np.int64(4), True, TypeError, "width must be an int, got bool"),
+    ("seed", np.int64(3), -1, ValueError, "seed.*>= ?0"),
+    ("hidden", [np.int64(8)], [8.5], TypeError, r"hidden\[0\] must be an int"),
+    ("lr", np.float32(1e-3), float("nan"), ValueError, "lr.*finite"),
+    ("lr", np.float32(1e-3), "0.1", TypeError, "lr must be a real number"),
+    ("alpha", np.float64(0.01), float("inf"), ValueError, "alpha"),
+    ("preset", "mlp", "dense", ValueError, "preset must be one of"),
+])
+def test_constructor_argument_policy(name, good, bad, exc, msg):
+    gl.models.RealNVP((2,), **{name: good})
+    with pytest.raises(exc, match=msg):
+        gl.models.RealNVP((2,), **{name: bad})

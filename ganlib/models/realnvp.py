@@ -36,6 +36,7 @@ import numpy as np
 from .. import ops
 from .._checks import check_choice, check_int, check_range, check_real
 from ..checkpoint import _make_optimizer
+from ..nn.ae_presets import _hidden as hidden_widths
 from ..nn.conv import Conv2d
 from ..nn.flows import AffineCoupling, RealNVPFlow, Squeeze
 from ..nn.layers import ReLU, Sequential, from_spec, mlp
@@ -44,6 +45,7 @@ from ..optim import Adam, Optimizer
 from ..streams import Data
 from ..trainer import Phase, Step, Trainer, register_trainer
 from ._base import READ_BATCH
+from .autoencoder import input_shape_of
 
 PRESETS = ("mlp", "conv")
 OBJECTIVES = ("mle",)
@@ -147,11 +149,8 @@ class RealNVP(Trainer):
                  flow: RealNVPFlow | None = None, lr: float = 1e-3,
                  optimizers: Mapping[str, Optimizer] | None = None, seed: int = 0) -> None:
         what = self._what
-        try:
-            shape = tuple(int(d) for d in np.atleast_1d(input_shape))
-        except (TypeError, ValueError):
-            raise TypeError(f"{what}: input_shape must be a tuple of ints, got {input_shape!r}") from None
-        if len(shape) not in (1, 3) or min(shape) < 1:
+        shape = input_shape_of(input_shape, what)
+        if len(shape) == 2:
             raise ValueError(f"{what}: input_shape must be (features,) or (channels, height, width), got {shape}")
         self.input_shape = shape
         self.pixels = len(shape) == 3
@@ -162,7 +161,7 @@ class RealNVP(Trainer):
                              f", got input_shape {shape}")
         default_couplings = 3 if self.pixels else 6
         self.couplings = check_int(f"{what}: couplings", default_couplings if couplings is None else couplings, 1)
-        self.hidden = [check_int(f"{what}: hidden[{k}]", h, 1) for k, h in enumerate(np.atleast_1d(hidden).tolist())]
+        self.hidden = hidden_widths(hidden, what)
         self.width = check_int(f"{what}: width", width, 1)
         self.alpha = check_range(f"{what}: alpha", alpha, 0.0, 0.5, high_open=True)
         self.lr = check_real(f"{what}: lr", lr, positive=True)

@@ -29,11 +29,10 @@ MASKS = ("alternate", "checkerboard", "channel")
 
 
 def _shape(shape: Any, what: str) -> tuple[int, ...]:
-    try:
-        out = tuple(int(d) for d in shape)
-    except TypeError:
-        raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
-    if len(out) not in (1, 3) or min(out) < 1:
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}")
+    out = tuple(check_int(f"{what}: shape[{k}]", d, 1) for k, d in enumerate(shape))
+    if len(out) not in (1, 3):
         raise ValueError(f"{what}: shape must be (features,) or (channels, height, width) of positive sizes, "
                          f"got {out}")
     return out
