@@ -15,6 +15,8 @@
   input, projection discriminator, or AC-GAN's auxiliary classifier);
 * :class:`CycleGAN` — unpaired translation between two image domains (two generators, two
   least-squares discriminators, cycle and identity losses, history pools).
+* :class:`RealNVP` — a Real NVP normalising flow with exact likelihood, trained by maximum
+  likelihood (dequantised, logit-transformed 8-bit images; bits/dim).
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -32,8 +34,9 @@ from .alphagan import AlphaGAN
 from .autoencoder import Autoencoder
 from .conditional_gan import ACGAN, ConditionalGAN
 from .cyclegan import CycleGAN
+from .realnvp import RealNVP
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
 __all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
-           "AlphaGAN", "ConditionalGAN", "ACGAN", "CycleGAN"]
+           "AlphaGAN", "ConditionalGAN", "ACGAN", "CycleGAN", "RealNVP"]

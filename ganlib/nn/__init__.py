@@ -22,3 +22,6 @@ __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigm
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
+from .flows import MASKS as FLOW_MASKS, AffineCoupling, RealNVPFlow, Squeeze
+
+__all__ += ["AffineCoupling", "Squeeze", "RealNVPFlow", "FLOW_MASKS"]
