@@ -7,6 +7,7 @@ from .conv import AvgPool2d, Conv2d, ConvTranspose2d, Flatten, MaxPool2d, Reshap
 from .norm import BatchNorm, LayerNorm, VirtualBatchNorm
 from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
 from .minibatch import MinibatchDiscrimination
+from .noise import GaussianNoise, WeightNormLinear
 from .conditional import Conditional, ProjectionDiscriminator
 from .ae_presets import CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 from . import init
@@ -14,7 +15,8 @@ from . import init
 __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus",
            "Identity", "Dropout", "Concat", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "Flatten", "Reshape",
-           "BatchNorm", "LayerNorm", "VirtualBatchNorm", "MinibatchDiscrimination", "Conditional",
+           "BatchNorm", "LayerNorm", "VirtualBatchNorm", "MinibatchDiscrimination", "GaussianNoise",
+           "WeightNormLinear", "Conditional",
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
