@@ -12,7 +12,10 @@
   restarts, codebook usage);
 * :class:`AlphaGAN` — α-GAN: encoder, generator, data and code discriminators;
 * :class:`ConditionalGAN` / :class:`ACGAN` — class-conditional GANs (label joined to the
-  input, projection discriminator, or AC-GAN's auxiliary classifier).
+  input, projection discriminator, or AC-GAN's auxiliary classifier);
+* :class:`SemiSupervisedGAN` — a K-class discriminator trained on labelled and unlabelled
+  streams, G by feature matching (Salimans et al. 2016); :func:`balanced_subset` draws the
+  labelled examples.
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -29,8 +32,9 @@ from .acai import ACAI
 from .alphagan import AlphaGAN
 from .autoencoder import Autoencoder
 from .conditional_gan import ACGAN, ConditionalGAN
+from .semisupervised_gan import SemiSupervisedGAN, balanced_subset
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
 __all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
-           "AlphaGAN", "ConditionalGAN", "ACGAN"]
+           "AlphaGAN", "ConditionalGAN", "ACGAN", "SemiSupervisedGAN", "balanced_subset"]
