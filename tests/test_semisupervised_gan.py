@@ -265,3 +265,60 @@ def test_bad_data_and_options_are_refused():
         gl.models.SemiSupervisedGAN(2, 2, g_output="relu")
     custom = gl.models.SemiSupervisedGAN(2, 2, D=D, latent_dim=4, g_hidden=[8], g_output="linear")
     assert custom.features == 2          # default for a given D: the layers before its last dense layer
+
+
+def test_a_given_discriminator_with_minibatch_discrimination_trains():
+    X, y = rings(400, 0)
+    idx = gl.models.balanced_subset(y, 5, seed=0)
+    D = gl.nn.Sequential(gl.nn.Linear(2, 16, seed=0), gl.nn.LeakyReLU(),
+                         gl.nn.MinibatchDiscrimination(16, 8, 3, seed=1), gl.nn.Linear(24, 2, seed=2))
+    ss = gl.models.SemiSupervisedGAN(2, 2, D=D, latent_dim=4, g_hidden=[16], g_output="linear", seed=0)
+    assert ss.features == 3                 # f(x) = the features with the minibatch features appended
+    before = params(ss)
+    hist = ss.fit(X[idx], y[idx], X, steps=10, batch_size=40, progress=False)
+    assert np.isfinite(hist["g_loss"]).all() and not np.array_equal(params(ss)["D"], before["D"])
+
+
+# ---- argument policy (as tests/test_argument_policy.py) ---------------------------------------------------------
+def _int_bads(name, low=1):
+    return [(2.5, TypeError, f"{name} must be an int, got float"), (True, TypeError, f"{name} must be an int, got bool"),
+            ("3", TypeError, f"{name} must be an int, got str"), (low - 1, ValueError, f"{name}.*>= ?{low}")]
+
+
+def _real_bads(name):
+    return [(float("nan"), ValueError, f"{name}.*finite"), (float("inf"), ValueError, f"{name}.*finite"),
+            ("1", TypeError, f"{name} must be a real number"), (True, TypeError, f"{name} must be a real number")]
+
+
+def _build(**kw):
+    return gl.models.SemiSupervisedGAN(**{"data_dim": 2, "num_classes": 2, "latent_dim": 4, "d_hidden": [8, 8],
+                                          "g_hidden": [8], "g_output": "linear", **kw})
+
+
+def _fit(**kw):
+    X, y = rings(60, 0)
+    return _build().fit(**{"x_labelled": X[:10], "y_labelled": np.array([0, 1] * 5), "x_unlabelled": X,
+                           "steps": 1, "batch_size": 20, "progress": False, **kw})
+
+
+POLICY = ([(_build, a, np.int64(3), _int_bads(a, low)) for a, low in
+           (("data_dim", 1), ("num_classes", 2), ("latent_dim", 1), ("seed", 0))]
+          + [(_build, "features", np.int64(2), _int_bads("features"))]
+          + [(_build, a, np.float32(0.5), _real_bads(a)) for a in ("input_noise", "hidden_noise", "unlabelled_weight")]
+          + [(_build, "weight_norm", np.bool_(False), [("yes", TypeError, "weight_norm")]),
+             (_build, "d_opt", gl.optim.Adam(1e-3), [("adam", TypeError, "d_opt")])]
+          + [(_fit, a, np.int64(5), _int_bads(a, low)) for a, low in
+             (("steps", 0), ("batch_size", 1), ("labelled_batch_size", 1))]
+          + [(lambda **kw: gl.models.balanced_subset(**{"y": np.repeat(np.arange(3), 4), "per_class": 2, **kw}),
+              a, np.int64(1), _int_bads(a, low)) for a, low in (("per_class", 1), ("seed", 0))]
+          + [(lambda **kw: gl.nn.WeightNormLinear(**{"in_features": 2, "out_features": 2, **kw}), "init_scale",
+              np.float64(2.0), _real_bads("init_scale")),
+             (lambda **kw: gl.nn.GaussianNoise(**kw), "std", np.float32(0.1), _real_bads("std"))])
+
+
+@pytest.mark.parametrize("call, arg, good, bads", POLICY, ids=[f"{c.__name__}-{a}" for c, a, _, _ in POLICY])
+def test_argument_policy(call, arg, good, bads):
+    call(**{arg: good})
+    for value, err, match in bads:
+        with pytest.raises(err, match=match):
+            call(**{arg: value})
