@@ -180,6 +180,27 @@ def test_predict_is_an_eval_mode_read():
         np.testing.assert_array_equal(p, before[n])
 
 
+def test_data_init_standardises_the_weight_norm_layers_before_the_first_step():
+    X, y = rings(2000, 0)
+    idx = gl.models.balanced_subset(y, 5, seed=0)
+    ss = small(input_noise=0.0, d_hidden=[32, 32])
+    assert ss.data_init
+    ss.fit(X[idx], y[idx], X, steps=0, progress=False)
+    h = X
+    for i in range(len(ss.D)):
+        h = ss.D[i]._read(h)
+        if isinstance(ss.D[i], gl.nn.WeightNormLinear):      # its outputs: mean 0, std 1 (500 rows drawn)
+            assert np.abs(h.mean(0)).max() < 0.15 and np.abs(h.std(0) - 1).max() < 0.15, i
+    off = small(data_init=False)
+    before = params(off)
+    off.fit(X[idx], y[idx], X, steps=0, progress=False)
+    for n, p in params(off).items():
+        np.testing.assert_array_equal(p, before[n])
+    D = gl.nn.Sequential(gl.nn.Linear(2, 8), gl.nn.ReLU(), gl.nn.Linear(8, 2))
+    with pytest.raises(ValueError, match="data_init=True .* D has none"):
+        gl.models.SemiSupervisedGAN(2, 2, D=D, g_output="linear", data_init=True)
+
+
 # ---- checkpoints -----------------------------------------------------------------------------------------------
 def test_checkpoint_round_trip_continues_identically(tmp_path):
     X, y = rings(600, 0)
@@ -249,6 +270,13 @@ def test_bad_data_and_options_are_refused():
     bad[4, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ss.fit(X[:10], yl, bad, steps=1, progress=False)
+    before = params(ss)
+    with pytest.raises(ValueError, match="batch_size 200 is larger than the 100 rows"):
+        ss.fit(X[:10], yl, X, steps=1, batch_size=200, progress=False)
+    with pytest.raises(ValueError, match="labelled_batch_size 11 is larger than the 10 rows"):
+        ss.fit(X[:10], yl, X, steps=1, labelled_batch_size=11, progress=False)
+    for n, p in params(ss).items():        # data_init did not run either
+        np.testing.assert_array_equal(p, before[n])
     with pytest.raises(ValueError, match=r"accuracy: 3 labels for 4 rows"):
         ss.accuracy(X[:4], yl[:3])
     assert ss.step == 0
@@ -306,6 +334,7 @@ POLICY = ([(_build, a, np.int64(3), _int_bads(a, low)) for a, low in
           + [(_build, "features", np.int64(2), _int_bads("features"))]
           + [(_build, a, np.float32(0.5), _real_bads(a)) for a in ("input_noise", "hidden_noise", "unlabelled_weight")]
           + [(_build, "weight_norm", np.bool_(False), [("yes", TypeError, "weight_norm")]),
+             (_build, "data_init", np.bool_(False), [("yes", TypeError, "data_init")]),
              (_build, "d_opt", gl.optim.Adam(1e-3), [("adam", TypeError, "d_opt")])]
           + [(_fit, a, np.int64(5), _int_bads(a, low)) for a, low in
              (("steps", 0), ("batch_size", 1), ("labelled_batch_size", 1))]

@@ -149,6 +149,11 @@ class SemiSupervisedGAN(Trainer):
     unlabelled_weight : float
         Weight of the unlabelled loss in D's loss (the authors' code uses 0.5 x both
         GAN terms, i.e. 0.5 here).
+    data_init : bool, optional
+        Before the first step, set every ``WeightNormLinear`` of D so that its outputs on
+        500 unlabelled rows have mean 0 and std ``init_scale`` (the authors' data-dependent
+        initialisation; see :meth:`init_from_data`). Default: True when D has such layers
+        (the preset); True for a D without them is refused.
     g_opt, d_opt : ganlib.optim optimizer
         Default Adam(3e-3, betas=(0.5, 0.999)) each, as the paper (no learning-rate decay).
     G, D : Module, optional
@@ -169,7 +174,8 @@ class SemiSupervisedGAN(Trainer):
                  d_hidden: Sequence[int] | None = None, g_hidden: Sequence[int] | None = None,
                  input_noise: float | None = None, hidden_noise: float | None = None,
                  weight_norm: bool | None = None, g_output: str | None = None, features: int | None = None,
-                 unlabelled_weight: float = 1.0, g_opt: Any = None, d_opt: Any = None,
+                 unlabelled_weight: float = 1.0, data_init: bool | None = None, g_opt: Any = None,
+                 d_opt: Any = None,
                  G: Module | None = None, D: Module | None = None, seed: int = 0) -> None:
         what = type(self).__name__
         self.data_dim = check_int(f"{what}: data_dim", data_dim, 1)
@@ -213,7 +219,14 @@ class SemiSupervisedGAN(Trainer):
         g_opt, d_opt = _optimizer(f"{what}: g_opt", g_opt), _optimizer(f"{what}: d_opt", d_opt)
         if g_opt is d_opt:
             raise ValueError(f"{what}: g_opt and d_opt must be two optimizer objects")
+        has_wn = any(isinstance(D[i], WeightNormLinear) for i in range(len(D)))
+        if data_init is None:
+            data_init = has_wn
+        elif check_bool(f"{what}: data_init", data_init) and not has_wn:
+            raise ValueError(f"{what}: data_init=True initialises D's WeightNormLinear layers, but D has none")
+        self.data_init = bool(data_init)
         self._checked: tuple | None = None
+        self._initialised = False
         self._readers: dict[str, tuple[Module, ops.Function]] = {}
         # G gets an unlabelled batch of its own, as in the authors' code
         phases = [Phase("D", self._d_step), Phase("G", self._g_step, redraw=["unlabelled"])]
@@ -309,6 +322,9 @@ class SemiSupervisedGAN(Trainer):
                     raise ValueError(f"{what}: the preset G's output lies in [{lo:g}, {hi:g}], but {name} has values "
                                      f"in [{rows.min():g}, {rows.max():g}] (rescale the data, or pick g_output)")
         size = min(batch, rows_l.shape[0]) if lab_batch is None else lab_batch
+        for name, b, n in (("labelled_batch_size", size, rows_l.shape[0]), ("batch_size", batch, rows_u.shape[0])):
+            if b > n:   # refused here, before data_init could touch D
+                raise ValueError(f"{what}: {name} {b} is larger than the {n} rows it is drawn from")
         data = {"labelled": Data(x=rows_l, y=labels, num_classes=self.num_classes, batch_size=size),
                 "unlabelled": Data(x=rows_u, batch_size=batch)}
         self._checked = (xl, yl, xu, (batch, lab_batch), data)
@@ -360,7 +376,39 @@ class SemiSupervisedGAN(Trainer):
         if labelled_batch_size is not None:
             labelled_batch_size = check_int(f"{what}: labelled_batch_size", labelled_batch_size, 1)
         data = self._fit_data(x_labelled, y_labelled, x_unlabelled, batch_size, labelled_batch_size)
+        if self.data_init and self.step == 0 and not self._initialised:
+            self.init_from_data(data["unlabelled"].columns["x"])
         return Trainer.fit(self, data, steps, batch_size, log_every, callbacks, progress)
+
+    def init_from_data(self, x: Any, rows: int = 500, seed: int | None = None) -> None:
+        """Data-dependent initialisation of D's weight-normalised layers (Salimans & Kingma 2016).
+
+        Runs ``rows`` rows of ``x`` (drawn with ``seed``, default the model's) through D layer
+        by layer (noise on, as in training); at each ``WeightNormLinear`` it sets
+        ``g = init_scale / std(t)`` and ``b = -mean(t) g``, with ``t = x v / ||v||`` the
+        unscaled outputs, so that layer's outputs start with mean 0 and std ``init_scale``.
+        ``fit`` calls it once before the first step when ``data_init`` is on.
+
+        Examples
+        --------
+        >>> ss.init_from_data(X_unlabelled)                                # doctest: +SKIP
+        """
+        what = f"{type(self).__name__}.init_from_data"
+        arr = self._rows(x, what, "x")
+        rows = check_int(f"{what}: rows", rows, 2)
+        rng = np.random.default_rng(self.seed if seed is None else check_int(f"{what}: seed", seed, 0))
+        h = arr[np.sort(rng.choice(arr.shape[0], min(rows, arr.shape[0]), replace=False))]
+        for i in range(len(self.D)):
+            layer = self.D[i]
+            if isinstance(layer, WeightNormLinear):
+                v = layer.param("v").astype(np.float64)
+                t = h.astype(np.float64) @ (v / np.linalg.norm(v, axis=1, keepdims=True)).T
+                g = layer.init_scale / np.sqrt(t.var(axis=0) + 1e-6)
+                layer.param("g")[:] = g
+                if layer.has_bias:
+                    layer.param("bias")[:] = -t.mean(axis=0) * g
+            h = np.asarray(layer._read(h))   # this layer's training-mode output, no running statistics moved
+        self._initialised = True
 
     # ---- using the model ------------------------------------------------------------------------------------
     def _read(self, name: str, build: Callable[[Module], ops.Function], rows: np.ndarray) -> np.ndarray:
@@ -444,6 +492,7 @@ class SemiSupervisedGAN(Trainer):
     def _config(self) -> dict:
         return {"data_dim": self.data_dim, "num_classes": self.num_classes, "latent_dim": self.latent_dim,
                 "features": self.features, "unlabelled_weight": self.unlabelled_weight,
+                "data_init": self.data_init,
                 "data_range": None if self._data_range is None else list(self._data_range), "seed": self.seed,
                 "G": _spec_or_none(self.G), "D": _spec_or_none(self.D),
                 "optimizers": {n: {"kind": o.kind, "config": o.config} for n, o in self.optimizers.items()}}
@@ -462,7 +511,7 @@ class SemiSupervisedGAN(Trainer):
             nets[key] = given if given is not None else from_spec(cfg[key])
         opts = cfg["optimizers"]
         obj = cls(cfg["data_dim"], cfg["num_classes"], latent_dim=cfg["latent_dim"], features=cfg["features"],
-                  unlabelled_weight=cfg["unlabelled_weight"], g_opt=_make_optimizer(opts["G"]),
+                  unlabelled_weight=cfg["unlabelled_weight"], data_init=cfg["data_init"], g_opt=_make_optimizer(opts["G"]),
                   d_opt=_make_optimizer(opts["D"]), G=nets["G"], D=nets["D"], seed=cfg["seed"])
         obj._data_range = None if cfg["data_range"] is None else tuple(cfg["data_range"])
         return obj
