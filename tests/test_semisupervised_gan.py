@@ -309,7 +309,8 @@ def test_a_given_discriminator_with_minibatch_discrimination_trains():
 
 # ---- argument policy (as tests/test_argument_policy.py) ---------------------------------------------------------
 def _int_bads(name, low=1):
-    return [(2.5, TypeError, f"{name} must be an int, got float"), (True, TypeError, f"{name} must be an int, got bool"),
+    return [(2.5, TypeError, f"{name} must be an int, got float"),
+            (True, TypeError, f"{name} must be an int, got bool"),
             ("3", TypeError, f"{name} must be an int, got str"), (low - 1, ValueError, f"{name}.*>= ?{low}")]
 
 
