@@ -255,6 +255,9 @@ class SemiSupervisedGAN(Trainer):
             progress: bool = True) -> dict[str, np.ndarray]:
         """Train for ``steps`` steps (a D step, then a G step); the loop runs in C.
 
+        With ``data_init`` on, the first fit of an untrained model (step 0) first runs
+        :meth:`init_from_data` on the unlabelled rows.
+
         Parameters
         ----------
         x_labelled : ndarray (n_l, data_dim) or images of that size
