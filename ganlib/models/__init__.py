@@ -17,6 +17,9 @@
   least-squares discriminators, cycle and identity losses, history pools).
 * :class:`RealNVP` — a Real NVP normalising flow with exact likelihood, trained by maximum
   likelihood (dequantised, logit-transformed 8-bit images; bits/dim).
+* :class:`SemiSupervisedGAN` — a K-class discriminator trained on labelled and unlabelled
+  streams, G by feature matching (Salimans et al. 2016); :func:`balanced_subset` draws the
+  labelled examples.
 
 The VAE also carries the Lipschitz-encoding regulariser (``VAE(lipschitz=30,
 encoder_clip=0.3)``).
@@ -35,8 +38,9 @@ from .autoencoder import Autoencoder
 from .conditional_gan import ACGAN, ConditionalGAN
 from .cyclegan import CycleGAN
 from .realnvp import RealNVP
+from .semisupervised_gan import SemiSupervisedGAN, balanced_subset
 from .vae import VAE, ConditionalVAE, LogLikelihood
 from .vqvae import VQVAE, Codebook
 
 __all__ = ["GAN", "Autoencoder", "VAE", "ConditionalVAE", "LogLikelihood", "AAE", "ACAI", "VQVAE", "Codebook",
-           "AlphaGAN", "ConditionalGAN", "ACGAN", "CycleGAN", "RealNVP"]
+           "AlphaGAN", "ConditionalGAN", "ACGAN", "CycleGAN", "RealNVP", "SemiSupervisedGAN", "balanced_subset"]

@@ -10,6 +10,7 @@ from .residual import ResidualBlock
 from .cyclegan_presets import patch_discriminator, resnet_generator
 from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
 from .minibatch import MinibatchDiscrimination
+from .noise import GaussianNoise, WeightNormLinear
 from .conditional import Conditional, ProjectionDiscriminator
 from .ae_presets import CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 from . import init
@@ -18,7 +19,8 @@ __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigm
            "Identity", "Dropout", "Concat", "Sequential", "mlp", "from_spec", "register_spec", "activation", "ACTIVATIONS", "init", "manual_seed",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample", "Flatten", "Reshape",
            "BatchNorm", "LayerNorm", "VirtualBatchNorm", "InstanceNorm2d", "ResidualBlock",
-           "resnet_generator", "patch_discriminator", "MinibatchDiscrimination", "Conditional",
+           "resnet_generator", "patch_discriminator", "MinibatchDiscrimination", "GaussianNoise",
+           "WeightNormLinear", "Conditional",
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
            "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]

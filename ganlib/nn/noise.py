@@ -1,0 +1,105 @@
+"""Additive Gaussian noise and weight-normalised dense layers (Salimans et al. 2016's MNIST
+discriminator: noise on the input and on every hidden layer, weight norm on every layer)."""
+from __future__ import annotations
+
+from .. import ops
+from .._checks import check_bool, check_int, check_real
+from . import init as _init
+from .layers import _rng, register_spec
+from .module import Module
+
+__all__ = ["GaussianNoise", "WeightNormLinear"]
+
+
+class GaussianNoise(Module):
+    """``x + N(0, std^2)`` while training (fresh noise every run, from the program RNG);
+    the identity in eval mode.
+
+    Parameters
+    ----------
+    std : float
+        Standard deviation of the noise (> 0).
+
+    Examples
+    --------
+    >>> noise = gl.nn.GaussianNoise(0.3)
+    >>> noise.eval()(np.zeros((2, 3), np.float32)).tolist()
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.std = check_real("GaussianNoise: std", std, positive=True)
+
+    def spec(self) -> dict:
+        return {"type": "GaussianNoise", "std": self.std}
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        if not self.training:
+            return x
+        return x + ops.randn(x.shape, 0.0, self.std)
+
+    def __repr__(self) -> str:
+        return f"GaussianNoise({self.std:g})"
+
+
+class WeightNormLinear(Module):
+    """A dense layer with weight normalisation: ``y = x W^T + b``, ``W_i = g_i v_i / ||v_i||``.
+
+    The direction ``v`` (out, in) and the length ``g`` (out,) are the parameters
+    (Salimans & Kingma 2016), so each output's weight norm is learned apart from its
+    direction. Initialisation: ``v ~ N(0, 0.05^2)`` as in the authors' code, ``g = init_scale``,
+    ``b = 0``; the authors' data-dependent initialisation of g and b is not done.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    init_scale : float
+        Initial g of every output (1: each output starts as a unit-norm projection).
+    bias : bool
+    seed : int, optional
+        Seed of the initialisation (else the generator set by ``gl.manual_seed``).
+
+    Examples
+    --------
+    >>> lin = gl.nn.WeightNormLinear(4, 3, seed=0)
+    >>> lin(np.ones((2, 4), np.float32)).shape
+    (2, 3)
+    """
+
+    def __init__(self, in_features: int, out_features: int, init_scale: float = 1.0, bias: bool = True,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        what = "WeightNormLinear"
+        self.in_features = check_int(f"{what}: in_features", in_features, 1)
+        self.out_features = check_int(f"{what}: out_features", out_features, 1)
+        self.init_scale = check_real(f"{what}: init_scale", init_scale, positive=True)
+        self.has_bias = check_bool(f"{what}: bias", bias)
+        rng = _rng(seed, f"{what}: seed")
+        self.add_param("v", (self.out_features, self.in_features), _init.normal, rng, std=0.05)
+        self.add_param("g", (self.out_features,), _init.zeros, rng)
+        self.param("g")[:] = self.init_scale
+        if self.has_bias:
+            self.add_param("bias", (self.out_features,), _init.zeros, rng)
+
+    def spec(self) -> dict:
+        return {"type": "WeightNormLinear", "in": self.in_features, "out": self.out_features,
+                "init_scale": self.init_scale, "bias": self.has_bias}
+
+    def forward(self, x: ops.Tensor) -> ops.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"WeightNormLinear({self.in_features}, {self.out_features}): expected input of shape "
+                             f"(batch, {self.in_features}), got {x.shape}")
+        v = self.p("v")
+        norm = ops.sqrt(ops.sum(ops.square(v), axis=1, keepdims=True))            # (out, 1)
+        w = v * ops.reshape(self.p("g"), (self.out_features, 1)) / norm
+        y = ops.matmul(x, w, trans_b=True)
+        return ops.add(y, self.p("bias")) if self.has_bias else y
+
+    def __repr__(self) -> str:
+        return f"WeightNormLinear({self.in_features}, {self.out_features}, bias={self.has_bias})"
+
+
+register_spec("GaussianNoise", lambda d: GaussianNoise(d["std"]))
+register_spec("WeightNormLinear", lambda d: WeightNormLinear(d["in"], d["out"], init_scale=d.get("init_scale", 1.0),
+                                                             bias=d.get("bias", True), seed=0))
