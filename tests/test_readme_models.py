@@ -28,3 +28,26 @@ def test_readme_models_example_runs(capsys):
     out = capsys.readouterr().out
     assert "test NLL" in out and "clustering accuracy" in out and "probe accuracy" in out
     assert np.isfinite(env["ll"].nll) and env["vae"].step == 20 and env["aae"].step == 20
+
+
+def readme_labels_block() -> str:
+    text = open(os.path.join(ROOT, "README.md")).read()
+    section = text[text.index("Labels and unpaired domains: `gl.models.ConditionalGAN`"):]
+    return re.findall(r"```python\n(.*?)```", section, re.S)[0]
+
+
+@pytest.mark.skipif(not any(os.path.exists(os.path.join(MNIST_DIR, f"train-images-idx3-ubyte{z}")) for z in ("", ".gz")),
+                    reason="MNIST not found")
+def test_readme_labels_and_domains_example_runs(capsys):
+    code = readme_labels_block()
+    for name in ("ConditionalGAN(", "SemiSupervisedGAN(", "CycleGAN(", "balanced_subset(", "translation_agreement("):
+        assert name in code, name
+    code = (code.replace('"../shared/data/mnist"', repr(MNIST_DIR)).replace("steps=2000", "steps=5")
+            .replace("batch_size=64)", "batch_size=64, progress=False)").replace("batch_size=16)", "batch_size=16, progress=False)")
+            .replace("steps=5)", "steps=5, progress=False)"))
+    env: dict = {}
+    exec(compile("import numpy as np\nimport ganlib as gl\n" + code, "README-labels", "exec"), env)
+    out = capsys.readouterr().out
+    assert "semi-supervised accuracy" in out and "A->B agreement" in out
+    assert env["digits"].shape == (20, 1, 28, 28)
+    assert env["cgan"].step == 5 and env["ssgan"].step == 5 and env["cyc"].step == 5
