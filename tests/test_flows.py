@@ -276,8 +276,9 @@ def test_bad_input_raises_and_changes_no_parameter():
             fn(arg)
     with pytest.raises(TypeError, match="numeric"):
         vec.fit(np.array([["a", "b"]]))
-    with pytest.raises(ValueError, match="objective 'wgan-gp' is not implemented; supported objectives: \\['mle'\\]"):
-        vec.fit(np.zeros((4, 2), np.float32), steps=1, objective="wgan-gp")
+    with pytest.raises(ValueError, match="objective 'gan' is not implemented; supported objectives: "
+                                         "\\['mle', 'wgan-gp'\\]"):
+        vec.fit(np.zeros((4, 2), np.float32), steps=1, objective="gan")
     np.testing.assert_array_equal(img.flow.buffer.data, before[0])
     np.testing.assert_array_equal(vec.flow.buffer.data, before[1])
 

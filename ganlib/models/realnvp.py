@@ -1,4 +1,6 @@
-"""gl.models.RealNVP: a Real NVP normalising flow (Dinh et al. 2017) trained by maximum likelihood.
+"""gl.models.RealNVP: a Real NVP normalising flow (Dinh et al. 2017) trained by maximum likelihood
+or as the generator of a WGAN-GP (Danihelka et al. 2017, "Comparison of maximum likelihood and
+GAN-based training of Real NVPs").
 
 A flow ``f`` maps data ``x`` to codes ``z = f(x)`` with a standard normal prior, and the
 change of variables gives the exact log-density
@@ -9,6 +11,14 @@ dequantises them, ``v = x + u`` with ``u ~ U(0, 1)`` per pixel, and the flow run
 logit of ``α + (1 − 2α) v / 256``; the log-determinants of both maps are counted, so every
 density (``log_prob``, ``bits_per_dim``) is one over ``v`` in the pixel space ``[0, 256)^D``,
 the space in which the literature reports bits/dim.
+
+Trained adversarially (``fit(..., objective="wgan-gp")``), the flow is the generator
+``z ~ N(0, I) -> inverse -> x`` and a critic judges its samples against the data, in the
+critic space: vectors as they are; images as dequantised pixels scaled to ``[0, 1)``,
+``(x + u) / 256`` for real data and ``v / 256`` for a generated ``v`` (the inverse of the
+logit map, i.e. a point of the density's own space). The flow stays a bijection with the
+same preprocessing, so ``log_prob`` and ``bits_per_dim`` of the adversarially trained flow
+are exactly those of its density, comparable with the MLE flow's.
 
 Examples
 --------
@@ -35,11 +45,12 @@ import numpy as np
 
 from .. import ops
 from .._checks import check_choice, check_int, check_range, check_real
-from ..checkpoint import _make_optimizer
+from ..checkpoint import _make_optimizer, _spec_or_none
 from ..nn.ae_presets import _hidden as hidden_widths
-from ..nn.conv import Conv2d
+from ..nn.conv import Conv2d, Flatten
 from ..nn.flows import AffineCoupling, RealNVPFlow, Squeeze
-from ..nn.layers import ReLU, Sequential, from_spec, mlp
+from ..losses import get_objective, get_penalty
+from ..nn.layers import LeakyReLU, Linear, ReLU, Sequential, from_spec, mlp
 from ..nn.module import Module
 from ..optim import Adam, Optimizer
 from ..streams import Data
@@ -48,7 +59,15 @@ from ._base import READ_BATCH
 from .autoencoder import input_shape_of
 
 PRESETS = ("mlp", "conv")
-OBJECTIVES = ("mle",)
+OBJECTIVES = ("mle", "wgan-gp")
+#: the adversarial options of ``fit`` and their defaults (critic_lr None: the flow optimizer's rate)
+WGAN_OPTIONS = {"critic": None, "n_critic": 5, "gp_weight": 10.0, "critic_lr": None}
+#: Adam's betas of the critic (the WGAN-GP paper's beta2; beta1 0.5 as in most WGAN-GP code)
+CRITIC_BETAS = (0.5, 0.9)
+# program seeds by phase name ("mle" keeps the seed it had as the only phase: MLE runs are unchanged)
+_PHASE_SEEDS = {"mle": 1, "critic": 2, "gen": 3}
+_WGAN = get_objective("wgan-gp")      # critic: E_q[C] - E_p[C]; generator: -E_q[C]
+_GP = get_penalty("wgan-gp")          # (||grad C(x_hat)|| - 1)^2 on random interpolates
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_256 = math.log(256.0)
 
@@ -101,10 +120,48 @@ def conv_flow(shape: Sequence[int], couplings: int = 3, width: int = 32, seed: i
     return RealNVPFlow(layers)
 
 
+def mlp_critic(dims: int, hidden: Sequence[int] = (128, 128), seed: int = 0) -> Module:
+    """The vector preset critic of ``fit(objective="wgan-gp")``: an MLP ``dims -> hidden -> 1``, ReLU.
+
+    Examples
+    --------
+    >>> gl.models.realnvp.mlp_critic(2, hidden=[16])(np.zeros((3, 2), np.float32)).shape
+    (3, 1)
+    """
+    return mlp(dims, list(hidden), 1, seed=seed)
+
+
+def conv_critic(shape: Sequence[int], width: int = 32, seed: int = 0) -> Sequential:
+    """The image preset critic: ``[Conv2d(4, stride 2, padding 1) -> LeakyReLU(0.2)] x 2`` (channels
+    ``width``, ``2 width``; a stage is left out where the map is already 1 pixel high or wide),
+    then Flatten -> Linear -> 1. No normalisation: the gradient penalty differentiates the critic's
+    input gradient again, which batch norm in training mode does not allow.
+
+    Examples
+    --------
+    >>> gl.models.realnvp.conv_critic((1, 28, 28), width=8)(np.zeros((2, 1, 28, 28), np.float32)).shape
+    (2, 1)
+    """
+    c, h, w = (int(d) for d in shape)
+    width = check_int("conv_critic: width", width, 1)
+    rng = np.random.default_rng(seed)
+    layers: list[Module] = []
+    ch_in, ch = c, width
+    for _ in range(2):
+        if min(h, w) < 2:
+            break
+        layers += [Conv2d(ch_in, ch, 4, stride=2, padding=1, seed=int(rng.integers(2**31))), LeakyReLU(0.2)]
+        h, w = h // 2, w // 2              # (s + 2 - 4) // 2 + 1 for even and odd s alike
+        ch_in, ch = ch, 2 * ch
+    layers += [Flatten(), Linear(ch_in * h * w, 1, seed=int(rng.integers(2**31)))]
+    return Sequential(*layers)
+
+
 # ----------------------------------------------------------------------------- the model
 @register_trainer("ganlib.RealNVP")
 class RealNVP(Trainer):
-    """A Real NVP flow with exact likelihood, trained by maximum likelihood in C.
+    """A Real NVP flow with exact likelihood, trained in C by maximum likelihood or as the
+    generator of a WGAN-GP (see :meth:`fit`).
 
     Parameters
     ----------
@@ -130,7 +187,8 @@ class RealNVP(Trainer):
     lr : float
         Adam's learning rate when ``optimizers`` does not give one.
     optimizers : dict, optional
-        ``{"flow": gl.optim....}``.
+        ``{"flow": gl.optim....}``: the flow's optimizer, whichever objective trains it (as a
+        WGAN-GP generator a smaller rate is usual, e.g. ``Adam(1e-4, betas=(0.5, 0.9))``).
     seed : int
         Seeds the initialisation, the dequantisation noise and sampling.
 
@@ -180,11 +238,21 @@ class RealNVP(Trainer):
         opts.setdefault("flow", Adam(self.lr))
         self._checked: tuple | None = None
         self._reads: dict[str, ops.Function] = {}
+        self.objective: str | None = None       # fixed by the first fit
+        self.wgan: dict | None = None           # n_critic, gp_weight once trained adversarially
         Trainer.__init__(self, {"flow": flow}, opts, [Phase("mle", self._mle_step)], seed=self.seed)
+
+    def _phase_seed(self, k: int) -> int:
+        return self.seed * 64 + _PHASE_SEEDS[self.phases[k].name]
 
     @property
     def flow(self) -> RealNVPFlow:
         return self.modules["flow"]
+
+    @property
+    def critic(self) -> Module | None:
+        """The WGAN-GP critic (None until a ``fit(objective="wgan-gp")``)."""
+        return self.modules.get("critic")
 
     @property
     def dims(self) -> int:
@@ -224,6 +292,36 @@ class RealNVP(Trainer):
         nll = ops.mean(-self._log_prob_sym(x))
         bpd = nll * (1.0 / (self.dims * math.log(2.0)))
         return Step(minimize={"flow": nll}, log={"nll": nll, "bits_per_dim": bpd})
+
+    # ---- the adversarial objective -------------------------------------------------------------
+    def _critic_real(self, x: ops.Tensor) -> ops.Tensor:
+        """A data batch in the critic's space: images dequantised and scaled to [0, 1)."""
+        if not self.pixels:
+            return x
+        return (x + ops.rand(x.shape)) * (1.0 / 256.0)
+
+    def _generated(self, n: int) -> ops.Tensor:
+        """``n`` draws ``inverse(z)``, ``z ~ N(0, I)``, in the critic's space (images: ``v / 256``)."""
+        v = self._from_flow_space(self.flow.inverse(ops.randn((n, self.dims))))
+        return v * (1.0 / 256.0) if self.pixels else v
+
+    def _critic_step(self, b: Any) -> Step:
+        real = self._critic_real(b.data.x)
+        fake = ops.stop_gradient(self._generated(real.shape[0]))   # the critic phase trains the critic only
+        loss = _WGAN.d_loss(self.critic(real), self.critic(fake))
+        pen = _GP(self.critic, real, fake) * self.wgan["gp_weight"]
+        return Step(minimize={"critic": loss + pen}, log={"critic_loss": loss, "penalty": pen})
+
+    def _gen_step(self, b: Any) -> Step:
+        loss = _WGAN.g_loss(self.critic(self._generated(b.data.batch_size)))
+        # the likelihood the adversarial objective does not see, on the critic's last real batch:
+        # the history then holds both measures (logged only; no gradient is taken of it)
+        x = b.data.x
+        if self.pixels:
+            x = x + ops.rand(x.shape)
+        nll = ops.mean(-self._log_prob_sym(x))
+        bpd = nll * (1.0 / (self.dims * math.log(2.0)))
+        return Step(minimize={"flow": loss}, log={"gen_loss": loss, "nll": nll, "bits_per_dim": bpd})
 
     # ---- data checks -------------------------------------------------------------------------------
     def _rows(self, x: Any, what: str) -> np.ndarray:
@@ -278,8 +376,10 @@ class RealNVP(Trainer):
 
     # ---- training ------------------------------------------------------------------------------------
     def fit(self, x: Any, steps: int = 1000, batch_size: int = 64, objective: str = "mle", log_every: int = 100,
-            callbacks: Iterable[Callable] = (), progress: bool = True) -> dict[str, np.ndarray]:
-        """Train for ``steps`` steps by maximum likelihood; the loop runs in C.
+            callbacks: Iterable[Callable] = (), progress: bool = True, *, critic: Module | None = None,
+            n_critic: int | None = None, gp_weight: float | None = None,
+            critic_lr: float | None = None) -> dict[str, np.ndarray]:
+        """Train for ``steps`` steps by maximum likelihood or as a WGAN-GP generator; the loop runs in C.
 
         Parameters
         ----------
@@ -288,24 +388,145 @@ class RealNVP(Trainer):
             dequantised afresh every step.
         steps, batch_size, log_every, callbacks, progress
             As :meth:`ganlib.Trainer.fit`.
-        objective : {"mle"}
-            Maximum likelihood (the only objective so far).
+        objective : {"mle", "wgan-gp"}
+            ``"mle"``: minimise the exact negative log-likelihood (one phase).
+            ``"wgan-gp"``: the flow is the generator ``z ~ N(0, I) -> inverse -> x`` of a
+            WGAN-GP (Gulrajani et al. 2017): each step the critic takes ``n_critic`` steps
+            (a fresh batch each) on ``E[C(fake)] - E[C(real)] + gp_weight * penalty``, then the
+            flow one step on ``-E[C(fake)]`` with its own optimizer. The critic sees vectors
+            as they are and images as dequantised pixels scaled to ``[0, 1)`` (generated
+            images as ``v / 256``, ``v`` the inverse of the logit map), so the flow's density
+            and ``bits_per_dim`` keep their exact meaning.
+            A model is trained by one objective: the first ``fit`` fixes it, and with it the
+            critic and its settings (saved with the model). To train an MLE-trained flow
+            adversarially, start a new model from a copy:
+            ``gl.models.RealNVP(shape, flow=nvp.flow.clone())``.
+        critic : Module, optional
+            (wgan-gp) Rows of ``input_shape`` -> one value per row ``(N, 1)``; no batch norm in
+            training mode (the penalty differentiates it twice). Default: ``mlp_critic`` (an
+            MLP 128-128, vectors) or ``conv_critic`` (two stride-2 convs of width 32, images).
+        n_critic : int, optional
+            (wgan-gp) Critic steps per flow step (default 5).
+        gp_weight : float, optional
+            (wgan-gp) λ of the gradient penalty (default 10).
+        critic_lr : float, optional
+            (wgan-gp) The critic's Adam rate (betas ``CRITIC_BETAS``); default: the flow
+            optimizer's rate.
 
         Returns
         -------
         dict of ndarray
-            ``step``, ``nll`` (nats per row), ``bits_per_dim``, ``flow_grad_norm``.
+            ``step``, ``nll`` (nats per row), ``bits_per_dim``, ``flow_grad_norm``; with
+            ``"wgan-gp"`` also ``critic_loss`` (minus the critic's Wasserstein estimate),
+            ``penalty`` (weighted), ``gen_loss``, ``critic_grad_norm``; ``nll`` and
+            ``bits_per_dim`` are then those of the critic's last real batch of the step,
+            logged only.
+
+        Raises
+        ------
+        ValueError
+            Unknown objective; adversarial options with ``"mle"``; an objective, critic or
+            setting other than the model's; a bad option or critic. Nothing changes then.
 
         Examples
         --------
         >>> hist = nvp.fit(X, steps=500, batch_size=100)        # doctest: +SKIP
+        >>> wg = gl.models.RealNVP((2,), lr=1e-4, seed=0)
+        >>> hist = wg.fit(X, steps=2000, batch_size=100, objective="wgan-gp", n_critic=5)   # doctest: +SKIP
         """
         what = f"{self._what}.fit"
         if objective not in OBJECTIVES:
             raise ValueError(f"{what}: objective {objective!r} is not implemented; supported objectives: "
                              f"{list(OBJECTIVES)}")
+        given = {"critic": critic, "n_critic": n_critic, "gp_weight": gp_weight, "critic_lr": critic_lr}
+        if objective == "mle":
+            extra = [k for k, v in given.items() if v is not None]
+            if extra:
+                raise ValueError(f"{what}: {', '.join(extra)} {'is an option' if len(extra) == 1 else 'are options'}"
+                                 " of objective='wgan-gp'; maximum likelihood takes none")
+        if self.objective is not None and objective != self.objective:
+            raise ValueError(f"{what}: this model is trained by objective={self.objective!r} (its first fit fixed "
+                             f"it), got objective={objective!r}; to train its flow the other way, start a new model "
+                             f"from a copy: gl.models.RealNVP({self.input_shape}, flow=model.flow.clone())")
+        settings = self._wgan_settings(given, what) if objective == "wgan-gp" else None
         data = self._fit_data(x, what)
+        if self._fitting:   # as Trainer.fit would, but before anything below changes the trainer
+            raise RuntimeError(f"{self._what}.fit was called while this model is fitting; fit again after the "
+                               "running fit returns")
+        if settings is not None and self.wgan is None:
+            self._attach(**settings)
+        self.objective = objective
         return Trainer.fit(self, {"data": data}, steps, batch_size, log_every, callbacks, progress)
+
+    def _wgan_settings(self, given: dict, what: str) -> dict:
+        """The adversarial options, checked; for a model trained adversarially already, they must
+        be left out or equal its own (a model keeps its critic and settings)."""
+        critic, n_critic, gp_weight, critic_lr = (given[k] for k in ("critic", "n_critic", "gp_weight", "critic_lr"))
+        if n_critic is not None:
+            n_critic = check_int(f"{what}: n_critic", n_critic, 1)
+        if gp_weight is not None:
+            gp_weight = check_real(f"{what}: gp_weight", gp_weight, positive=True)
+        if critic_lr is not None:
+            critic_lr = check_real(f"{what}: critic_lr", critic_lr, positive=True)
+        if critic is not None:
+            self._check_critic(critic, what)
+        if self.wgan is not None:
+            own = {"critic": self.critic, "n_critic": self.wgan["n_critic"], "gp_weight": self.wgan["gp_weight"],
+                   "critic_lr": self.optimizers["critic"].lr}
+            for k, v in (("critic", critic), ("n_critic", n_critic), ("gp_weight", gp_weight),
+                         ("critic_lr", critic_lr)):
+                if v is not None and not (v is own[k] if k == "critic" else v == own[k]):
+                    shown = "another critic" if k == "critic" else f"{k}={v!r}"
+                    raise ValueError(f"{what}: this model was trained adversarially with "
+                                     f"{'its own critic' if k == 'critic' else f'{k}={own[k]!r}'}; got {shown}. "
+                                     "A model keeps its critic and settings (they are saved with it): leave the "
+                                     "option out, or start a new model")
+            return {}
+        if critic is None:
+            seed = int(np.random.default_rng((self.seed, 2)).integers(2**31))
+            critic = conv_critic(self.input_shape, seed=seed) if self.pixels else mlp_critic(self.dims, seed=seed)
+        return {"critic": critic, "n_critic": WGAN_OPTIONS["n_critic"] if n_critic is None else n_critic,
+                "gp_weight": WGAN_OPTIONS["gp_weight"] if gp_weight is None else gp_weight,
+                "critic_opt": Adam(self.optimizers["flow"].lr if critic_lr is None else critic_lr,
+                                   betas=CRITIC_BETAS)}
+
+    def _check_critic(self, critic: Any, what: str) -> None:
+        """A critic must take rows of ``input_shape`` and give one value per row (traced, nothing runs)."""
+        if not isinstance(critic, Module):
+            raise TypeError(f"{what}: critic must be a ganlib Module, got {type(critic).__name__}")
+        if critic.buffer is self.flow.buffer:
+            raise ValueError(f"{what}: the critic shares the flow's parameter buffer; build it separately")
+        if critic.param_range()[1] == 0:
+            raise ValueError(f"{what}: the critic has no parameters to train")
+        if any(type(m).__name__ == "BatchNorm" and m.training for m in critic._modules()):
+            raise ValueError(f"{what}: the gradient penalty differentiates the critic's gradient again, but batch "
+                             "norm in training mode is first-order only; use layer norm or no norm in the critic")
+        tr = ops.Trace()
+        try:
+            with ops.tracing(tr):
+                out = critic(tr.input((2, *self.input_shape)))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{what}: the critic must take rows of shape {self.input_shape}: {e}") from None
+        shape = tuple(out.shape)
+        if shape != (2, 1):
+            got = "(N" + "".join(f", {d}" for d in shape[1:]) + ")" if shape[:1] == (2,) else str(shape)
+            raise ValueError(f"{what}: the critic must return one value per row, shape (N, 1); for rows of shape "
+                             f"{self.input_shape} it returns {got}")
+
+    def _attach(self, critic: Module, n_critic: int, gp_weight: float, critic_opt: Optimizer) -> None:
+        """Make this an adversarial trainer: modules flow and critic, phases critic (n_critic repeats,
+        a fresh batch each) and gen. Only before any training (the objective is fixed by the first fit)."""
+        saved = dict(self.__dict__)
+        self.wgan = {"n_critic": n_critic, "gp_weight": gp_weight}
+        phases = [Phase("critic", self._critic_step, repeats=n_critic, redraw=True), Phase("gen", self._gen_step)]
+        try:
+            Trainer.__init__(self, {"flow": self.flow, "critic": critic},
+                             {"flow": self.optimizers["flow"], "critic": critic_opt}, phases, seed=self.seed)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        self.step, self._pending = saved["step"], saved["_pending"]
 
     def _fit_data(self, x: Any, what: str) -> Data:
         """The stream ``fit`` trains on; the checks run once per array."""
@@ -413,14 +634,35 @@ class RealNVP(Trainer):
                 "hidden": self.hidden, "width": self.width, "alpha": self.alpha, "lr": self.lr, "seed": self.seed}
 
     def _config(self) -> dict:
-        return {"options": self._options(), "flow": self.flow.spec(),
+        wgan = None
+        if self.wgan is not None:
+            wgan = dict(self.wgan, critic=_spec_or_none(self.critic))
+        return {"options": self._options(), "flow": self.flow.spec(), "objective": self.objective, "wgan": wgan,
                 "optimizers": {n: {"kind": o.kind, "config": o.config} for n, o in self.optimizers.items()}}
 
     @classmethod
     def _from_config(cls, path: str, config: dict, **overrides: Any) -> "RealNVP":
-        if overrides:
-            raise TypeError(f"gl.load: unexpected arguments {sorted(overrides)} for a RealNVP")
+        wgan = config.get("wgan")
+        critic = overrides.pop("critic", None)
+        if overrides or (critic is not None and wgan is None):
+            bad = sorted(overrides) + ([] if critic is None or wgan is not None else ["critic"])
+            raise TypeError(f"gl.load: unexpected arguments {bad} for a RealNVP"
+                            + ("" if wgan is not None else " (critic= is for adversarially trained ones)"))
         kwargs = dict(config["options"])
         kwargs["flow"] = from_spec(config["flow"])
-        kwargs["optimizers"] = {n: _make_optimizer(o) for n, o in config["optimizers"].items()}
-        return cls(**kwargs)
+        opts = {n: _make_optimizer(o) for n, o in config["optimizers"].items()}
+        kwargs["optimizers"] = {"flow": opts.pop("flow")}
+        obj = cls(**kwargs)
+        # checkpoints from before the adversarial objective: a trained model was trained by MLE
+        obj.objective = config.get("objective", "mle")
+        if wgan is not None:
+            if critic is None:
+                if wgan["critic"] is None:
+                    raise ValueError(f"gl.load: {path} holds a custom critic, which cannot be rebuilt; pass "
+                                     "critic=<a module of the same layout>")
+                critic = from_spec(wgan["critic"])
+            obj._check_critic(critic, "gl.load")
+            obj._attach(critic, int(wgan["n_critic"]), float(wgan["gp_weight"]), opts.pop("critic"))
+        if opts:
+            raise ValueError(f"gl.load: {path} has optimizers {sorted(opts)} that a RealNVP does not use")
+        return obj
