@@ -300,10 +300,14 @@ class RealNVP(Trainer):
             return x
         return (x + ops.rand(x.shape)) * (1.0 / 256.0)
 
-    def _generated(self, n: int) -> ops.Tensor:
-        """``n`` draws ``inverse(z)``, ``z ~ N(0, I)``, in the critic's space (images: ``v / 256``)."""
-        v = self._from_flow_space(self.flow.inverse(ops.randn((n, self.dims))))
+    def _critic_fake(self, z: ops.Tensor) -> ops.Tensor:
+        """Codes ``z`` -> ``inverse(z)`` in the critic's space (images: ``v / 256``)."""
+        v = self._from_flow_space(self.flow.inverse(z))
         return v * (1.0 / 256.0) if self.pixels else v
+
+    def _generated(self, n: int) -> ops.Tensor:
+        """``n`` draws of the generator, ``z ~ N(0, I)``, in the critic's space."""
+        return self._critic_fake(ops.randn((n, self.dims)))
 
     def _critic_step(self, b: Any) -> Step:
         real = self._critic_real(b.data.x)
