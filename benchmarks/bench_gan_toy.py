@@ -98,11 +98,12 @@ def torch_epochs(torch, X, step):
     return run
 
 
-def alternate(runs: list, steps: list[int], rounds: int) -> list[float]:
+def alternate(runs: list, steps: list[int], rounds: int, warmup: int = 20) -> list[float]:
     """Median steps/s of each ``run(n)``, timed in alternating rounds (order flipped each round) so
-    that a slow spell of this shared VM falls on every library alike."""
+    that a slow spell of this shared VM falls on every library alike; ``warmup`` untimed steps each
+    first (compile, caches)."""
     for run in runs:
-        run(20)  # compile and warm up
+        run(warmup)
     rates: list[list[float]] = [[] for _ in runs]
     for r in range(rounds):
         order = range(len(runs)) if r % 2 == 0 else reversed(range(len(runs)))
