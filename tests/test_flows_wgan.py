@@ -195,7 +195,7 @@ def test_objective_is_fixed_by_the_first_fit():
 
 
 # ---------------------------------------------------------------------------------------- bad options
-class Doubler(gl.nn.Module):
+class BatchNormCritic(gl.nn.Module):
     """A critic with a BatchNorm in training mode (refused: the penalty needs second derivatives)."""
 
     def __init__(self):
@@ -230,7 +230,7 @@ def test_bad_wgan_options_raise_and_change_nothing():
         ({"objective": "wgan-gp", "critic": lambda x: x}, TypeError, "critic must be a ganlib Module"),
         ({"objective": "wgan-gp", "critic": nvp.flow}, ValueError, "shares the flow's parameter buffer"),
         ({"objective": "wgan-gp", "critic": gl.nn.Flatten()}, ValueError, "no parameters"),
-        ({"objective": "wgan-gp", "critic": Doubler()}, ValueError, "batch norm"),
+        ({"objective": "wgan-gp", "critic": BatchNormCritic()}, ValueError, "batch norm"),
     ]
     for kw, exc, msg in cases:
         with pytest.raises(exc, match=msg):

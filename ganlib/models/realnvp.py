@@ -15,10 +15,11 @@ the space in which the literature reports bits/dim.
 Trained adversarially (``fit(..., objective="wgan-gp")``), the flow is the generator
 ``z ~ N(0, I) -> inverse -> x`` and a critic judges its samples against the data, in the
 critic space: vectors as they are; images as dequantised pixels scaled to ``[0, 1)``,
-``(x + u) / 256`` for real data and ``v / 256`` for a generated ``v`` (the inverse of the
-logit map, i.e. a point of the density's own space). The flow stays a bijection with the
-same preprocessing, so ``log_prob`` and ``bits_per_dim`` of the adversarially trained flow
-are exactly those of its density, comparable with the MLE flow's.
+``(x + u) / 256`` for real data and ``v / 256`` for a generated ``v`` (``z`` mapped back
+through the flow and the inverse of the logit map: a point of the same pixel space, which
+the logit's α margin widens slightly beyond ``[0, 256)``). The flow stays a bijection with
+the same preprocessing, so ``log_prob`` and ``bits_per_dim`` of the adversarially trained
+flow are exactly those of its density, comparable with the MLE flow's.
 
 Examples
 --------
@@ -35,6 +36,13 @@ On MNIST, with raw pixel values 0..255::
     nvp.fit(X, steps=2000, batch_size=64)
     Xt, _ = gl.datasets.mnist(split="test", scale=None)
     nvp.bits_per_dim(Xt)
+
+The same flow as a WGAN-GP generator (a preset critic, or ``critic=`` any module giving one
+value per image)::
+
+    wg = gl.models.RealNVP((1, 28, 28), optimizers={"flow": gl.optim.Adam(1e-4, betas=(0.5, 0.9))}, seed=0)
+    wg.fit(X, steps=2000, batch_size=64, objective="wgan-gp", n_critic=5, gp_weight=10)
+    wg.bits_per_dim(Xt)              # defined exactly as for the MLE flow, and much worse
 """
 from __future__ import annotations
 
@@ -397,7 +405,8 @@ class RealNVP(Trainer):
             ``"wgan-gp"``: the flow is the generator ``z ~ N(0, I) -> inverse -> x`` of a
             WGAN-GP (Gulrajani et al. 2017): each step the critic takes ``n_critic`` steps
             (a fresh batch each) on ``E[C(fake)] - E[C(real)] + gp_weight * penalty``, then the
-            flow one step on ``-E[C(fake)]`` with its own optimizer. The critic sees vectors
+            flow one step on ``-E[C(fake)]`` with the flow's optimizer (the constructor's
+            ``lr`` / ``optimizers``: pass a WGAN-GP rate there). The critic sees vectors
             as they are and images as dequantised pixels scaled to ``[0, 1)`` (generated
             images as ``v / 256``, ``v`` the inverse of the logit map), so the flow's density
             and ``bits_per_dim`` keep their exact meaning.
