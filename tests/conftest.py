@@ -49,3 +49,18 @@ def run_notebook_smoke(monkeypatch):
         return "".join(o.get("text", "") for o in outputs)
 
     return run
+
+
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt during the test, however pytest was started.
+
+    A process started in the background by a non-interactive shell (``cmd &``, as CI
+    scripts and nohup runs do) inherits SIGINT as *ignored*, and Python then installs
+    no handler: a test that sends itself SIGINT would see nothing and train on.
+    """
+    import signal
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)

@@ -118,7 +118,7 @@ def test_nan_loss_raises_floating_point_error():
         train_classifier(net, x, y, steps=10, progress=False)
 
 
-def test_ctrl_c_stops_with_a_valid_partial_history():
+def test_ctrl_c_stops_with_a_valid_partial_history(sigint_raises):
     x, y = blobs(4000)
     net = gl.nn.mlp(4, [64, 64], 3, seed=0)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))

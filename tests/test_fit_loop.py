@@ -262,7 +262,7 @@ def test_nan_at_step_k_raises_and_applies_no_update(vector):
 
 # ---------------------------------------------------------------- Ctrl-C
 
-def test_keyboard_interrupt_stops_at_a_step_boundary():
+def test_keyboard_interrupt_stops_at_a_step_boundary(sigint_raises):
     data = make_data(64)
     m = LinReg()
     opt = sgd(m.params, m.grads, lr=0.01)

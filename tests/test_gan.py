@@ -286,7 +286,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_finite_parameters(ring):
     assert np.all(np.isfinite(gan.D.buffer.data)) and np.all(np.isfinite(gan.G.buffer.data))
 
 
-def test_ctrl_c_stops_at_a_step_boundary(ring):
+def test_ctrl_c_stops_at_a_step_boundary(ring, sigint_raises):
     gan = small_gan(width=64)
     gan.fit(ring, steps=1, batch_size=64, progress=False)  # compile first: the signal must land in training
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))

@@ -242,8 +242,10 @@ def test_an_interrupted_or_killed_driver_loses_nothing(tmp_path, sig):
     os.makedirs(marks)
     script = tmp_path / "driver.py"
     script.write_text(DRIVER.format(here=HERE, marks=marks, out=out))
+    # SIG_DFL in the child: a pytest started in the background inherits SIGINT ignored, and so would the driver
     proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(gl.__file__))))
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(gl.__file__))),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and len(_records(out) if os.path.isdir(os.path.join(out, "trials")) else {}) < 2:
         time.sleep(0.05)

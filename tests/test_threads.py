@@ -142,7 +142,7 @@ def test_one_model_per_thread_runs_concurrently():
     assert errors == []
 
 
-def test_a_trainer_running_in_one_thread_refuses_its_networks_and_fit_to_another():
+def test_a_trainer_running_in_one_thread_refuses_its_networks_and_fit_to_another(sigint_raises):
     import os
     import signal
     from ganlib import ops
