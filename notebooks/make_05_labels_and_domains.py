@@ -3,7 +3,7 @@
 The notebook is generated from this script so that it is reproducible:
 
     python notebooks/make_05_labels_and_domains.py             # write the notebook, no outputs
-    python notebooks/make_05_labels_and_domains.py --execute   # write it and run it in place (full budget, ~25 min on 2 cores)
+    python notebooks/make_05_labels_and_domains.py --execute   # write it and run it in place (full budget, ~23 min on 2 cores)
     GANLIB_SMOKE=1 python notebooks/make_05_labels_and_domains.py --execute   # tiny budgets (a few minutes)
 
 Executing needs ``nbformat``, ``nbclient``, ``ipykernel``, ``matplotlib`` and ``cloudpickle`` (the
@@ -14,7 +14,9 @@ run writes ``notebooks/results/05_labels_and_domains.json``; the smoke run never
 Budgets (the steps in ``B``) were picked from one-thread step rates measured with ``nice -n 19`` on a
 loaded two-core machine (conditional DCGAN width 32, batch 64: ~22 steps/s; AC-GAN ~30; the
 semi-supervised MLP GAN, batch 100 + 100: ~10, with minibatch discrimination ~4.5; CycleGAN, batch
-16: ~2.6), so an unloaded machine should finish well inside the half hour.
+16: ~2.6). From those: (a)+(b) ~4 min on the two workers, (c) ~10 min (the minibatch-discrimination run
+and one seed on one worker, two seeds on the other), (d) ~5-8 min, set-up and scoring ~1.5 min: about
+23 minutes, and less on an unloaded machine.
 """
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ B = dict(
     # (d): CycleGAN presets (ResNet generators width 16, 3 blocks; PatchGAN width 16), batch 16
     cyc_width=8 if SMOKE else 16,
     cyc_blocks=1 if SMOKE else 3,
-    cyc_steps=10 if SMOKE else 1500,          # ~7 min on two threads
+    cyc_steps=10 if SMOKE else 1200,          # ~5-8 min (a 100-step probe already reached ~90 % agreement)
     cyc_batch=16,
 )
 WORKERS = min(2, usable_cores())
