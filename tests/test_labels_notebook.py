@@ -41,7 +41,7 @@ def builder_cells() -> list[tuple[str, str]]:
 def test_committed_notebook_is_the_builders():
     nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    want = [(kind, src) for kind, src in builder_cells()]
+    want = list(builder_cells())
     got = [("code" if c.cell_type == "code" else "md", c.source) for c in nb.cells]
     assert got == want, "rebuild: python notebooks/make_05_labels_and_domains.py --execute"
 
