@@ -77,7 +77,7 @@ def _rows(name: str, value: ArrayLike, min_rows: int = 2) -> np.ndarray:
     if value is None:
         raise TypeError(f"{name} must be an array of samples, got None")
     a = np.asarray(value)
-    if a.dtype.kind not in "fiu" or a.dtype.kind == "b":
+    if a.dtype.kind not in "fiu":
         raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype}")
     if a.ndim < 2:
         raise ValueError(f"{name} must have shape (N, ...) with one row per sample (2-D vectors or "
@@ -254,10 +254,11 @@ class CriticDivergence:
     train_value : float or None
         The same against the training data (None without ``train_real``).
     gap : float or None
-        The overfitting gap ``train-referenced`` vs ``held-out-referenced``:
-        ``value − train_value``; near 0 for samples as far from the training
-        data as from new data, positive when the samples are closer to the
-        training data (copies of it, or a model that overfits).
+        The overfitting gap ``value − train_value``: the estimate against
+        held-out data minus the estimate against training data.  Near 0 for
+        samples as far from the training data as from new data; positive when
+        the samples are closer to the training data (copies of it, or a model
+        that overfits).
     history : ndarray (k, 2)
         ``(critic step, held-out estimate)`` at every evaluation.
     train_history : ndarray (k, 2) or None

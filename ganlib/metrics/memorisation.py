@@ -248,6 +248,16 @@ def memorisation_table(train: Any, heldout: Any, model_samples: Any, metrics: Op
     MemorisationTable
         ``model``, ``memorisers``, ``better``, ``n_to_win``; its repr is the table.
 
+    Notes
+    -----
+    "n to win" is the first winning ``n`` of the grid; a metric need not be
+    monotone in ``n``, so :meth:`MemorisationTable.beats` gives every entry.
+    D_CNN sees a memoriser's lack of diversity through rows repeated between
+    the critic's fit and evaluation parts; with ``K`` samples, a memoriser of
+    ``n >> K²`` rows almost never repeats one and looks like fresh real data.
+    Its n to win therefore grows with the number of samples evaluated (the
+    lecture's "> 1M" used far more samples than the defaults here).
+
     Raises
     ------
     ValueError
