@@ -50,13 +50,12 @@ True
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .. import losses as _losses, ops, optim as _optim
-from .._checks import check_bool, check_int, check_range, check_real, check_seed
+from .._checks import check_bool, check_int, check_range, check_real
 from ..nn.ae_presets import mlp_encoder
 from ..nn.layers import mlp
 from ..nn.module import Module
@@ -503,10 +502,10 @@ class IndependentCritic:
         self._rng = np.random.default_rng(self.seed)
         self._real_fit, self._real_eval = _split(heldout, self.eval_fraction, self._rng)
         n_fit = self.n_samples - min(max(1, int(round(self.eval_fraction * self.n_samples))), self.n_samples - 1)
-        if self.batch_size > min(n_fit, self._real_fit.shape[0]):
-            raise ValueError(f"{what}: batch_size={self.batch_size} is more than the {min(n_fit, self._real_fit.shape[0])}"
-                             " rows of the smallest fit part; pass a smaller batch_size, more samples or more "
-                             "held-out data")
+        smallest = min(n_fit, self._real_fit.shape[0])
+        if self.batch_size > smallest:
+            raise ValueError(f"{what}: batch_size={self.batch_size} is more than the {smallest} rows of the smallest "
+                             "fit part; pass a smaller batch_size, more samples or more held-out data")
         self._run: Optional[_CriticRun] = None
         self._due = self.every
         self.history: list[tuple[int, float]] = []
