@@ -8,7 +8,11 @@
 * :mod:`.interpolation`: :func:`interpolation_scores` (Mean Distance and Smoothness of
   interpolations on the ACAI lines benchmark);
 * :mod:`.translation`: :func:`translation_agreement` and :func:`translation_pixel_error`
-  (image-to-image translation between MNIST domains with a known correspondence).
+  (image-to-image translation between MNIST domains with a known correspondence);
+* :mod:`.critic`: :func:`critic_divergence` (D_CNN and the overfitting gap) and
+  :class:`IndependentCritic` (a Wasserstein critic that follows a model during training);
+* :mod:`.memorisation`: :func:`memorisation_table` (how many memorised training images
+  beat a model under each metric).
 
 Examples
 --------
@@ -28,11 +32,19 @@ from .latent import class_radius, class_radius_bound, clustering_accuracy, linea
 from . import interpolation
 from .interpolation import interpolation_scores
 from .translation import translation_agreement, translation_pixel_error
+from . import critic
+from .critic import CriticDivergence, IndependentCritic, critic_divergence, default_critic
+from . import memorisation
+from .memorisation import (Metric, MemorisationTable, classifier_score_metric, dcnn_metric,
+                           default_memorisation_metrics, frechet_metric, memorisation_table)
 
 __all__ = ["modes", "ModeCoverage", "mode_coverage", "batched", "classifier_score", "frechet_distance",
            "kernel_distance", "class_diversity", "renyi_entropy", "default_mnist_classifier", "MnistClassifier",
            "latent", "linear_probe", "clustering_accuracy", "class_radius", "class_radius_bound",
-           "interpolation", "interpolation_scores", "translation_agreement", "translation_pixel_error"]
+           "interpolation", "interpolation_scores", "translation_agreement", "translation_pixel_error",
+           "critic", "critic_divergence", "CriticDivergence", "IndependentCritic", "default_critic",
+           "memorisation", "memorisation_table", "MemorisationTable", "Metric", "classifier_score_metric",
+           "frechet_metric", "dcnn_metric", "default_memorisation_metrics"]
 
 
 
