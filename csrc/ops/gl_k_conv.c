@@ -116,6 +116,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
     if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
+    if (gl_wino3_applies(op, &c)) return gl_wino3_workspace(op, &c);
     return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(op, &c) : gl_conv_work(&c);
 }
 
@@ -343,6 +344,13 @@ static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, cons
     }
 }
 
+/* ---- 3x3 stride-1 padding-1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where it wins ---- */
+
+int gl_wino3_applies(gl_op op, const gl_conv_geom *c) {
+    if (!gl_wino3_geometry(op, c)) return 0;
+    return 1; /* TODO: the measured criterion */
+}
+
 /* ---- the kernel ---- */
 
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
@@ -369,6 +377,8 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
         gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;
     }
+    if (gl_wino3_applies(nd->op, &c))
+        return gl_wino3_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool, err);
     if (gl_conv_panel_applies(nd->op, &c)) {
         gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;
