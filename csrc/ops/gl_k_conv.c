@@ -16,7 +16,10 @@
  *
  * 4x4 kernels with stride 2 and enough channels (DCGAN's large layers) take
  * the Winograd path in gl_k_winograd.c instead, with about half the
- * multiply-adds.  Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
+ * multiply-adds; 3x3 stride-1 padding-1 ones with an image side of >= 8
+ * channels (CycleGAN's residual blocks, Real NVP's coupling nets) take
+ * Winograd F(2x2, 3x3) in gl_k_wino3.c (gl_wino3_applies).
+ * Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
  * DCGAN's one-channel image layers) run one small GEMM per image on the
  * register kernel of gl_k_panel_gemm.c instead: the GEMM is too thin for
  * sgemm, and per image the result lands in the output directly, without the
@@ -346,9 +349,16 @@ static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, cons
 
 /* ---- 3x3 stride-1 padding-1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where it wins ---- */
 
+/* Criterion: the geometry, and an im2col deeper than GL_CONV_PANEL_MAX_K (image side >= 8 channels),
+ * i.e. the path replaces im2col + sgemm and never the per-image register-kernel path.  Measured
+ * (benchmarks/ab_conv3.py, 1 thread, paired A/B, forward + input and weight gradient of one conv):
+ * every shape with a 32- or 64-channel image side was 1.4x-3.6x faster (Real NVP's 32 -> 32/8/4/2,
+ * CycleGAN's residual blocks 32/64 channels at 7x7 and 14x14, 16 -> 16 at 14x14); with 1, 2 or 4
+ * image channels (Real NVP's first convs, K = 9..36, on the per-image path) each of the three ops
+ * was slower on this path (0.2x-0.9x): the GEMM depth (conv) or rows (input gradient) are the few
+ * image channels. */
 int gl_wino3_applies(gl_op op, const gl_conv_geom *c) {
-    if (!gl_wino3_geometry(op, c)) return 0;
-    return 1; /* TODO: the measured criterion */
+    return gl_wino3_geometry(op, c) && c->K > GL_CONV_PANEL_MAX_K;
 }
 
 /* ---- the kernel ---- */

@@ -301,12 +301,15 @@ int main(void) {
                             /* DCGAN's transposed conv 128 -> 64 at 7 x 7 -> 14 x 14, run as the adjoint of
                              * a conv with short last tiles both ways */
                             {3, 128, 7, 7, 64, 4, 2, 1},
-                            /* 3x3 stride 1 padding 1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where
-                             * gl_wino3_applies holds; odd planes (a half last tile), 1 and many channels,
-                             * partial lanes, chunks of 32 images, planes wider than 16 columns */
-                            {7, 32, 7, 7, 32, 3, 1, 1}, {1, 32, 14, 14, 32, 3, 1, 1}, {2, 1, 5, 6, 1, 3, 1, 1},
-                            {7, 4, 28, 28, 32, 3, 1, 1}, {3, 32, 13, 9, 8, 3, 1, 1}, {35, 33, 6, 5, 17, 3, 1, 1},
-                            {1, 3, 1, 1, 2, 3, 1, 1}, {2, 16, 3, 21, 40, 3, 1, 1}};
+                            /* 3x3 stride 1 padding 1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where the image
+                             * side has >= 8 channels (conv, weight gradient: C; transposed conv: O), the
+                             * per-image path below that; odd planes (a half last tile), 1 and many
+                             * channels on the other side, partial lanes, several 16-image chunks, planes
+                             * wider than 16 columns, a 1 x 1 plane */
+                            {7, 32, 7, 7, 32, 3, 1, 1}, {1, 32, 14, 14, 32, 3, 1, 1}, {2, 1, 5, 6, 9, 3, 1, 1},
+                            {3, 9, 5, 6, 1, 3, 1, 1}, {7, 4, 28, 28, 32, 3, 1, 1}, {3, 32, 13, 9, 8, 3, 1, 1},
+                            {35, 33, 6, 5, 17, 3, 1, 1}, {1, 8, 1, 1, 2, 3, 1, 1}, {2, 16, 3, 21, 40, 3, 1, 1},
+                            {2, 7, 4, 4, 7, 3, 1, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
