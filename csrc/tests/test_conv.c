@@ -315,10 +315,10 @@ int main(void) {
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
         check_case(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
-    /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd, and
-     * no input channels (an empty sum: the output is act(bias)) */
+    /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd (4x4
+     * stride 2, and 3x3 stride 1), and no input channels (an empty sum: the output is act(bias)) */
     const int epi[][8] = {{3, 4, 9, 8, 5, 3, 1, 1}, {5, 1, 28, 28, 16, 4, 2, 1}, {3, 32, 14, 13, 40, 4, 2, 1},
-                          {2, 0, 5, 5, 3, 3, 1, 1}};
+                          {3, 8, 9, 7, 5, 3, 1, 1}, {2, 0, 5, 5, 3, 3, 1, 1}};
     for (size_t c = 0; c < sizeof epi / sizeof epi[0]; c++) {
         const int *q = epi[c];
         check_conv_epilogue(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
