@@ -10,7 +10,7 @@ median ms per call of each build and the median of the per-pair B/A speed ratios
 
 Usage:
     python benchmarks/ab_conv3.py BUILD_A BUILD_B [--threads 1] [--pairs 11] [--min-time 0.15]
-                                  [--shapes realnvp,cyclegan] [--op all|fwd|dx|dw] [--only NAMES] [--wall]
+                                  [--shapes realnvp,cyclegan,boundary] [--op all|fwd|dx|dw] [--only NAMES] [--wall]
 """
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ SHAPES = {
         ("cyc 16x32x14x14 -> 32", 16, 32, 32, 14, 14),
         ("cyc 16x64x7x7 -> 64", 16, 64, 64, 7, 7),
         ("cyc 16x16x14x14 -> 16", 16, 16, 16, 14, 14),
+    ],
+    "boundary": [  # the fewest image channels on the path (8: an im2col 72 deep)
+        ("bnd 64x8x14x14 -> 32", 64, 8, 32, 14, 14),
+        ("bnd 16x8x7x7 -> 8", 16, 8, 8, 7, 7),
+        ("bnd 64x8x28x28 -> 1", 64, 8, 1, 28, 28),
     ],
 }
 
