@@ -1,4 +1,4 @@
-"""Paired A/B of two ganlib builds on a training step (DCGAN or toy GAN), in one process.
+"""Paired A/B of two ganlib builds on a training step (DCGAN, toy GAN or Real NVP), in one process.
 
 On a shared VM the step rate drifts by 10-15 % within a minute, more than most single
 changes are worth; timing build A, then build B, mostly measures the drift.  This loads
@@ -9,11 +9,14 @@ interquartile range.
 
 Usage:
     python benchmarks/ab_builds.py BUILD_A BUILD_B [--bench dcgan|gan_toy|wgan_toy] [--threads 2]
-                                   [--pairs 24] [--steps 10]
+                                   [--pairs 24] [--steps 10] [--cpu-time]
 
 BUILD_A / BUILD_B are source trees with the extension built in place
 (``python setup.py build_ext --inplace``).  Example: 30 pairs on 2 threads of the thread
 pool's 0.3 ms poll against the 30 us one gave B/A 1.093, IQR [1.04, 1.18].
+``--bench realnvp`` is the MNIST Real NVP maximum-likelihood step of bench_flows.py (batch 64).
+``--cpu-time`` times with ``time.process_time`` (the process's CPU time, all its threads) instead of
+wall-clock time: with one thread, other processes' load on a shared machine then counts less.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--pairs", type=int, default=24)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--bench", choices=("dcgan", "gan_toy", "wgan_toy"), default="dcgan",
-                   help="the DCGAN step on MNIST, or bench_gan_toy's non-saturating / WGAN-GP step")
+    p.add_argument("--bench", choices=("dcgan", "gan_toy", "wgan_toy", "realnvp"), default="dcgan",
+                   help="the DCGAN step on MNIST, bench_gan_toy's non-saturating / WGAN-GP step, or "
+                        "bench_flows' Real NVP MLE step on MNIST")
+    p.add_argument("--cpu-time", action="store_true", help="time.process_time instead of wall-clock time "
+                   "(realnvp only)")
     p.add_argument("--data", default=None, help="MNIST directory (default: $GANLIB_DATA or ../shared/data/mnist)")
     a = p.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +57,23 @@ def main(argv: list[str] | None = None) -> int:
         libs = [importlib.import_module(m) for m in ("ganlib", "ganlib_b")]
         for lib in libs:
             lib.set_num_threads(a.threads)
-        if a.bench == "dcgan":
+        if a.bench == "realnvp":
+            import bench_flows
+            X, _ = libs[0].datasets.mnist(data_dir, "train", scale=None)
+            clock = time.process_time if a.cpu_time else time.perf_counter
+
+            def nvp_runner(lib):
+                nvp = lib.models.RealNVP(bench_flows.SHAPE, couplings=bench_flows.COUPLINGS, width=bench_flows.WIDTH,
+                                         alpha=bench_flows.ALPHA, lr=bench_flows.LR, seed=0)
+                nvp.fit(X, steps=3, batch_size=bench_flows.BATCH, log_every=3, progress=False)  # compile, warm up
+
+                def run() -> float:
+                    t0 = clock()
+                    nvp.fit(X, steps=a.steps, batch_size=bench_flows.BATCH, log_every=a.steps, progress=False)
+                    return a.steps / (clock() - t0)
+                return run
+            runs = [nvp_runner(lib) for lib in libs]
+        elif a.bench == "dcgan":
             from bench_dcgan import ganlib_runner
             X, _ = libs[0].datasets.mnist(data_dir, "train", limit=10_000)
             runs = [ganlib_runner(X, a.steps, lib) for lib in libs]

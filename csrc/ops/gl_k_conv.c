@@ -16,7 +16,10 @@
  *
  * 4x4 kernels with stride 2 and enough channels (DCGAN's large layers) take
  * the Winograd path in gl_k_winograd.c instead, with about half the
- * multiply-adds.  Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
+ * multiply-adds; 3x3 stride-1 padding-1 ones with an image side of >= 8
+ * channels (CycleGAN's residual blocks, Real NVP's coupling nets) take
+ * Winograd F(2x2, 3x3) in gl_k_wino3.c (gl_wino3_applies).
+ * Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
  * DCGAN's one-channel image layers) run one small GEMM per image on the
  * register kernel of gl_k_panel_gemm.c instead: the GEMM is too thin for
  * sgemm, and per image the result lands in the output directly, without the
@@ -116,6 +119,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
     if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
+    if (gl_wino3_applies(op, &c)) return gl_wino3_workspace(op, &c);
     return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(op, &c) : gl_conv_work(&c);
 }
 
@@ -343,6 +347,20 @@ static void gl_conv_panel(gl_op op, const gl_conv_geom *c, const float *in, cons
     }
 }
 
+/* ---- 3x3 stride-1 padding-1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where it wins ---- */
+
+/* Criterion: the geometry, and an im2col deeper than GL_CONV_PANEL_MAX_K (image side >= 8 channels),
+ * i.e. the path replaces im2col + sgemm and never the per-image register-kernel path.  Measured
+ * (benchmarks/ab_conv3.py, 1 thread, paired A/B, forward + input and weight gradient of one conv):
+ * every shape with a 32- or 64-channel image side was 1.4x-3.6x faster (Real NVP's 32 -> 32/8/4/2,
+ * CycleGAN's residual blocks 32/64 channels at 7x7 and 14x14, 16 -> 16 at 14x14); with 1, 2 or 4
+ * image channels (Real NVP's first convs, K = 9..36, on the per-image path) each of the three ops
+ * was slower on this path (0.2x-0.9x): the GEMM depth (conv) or rows (input gradient) are the few
+ * image channels. */
+int gl_wino3_applies(gl_op op, const gl_conv_geom *c) {
+    return gl_wino3_geometry(op, c) && c->K > GL_CONV_PANEL_MAX_K;
+}
+
 /* ---- the kernel ---- */
 
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
@@ -369,6 +387,8 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
         gl_wino_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;
     }
+    if (gl_wino3_applies(nd->op, &c))
+        return gl_wino3_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool, err);
     if (gl_conv_panel_applies(nd->op, &c)) {
         gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;

@@ -31,4 +31,20 @@ size_t gl_wino_workspace(gl_op op, const gl_conv_geom *c);
 void gl_wino_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
                   const gl_node *act, float *out, float *work, gl_pool *pool);
 
+/* ---- 3x3 stride-1 padding-1 convolutions through Winograd F(2x2, 3x3) (gl_k_wino3.c) ---- */
+
+/* Nonzero when the geometry is one the path can run: 3x3, stride 1, padding 1. */
+int gl_wino3_geometry(gl_op op, const gl_conv_geom *c);
+
+/* Nonzero when the op takes the path: the geometry, and the shapes where it
+ * was measured faster than the other paths (gl_k_conv.c). */
+int gl_wino3_applies(gl_op op, const gl_conv_geom *c);
+
+/* Workspace floats the path needs for this op. */
+size_t gl_wino3_workspace(gl_op op, const gl_conv_geom *c);
+
+/* Runs the op (gl_wino3_geometry must hold), arguments as gl_wino_conv. */
+gl_status gl_wino3_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
+                        const gl_node *act, float *out, float *work, gl_pool *pool, gl_error *err);
+
 #endif

@@ -300,16 +300,25 @@ int main(void) {
                             {3, 9, 10, 10, 35, 4, 2, 1},
                             /* DCGAN's transposed conv 128 -> 64 at 7 x 7 -> 14 x 14, run as the adjoint of
                              * a conv with short last tiles both ways */
-                            {3, 128, 7, 7, 64, 4, 2, 1}};
+                            {3, 128, 7, 7, 64, 4, 2, 1},
+                            /* 3x3 stride 1 padding 1: Winograd F(2x2, 3x3) (gl_k_wino3.c) where the image
+                             * side has >= 8 channels (conv, weight gradient: C; transposed conv: O), the
+                             * per-image path below that; odd planes (a half last tile), 1 and many
+                             * channels on the other side, partial lanes, several 16-image chunks, planes
+                             * wider than 16 columns, a 1 x 1 plane */
+                            {7, 32, 7, 7, 32, 3, 1, 1}, {1, 32, 14, 14, 32, 3, 1, 1}, {2, 1, 5, 6, 9, 3, 1, 1},
+                            {3, 9, 5, 6, 1, 3, 1, 1}, {7, 4, 28, 28, 32, 3, 1, 1}, {3, 32, 13, 9, 8, 3, 1, 1},
+                            {35, 33, 6, 5, 17, 3, 1, 1}, {1, 8, 1, 1, 2, 3, 1, 1}, {2, 16, 3, 21, 40, 3, 1, 1},
+                            {2, 7, 4, 4, 7, 3, 1, 1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
         check_case(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
-    /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd, and
-     * no input channels (an empty sum: the output is act(bias)) */
+    /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd (4x4
+     * stride 2, and 3x3 stride 1), and no input channels (an empty sum: the output is act(bias)) */
     const int epi[][8] = {{3, 4, 9, 8, 5, 3, 1, 1}, {5, 1, 28, 28, 16, 4, 2, 1}, {3, 32, 14, 13, 40, 4, 2, 1},
-                          {2, 0, 5, 5, 3, 3, 1, 1}};
+                          {3, 8, 9, 7, 5, 3, 1, 1}, {2, 0, 5, 5, 3, 3, 1, 1}};
     for (size_t c = 0; c < sizeof epi / sizeof epi[0]; c++) {
         const int *q = epi[c];
         check_conv_epilogue(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
@@ -326,6 +335,9 @@ int main(void) {
             bench(bp, "conv 64x64x14x14 -> 128 k4s2p1", 0, 64, 64, 14, 14, 128, 4, 2, 1);
             bench(bp, "convT 64x128x7x7 -> 64 k4s2p1", 1, 64, 128, 7, 7, 64, 4, 2, 1);
             bench(bp, "convT 64x64x14x14 -> 1 k4s2p1", 1, 64, 64, 14, 14, 1, 4, 2, 1);
+            bench(bp, "conv 64x32x28x28 -> 32 k3s1p1", 0, 64, 32, 28, 28, 32, 3, 1, 1);
+            bench(bp, "conv 64x32x14x14 -> 32 k3s1p1", 0, 64, 32, 14, 14, 32, 3, 1, 1);
+            bench(bp, "conv 16x32x7x7 -> 32 k3s1p1", 0, 16, 32, 7, 7, 32, 3, 1, 1);
         }
         gl_pool_free(bp);
     }
