@@ -45,6 +45,16 @@ def _spec_or_none(m: Module) -> Any:
         return None
 
 
+def _rebuilt(path: str, cfg: Mapping[str, Any], given: Any, key: str, build: Callable[[Any], Any]) -> Any:
+    """The part ``key`` of a saved model: ``given`` if passed, else rebuilt from ``cfg[key]``
+    (None there means it was custom and cannot be rebuilt)."""
+    if given is not None:
+        return given
+    if cfg.get(key) is None:
+        raise ValueError(f"gl.load: {path} cannot rebuild '{key}' (it was custom); pass {key}=...")
+    return build(cfg[key])
+
+
 def _make_optimizer(o: Mapping[str, Any]) -> _optim.Optimizer:
     classes = {"sgd": _optim.SGD, "adam": _optim.Adam, "adamw": _optim.AdamW, "rmsprop": _optim.RMSProp}
     if not isinstance(o, Mapping) or o.get("kind") not in classes or not isinstance(o.get("config"), Mapping):

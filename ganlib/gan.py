@@ -24,6 +24,7 @@ from . import latent as _latent, losses as _losses, ops, optim as _optim
 from ._checks import check_bool, check_choice, check_int, check_optimizer, check_range, check_real
 from .nn.layers import from_spec
 from .nn.module import Module
+from .checkpoint import _rebuilt
 from .trainer import Data, Phase, Step, Trainer, _make_optimizer, _spec_or_none, register_trainer
 
 __all__ = ["GAN", "HISTORY_COLUMNS"]
@@ -540,18 +541,11 @@ class GAN(Trainer):
     def _from_config(cls, path: str, cfg: dict, G: Module | None = None, D: Module | None = None,
                      latent: Any = None, loss: Any = None, penalty: Any = None) -> "GAN":
         """Rebuild a GAN from its saved configuration; custom parts are passed in."""
-        def need(value: Any, key: str, build: Callable) -> Any:
-            if value is not None:
-                return value
-            if cfg.get(key) is None:
-                raise ValueError(f"gl.load: {path} cannot rebuild '{key}' (it was custom); pass {key}=...")
-            return build(cfg[key])
-
-        G = need(G, "G", from_spec)
+        G = _rebuilt(path, cfg, G, "G", from_spec)
         is_mmd = cfg.get("loss") == "mmd"
-        D = None if is_mmd else need(D, "D", from_spec)
-        latent = need(latent, "latent", _latent.from_spec)
-        loss = need(loss, "loss", lambda s: s)
+        D = None if is_mmd else _rebuilt(path, cfg, D, "D", from_spec)
+        latent = _rebuilt(path, cfg, latent, "latent", _latent.from_spec)
+        loss = _rebuilt(path, cfg, loss, "loss", lambda s: s)
         if penalty is None:
             penalty = cfg["penalty"]
             if penalty == "custom":

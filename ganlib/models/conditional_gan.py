@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import latent as _latent, losses as _losses, ops, optim as _optim
 from .._checks import check_bool, check_int, check_optimizer, check_real
-from ..checkpoint import _make_optimizer, _spec_or_none
+from ..checkpoint import _make_optimizer, _rebuilt, _spec_or_none
 from ..nn.layers import from_spec, mlp
 from ..nn.module import Module
 from ..nn.presets import dcgan_discriminator, dcgan_generator
@@ -358,19 +358,13 @@ class ConditionalGAN(Trainer):
     def _from_config(cls, path: str, cfg: dict, G: Module | None = None, D: Module | None = None,
                      loss: Any = None) -> "ConditionalGAN":
         """Rebuild from the saved configuration; custom networks or a custom loss are passed in."""
-        def need(value: Any, key: str, build: Callable) -> Any:
-            if value is not None:
-                return value
-            if cfg.get(key) is None:
-                raise ValueError(f"gl.load: {path} cannot rebuild '{key}' (it was custom); pass {key}=...")
-            return build(cfg[key])
-
         opts = cfg["optimizers"]
         return cls(tuple(cfg["data_shape"]), cfg["num_classes"], latent_dim=cfg["latent_dim"],
-                              acgan=cfg["acgan"], aux_weight=cfg["aux_weight"],
-                              loss=need(loss, "loss", lambda s: s), d_steps=cfg["d_steps"],
-                              g_opt=_make_optimizer(opts["G"]), d_opt=_make_optimizer(opts["D"]),
-                              G=need(G, "G", from_spec), D=need(D, "D", from_spec), seed=cfg["seed"])
+                   acgan=cfg["acgan"], aux_weight=cfg["aux_weight"],
+                   loss=_rebuilt(path, cfg, loss, "loss", lambda s: s), d_steps=cfg["d_steps"],
+                   g_opt=_make_optimizer(opts["G"]), d_opt=_make_optimizer(opts["D"]),
+                   G=_rebuilt(path, cfg, G, "G", from_spec), D=_rebuilt(path, cfg, D, "D", from_spec),
+                   seed=cfg["seed"])
 
 
 @register_trainer("ganlib.ACGAN")
