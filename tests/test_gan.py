@@ -351,3 +351,25 @@ def test_gan_ring_example_runs():
                          capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     assert "modes covered" in out.stdout and "steps/s" in out.stdout
+
+
+class _Undescribed(gl.nn.Sequential):
+    """A network gl.load cannot rebuild from a spec (a user's own class)."""
+
+    def spec(self):
+        raise NotImplementedError("no spec")
+
+
+def test_a_custom_network_must_be_passed_back_to_load(tmp_path, ring):
+    G = _Undescribed(gl.nn.Linear(2, 16, seed=0), gl.nn.ReLU(), gl.nn.Linear(16, 2, seed=1))
+    D = gl.nn.mlp(2, [16], 1, seed=2)
+    gan = gl.GAN(G, D, latent=gl.latent.normal(2), seed=0)
+    gan.fit(ring, steps=3, batch_size=64, progress=False)
+    path = str(tmp_path / "custom.safetensors")
+    gan.save(path)
+    with pytest.raises(ValueError, match=r"cannot rebuild 'G' \(it was custom\); pass G=\.\.\."):
+        gl.load(path)
+    G2 = _Undescribed(gl.nn.Linear(2, 16, seed=5), gl.nn.ReLU(), gl.nn.Linear(16, 2, seed=6))
+    again = gl.load(path, G=G2)
+    assert again.G is G2
+    np.testing.assert_array_equal(G2.buffer.data, G.buffer.data)   # the saved weights, loaded into it

@@ -13,6 +13,7 @@ from .minibatch import MinibatchDiscrimination
 from .noise import GaussianNoise, WeightNormLinear
 from .conditional import Conditional, ProjectionDiscriminator
 from .ae_presets import CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
+from .flows import MASKS as FLOW_MASKS, AffineCoupling, RealNVPFlow, Squeeze
 from . import init
 
 __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus",
@@ -23,7 +24,5 @@ __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigm
            "WeightNormLinear", "Conditional",
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
-           "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES"]
-from .flows import MASKS as FLOW_MASKS, AffineCoupling, RealNVPFlow, Squeeze
-
-__all__ += ["AffineCoupling", "Squeeze", "RealNVPFlow", "FLOW_MASKS"]
+           "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES",
+           "AffineCoupling", "Squeeze", "RealNVPFlow", "FLOW_MASKS"]
