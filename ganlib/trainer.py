@@ -345,6 +345,14 @@ class Trainer:
         off, size = m.param_range()
         return m.buffer, off, size
 
+    @property
+    def _sample_rng(self) -> np.random.Generator:
+        """The generator of a model's ``sample(seed=None)`` draws: seeded from ``seed``, then running on."""
+        rng = getattr(self, "_rng_", None)
+        if rng is None:
+            rng = self._rng_ = np.random.default_rng(self.seed * 64 + 63)
+        return rng
+
     def averaged(self, name: str) -> Module:
         """The exponential-moving-average copy of module ``name`` (``ema=`` in the constructor)."""
         if name not in self._averaged:

@@ -3,26 +3,7 @@ import numpy as np
 import pytest
 
 import ganlib as gl
-from ganlib import ops
-
-NS = gl.losses.get_objective("nonsaturating")
-
-
-def phases():
-    def recon(b):
-        m = b.modules
-        l = ops.mean(ops.square(m.Dec(m.E(b.data.x)) - b.data.x))
-        return gl.Step(minimize={"E": l, "Dec": l}, log={"recon": l})
-
-    def disc(b):
-        m = b.modules
-        l = NS.d_loss(m.Dz(ops.randn((b.data.x.shape[0], 2))), m.Dz(ops.stop_gradient(m.E(b.data.x))))
-        return gl.Step(minimize={"Dz": l}, log={"d_loss": l})
-
-    def gen(b):
-        l = NS.g_loss(b.modules.Dz(b.modules.E(b.data.x)))
-        return gl.Step(minimize={"E": l}, log={"g_loss": l})
-    return [gl.Phase("recon", recon), gl.Phase("disc", disc), gl.Phase("gen", gen)]
+from test_trainer import aae_phases as phases  # recon, disc, gen: the AAE of the trainer tests
 
 
 def make(own_gen: bool, seed: int = 0) -> gl.Trainer:

@@ -377,13 +377,6 @@ class LatentModel(Trainer):
         z = self._prior(n, rng, y)
         return self.decode(z, y if self._decoder_takes_labels() else None)
 
-    @property
-    def _sample_rng(self) -> np.random.Generator:
-        rng = getattr(self, "_rng_", None)
-        if rng is None:
-            rng = self._rng_ = np.random.default_rng(self.seed * 64 + 63)
-        return rng
-
     # ---- checkpoints -----------------------------------------------------------------------------------
     def _options(self) -> dict:
         raise NotImplementedError

@@ -601,13 +601,6 @@ class RealNVP(Trainer):
         rng = self._sample_rng if seed is None else np.random.default_rng(check_int(f"{what}: seed", seed, 0))
         return self.inverse(rng.standard_normal((n, self.dims)).astype(np.float32))
 
-    @property
-    def _sample_rng(self) -> np.random.Generator:
-        rng = getattr(self, "_rng_", None)
-        if rng is None:
-            rng = self._rng_ = np.random.default_rng(self.seed * 64 + 63)
-        return rng
-
     def bits_per_dim(self, x: Any, seed: int = 0) -> float:
         """Mean negative log-likelihood in bits per dimension, ``−log p / (D ln 2)``.
 
