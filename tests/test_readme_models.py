@@ -10,16 +10,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_DIR = os.environ.get("GANLIB_DATA", os.path.join(ROOT, "..", "shared", "data", "mnist"))
 
 
-def readme_block() -> str:
+needs_mnist = pytest.mark.skipif(
+    not any(os.path.exists(os.path.join(MNIST_DIR, f"train-images-idx3-ubyte{z}")) for z in ("", ".gz")),
+    reason="MNIST not found")
+
+
+def readme_block(after: str) -> str:
+    """The README's first python block after the text ``after``."""
     text = open(os.path.join(ROOT, "README.md")).read()
-    section = text[text.index("### Model families: `gl.models`"):]
-    return re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    return re.findall(r"```python\n(.*?)```", text[text.index(after):], re.S)[0]
 
 
-@pytest.mark.skipif(not any(os.path.exists(os.path.join(MNIST_DIR, f"train-images-idx3-ubyte{z}")) for z in ("", ".gz")),
-                    reason="MNIST not found")
+@needs_mnist
 def test_readme_models_example_runs(capsys):
-    code = readme_block()
+    code = readme_block("### Model families: `gl.models`")
     assert "gl.models.VAE(" in code and "gl.models.AAE(" in code and "linear_probe" in code
     code = (code.replace('"../shared/data/mnist"', repr(MNIST_DIR)).replace("steps=2000", "steps=20")
             .replace("k=500", "k=20").replace("batch_size=100)", "batch_size=100, progress=False)"))
@@ -30,16 +34,9 @@ def test_readme_models_example_runs(capsys):
     assert np.isfinite(env["ll"].nll) and env["vae"].step == 20 and env["aae"].step == 20
 
 
-def readme_labels_block() -> str:
-    text = open(os.path.join(ROOT, "README.md")).read()
-    section = text[text.index("Labels and unpaired domains: `gl.models.ConditionalGAN`"):]
-    return re.findall(r"```python\n(.*?)```", section, re.S)[0]
-
-
-@pytest.mark.skipif(not any(os.path.exists(os.path.join(MNIST_DIR, f"train-images-idx3-ubyte{z}")) for z in ("", ".gz")),
-                    reason="MNIST not found")
+@needs_mnist
 def test_readme_labels_and_domains_example_runs(capsys):
-    code = readme_labels_block()
+    code = readme_block("Labels and unpaired domains: `gl.models.ConditionalGAN`")
     for name in ("ConditionalGAN(", "SemiSupervisedGAN(", "CycleGAN(", "balanced_subset(", "translation_agreement("):
         assert name in code, name
     code = (code.replace('"../shared/data/mnist"', repr(MNIST_DIR)).replace("steps=2000", "steps=5")
