@@ -1,0 +1,40 @@
+"""notebooks/04_interpolation.ipynb: its code is the builder's, it runs in smoke mode (GANLIB_SMOKE=1) and
+leaves the committed results alone."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from notebook_checks import assert_notebook_is_builders, paths, smoke_outputs
+
+NAME = "04_interpolation"
+_, _, RESULTS = paths(NAME)
+MODELS = ("ae", "dropout_ae", "denoising_ae", "vae", "aae", "vqvae", "acai")
+KEYS = tuple(f"{k}_{m}" for m in MODELS for k in ("lines_mean_distance", "lines_smoothness", "probe32")) + (
+    "alphagan_fid", "vqvae_codebook_usage", "minutes_total", "minutes_lines", "minutes_probe",
+    "minutes_alphagan_lipschitz")
+
+
+def test_committed_notebook_is_the_builders():
+    assert_notebook_is_builders(NAME)
+
+
+def test_committed_results_hold_the_headline_numbers():
+    with open(RESULTS) as f:
+        res = json.load(f)
+    for k in KEYS:
+        assert isinstance(res[k], float) and math.isfinite(res[k]), k
+    for m in MODELS:
+        assert 0 <= res[f"lines_mean_distance_{m}"] < 1000          # x 1e-3: a cosine distance is at most 2
+        assert 0 <= res[f"lines_smoothness_{m}"] < 1
+        assert 0 <= res[f"probe32_{m}"] <= 1
+    assert 0 < res["vqvae_codebook_usage"] <= 1 and res["alphagan_fid"] > 0 and res["minutes_total"] > 0
+
+
+def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
+    pytest.importorskip("cloudpickle", reason="cloudpickle is not installed (the sweeps ship notebook trials by value)")
+    outs = smoke_outputs(run_notebook_smoke, NAME)
+    assert "steps per model" in outs and "codebook usage" in outs
+    assert "FAILED" not in outs                     # every sweep trial finished
