@@ -257,6 +257,21 @@ class Module:
         for child in self._children.values():
             yield from child._modules()
 
+    def _couples_rows(self) -> bool:
+        """Whether this module alone makes an output row depend on other rows of its batch."""
+        return False
+
+    def mixes_rows(self) -> bool:
+        """Whether an output row depends on the other rows of its batch (batch norm in training mode,
+        minibatch discrimination): two batches through such a module are not one batch of both.
+
+        Examples
+        --------
+        >>> gl.nn.Sequential(gl.nn.Linear(2, 2, seed=0), gl.nn.BatchNorm(2)).mixes_rows()
+        True
+        """
+        return any(m._couples_rows() for m in self._modules())
+
     def param_tensors(self, trace: "ops.Trace") -> list["ops.Tensor"]:
         """This module's parameters as PARAM nodes of ``trace`` (named_parameters order)."""
         return [trace.param(m.buffer.data, off, shape) for m, _, off, shape in self._slots()]
