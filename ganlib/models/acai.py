@@ -158,7 +158,7 @@ class ACAI(LatentModel):
             raise ValueError(f"{self._what}: the encoder must output (n, latent_dim) = (n, {self.latent_dim}), "
                              f"got {z.shape}")
         alpha = 0.5 - ops.abs(ops.rand((n, 1)) - 0.5)
-        rec, mix = self._twice(self.Dec, z, alpha * z + (1.0 - alpha) * ops.roll(z, 1))
+        rec, mix = self.Dec.on_batches(z, alpha * z + (1.0 - alpha) * ops.roll(z, 1))
         if rec.shape != x.shape:
             raise ValueError(f"{self._what}: the decoder outputs {rec.shape} for data of shape {x.shape}")
         recon = ops.mean(ops.square(rec - x))
@@ -169,19 +169,9 @@ class ACAI(LatentModel):
                     keep={"acai_mix": ops.stop_gradient(mix), "acai_alpha": ops.reshape(alpha, (n,)),
                           "acai_blend": ops.stop_gradient(blend)})
 
-    @staticmethod
-    def _twice(net: Module, a: ops.Tensor, b: ops.Tensor) -> tuple[ops.Tensor, ops.Tensor]:
-        """``(net(a), net(b))`` for two batches of n rows: as one batch of 2n (larger matrix products, the
-        weights read once) unless a row's output depends on the rest of its batch (batch norm, ...)."""
-        if net.mixes_rows():
-            return net(a), net(b)
-        n = a.shape[0]
-        both = net(ops.concat([a, b], axis=0))
-        return ops.slice(both, 0, n, axis=0), ops.slice(both, n, 2 * n, axis=0)
-
     def _critic(self, b: Any) -> Step:
         mix, alpha, blend = b.kept.acai_mix, b.kept.acai_alpha, b.kept.acai_blend
-        on_mix, on_real = (critic_score(out) for out in self._twice(self.critic, mix, blend))
+        on_mix, on_real = (critic_score(out) for out in self.critic.on_batches(mix, blend))
         on_mix = ops.mean(ops.square(on_mix - alpha))
         on_real = ops.mean(ops.square(on_real))
         return Step(minimize={"d": on_mix + on_real}, log={"critic_mix": on_mix, "critic_real": on_real})
