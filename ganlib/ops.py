@@ -332,23 +332,38 @@ def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -
 
 
 def concat(xs: Sequence[Tensor], axis: int = 1) -> Tensor:
-    """Concatenate along axis 1 (features / channels)."""
-    if axis != 1:
-        raise ValueError("concat joins along axis 1 (features or channels) only")
+    """Concatenate along axis 1 (features / channels) or axis 0 (rows: batches of the same row shape)."""
+    if axis not in (0, 1):
+        raise ValueError("concat joins along axis 1 (features or channels) or axis 0 (rows) only")
     xs = list(xs)
     if not xs:
         raise ValueError("concat of an empty list")
     tr = _trace_of(*xs)
+    if axis == 0:   # rows are contiguous: each batch as one long row, joined along axis 1
+        xs = [_as_tensor(x, tr) for x in xs]
+        rest = xs[0].shape[1:]
+        if any(x.ndim == 0 or x.shape[1:] != rest for x in xs):
+            raise ValueError(f"concat(axis=0): every tensor must have rows of the same shape, got "
+                             f"{[x.shape for x in xs]}")
+        joined = concat([reshape(x, (1, -1)) for x in xs], axis=1)
+        return reshape(joined, (int(np.sum([x.shape[0] for x in xs])),) + tuple(rest))
     while len(xs) > 8:  # the C op takes up to 8 inputs
         xs = [concat(xs[:8])] + xs[8:]
     return Tensor(tr, tr.graph.concat([_as_tensor(x, tr).id for x in xs]))
 
 
 def slice(x: Tensor, start: int, stop: int, axis: int = 1) -> Tensor:  # noqa: A001
-    """x[:, start:stop] (along axis 1)."""
-    if axis != 1:
-        raise ValueError("slice cuts along axis 1 (features or channels) only")
-    return Tensor(x.trace, x.trace.graph.slice(x.id, int(start), int(stop) - int(start)))
+    """x[:, start:stop] (along axis 1), or x[start:stop] (axis 0: rows)."""
+    if axis not in (0, 1):
+        raise ValueError("slice cuts along axis 1 (features or channels) or axis 0 (rows) only")
+    start, stop = int(start), int(stop)
+    if axis == 0:   # rows are contiguous: the batch as one long row, cut along axis 1
+        if x.ndim == 0 or not 0 <= start < stop <= x.shape[0]:
+            raise ValueError(f"slice(axis=0): rows [{start}, {stop}) of a tensor of shape {x.shape}")
+        width = int(np.prod(x.shape[1:]))
+        cut = slice(reshape(x, (1, -1)), start * width, stop * width, axis=1)
+        return reshape(cut, (stop - start,) + tuple(x.shape[1:]))
+    return Tensor(x.trace, x.trace.graph.slice(x.id, start, stop - start))
 
 
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:

@@ -75,7 +75,10 @@ def test_torch_semisup_steps_match_ganlib(opt):
     want = np.array([mirror.step(tx[0], tx[1], tx[2], tx[2], tx[3], tx[3]) for _ in range(2)])
     got = np.stack([hist["lab_loss"], hist["unl_loss"], hist["g_loss"]], axis=1)
     assert got.shape == (2, 3)
-    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-6)
+    # float32 against float64: Adam's first steps move every weight by about lr whatever the gradient's size,
+    # so float32 rounding in near-zero gradients reaches the second step's feature-matching loss (a difference
+    # of two batch means) at a few 1e-4 relative
+    np.testing.assert_allclose(got, want, rtol=5e-4 if opt == "adam" else 2e-4, atol=1e-6)
     if opt == "sgd":    # SGD moves each weight by lr x its gradient: the gradients agree too
         assert_same_weights(pairs(), starts)
 

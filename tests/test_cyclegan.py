@@ -138,16 +138,19 @@ def test_cycle_and_identity_weights_enter_the_generator_gradient():
 def test_toy_inversion_is_learned_in_both_directions():
     XA, XB = _toy(400, 0), -_toy(400, 1)                     # unpaired: B inverts other images
     TA, TB = _toy(100, 2), -_toy(100, 3)
-    cyc = gl.models.CycleGAN((1, 16, 16), identity_weight=0.0, lr=2e-3, seed=0, **SMALL)
+    # unpaired data admit other cycle-consistent maps than the true inversion (a square moved elsewhere),
+    # and which one a small model finds depends on the seed: seed 0 at lr 1e-3 finds the inversion
+    # (error ~0.03 of ~1 before training); seeds 1 and 2 stop near 0.5
+    cyc = gl.models.CycleGAN((1, 16, 16), identity_weight=0.0, lr=1e-3, seed=0, **SMALL)
 
     def errors():
         return (np.abs(cyc.translate(TA, "A->B") + TA).mean(), np.abs(cyc.translate(TB, "B->A") + TB).mean())
     before = errors()
-    hist = cyc.fit(XA, XB, steps=300, batch_size=8, progress=False)
+    hist = cyc.fit(XA, XB, steps=500, batch_size=8, progress=False)
     after = errors()
     assert np.isfinite(hist["cycle"]).all()
     assert hist["cycle"][-20:].mean() < 0.5 * hist["cycle"][:5].mean()
-    assert after[0] < 0.5 * before[0] and after[1] < 0.5 * before[1], (before, after)
+    assert after[0] < 0.2 * before[0] and after[1] < 0.2 * before[1], (before, after)
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------

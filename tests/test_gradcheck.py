@@ -142,6 +142,14 @@ def test_concat_slice_reshape_first_order(rng):
     check_first_order(lambda x: ops.reshape(x, (2, 6)), lambda x: x.reshape(2, 6), [b], rng)
     c = rng.standard_normal((2, 5, 3, 3)).astype(np.float32)
     check_first_order(lambda x: ops.slice(x, 2, 4), lambda x: x[:, 2:4], [c], rng)
+    # rows (axis 0): batches of the same row shape joined and cut
+    check_first_order(lambda x, y: ops.concat([x, y, x], axis=0), lambda x, y: np.concatenate([x, y, x], 0),
+                      [c, c[:1] * 2], rng)
+    check_first_order(lambda x: ops.slice(x, 1, 2, axis=0), lambda x: x[1:2], [c], rng)
+    with pytest.raises(ValueError, match="rows of the same shape"):
+        ops.Function(lambda x, y: ops.concat([x, y], axis=0))(a, b)
+    with pytest.raises(ValueError, match=r"slice\(axis=0\): rows \[2, 5\)"):
+        ops.Function(lambda x: ops.slice(x, 2, 5, axis=0))(a)
 
 
 MASKS = {

@@ -64,6 +64,24 @@ def test_acai_one_step_is_the_papers_losses():
     np.testing.assert_allclose(h["critic_real"][0], (d0(0.3 * x + 0.7 * rec)[:, 0] ** 2).mean(), rtol=1e-5)
 
 
+def test_acai_runs_a_batch_coupled_decoder_on_each_batch_apart():
+    """Reconstruction and mix go through the decoder as one batch of 2n only when no output row depends on
+    the others; a decoder with batch norm (training mode) normalises each batch with its own statistics."""
+    X = images(64)
+    E = gl.nn.Sequential(gl.nn.Flatten(), gl.nn.Linear(64, 3, seed=0))
+    Dec = gl.nn.Sequential(gl.nn.Linear(3, 16, seed=1), gl.nn.BatchNorm(16), gl.nn.ReLU(), gl.nn.Linear(16, 64, seed=2),
+                           gl.nn.Reshape(SHAPE))
+    assert Dec.mixes_rows() and not E.mixes_rows() and not Dec.clone().eval().mixes_rows()
+    acai = gl.models.ACAI(SHAPE, 3, E=E, Dec=Dec, hidden=[8], seed=3)
+    E0, Dec0 = E.clone(), Dec.clone()
+    h = acai.fit(X, steps=1, batch_size=16, progress=False)
+    x, alpha = acai.last_batch("data", "x"), acai._kept["acai_alpha"][:, None]
+    z = E0(x)
+    np.testing.assert_allclose(h["recon"][0], ((Dec0(z) - x) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(acai._kept["acai_mix"], Dec0(alpha * z + (1 - alpha) * np.roll(z, 1, axis=0)),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_acai_conv_preset_and_checkpoint(tmp_path):
     X = np.random.default_rng(0).uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32)
     acai = gl.models.ACAI((1, 28, 28), 8, preset="conv", width=4, seed=2)

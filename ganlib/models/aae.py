@@ -278,11 +278,11 @@ class AAE(LatentModel):
         labels = b.data.y if self.prior == "label_mixture" else None
         real = self._dz_input(self._prior_codes(n, labels), b)
         fake = self._dz_input(ops.stop_gradient(z), b)
-        dz = self._gan.d_loss(self.modules["Dz"](real), self.modules["Dz"](fake))
+        dz = self._gan.d_loss(*self.modules["Dz"].on_batches(real, fake))
         minimize, log = {"Dz": dz}, {"dz_loss": dz}
         if self.clusters:
-            dy = self._gan.d_loss(self.modules["Dy"](ops.rand_onehot(n, self.clusters)),
-                                  self.modules["Dy"](ops.stop_gradient(probs)))
+            dy = self._gan.d_loss(*self.modules["Dy"].on_batches(ops.rand_onehot(n, self.clusters),
+                                                                  ops.stop_gradient(probs)))
             minimize["Dy"], log["dy_loss"] = dy, dy
         return Step(minimize=minimize, log=log)
 

@@ -157,11 +157,10 @@ class ACAI(LatentModel):
         if z.shape != (n, self.latent_dim):
             raise ValueError(f"{self._what}: the encoder must output (n, latent_dim) = (n, {self.latent_dim}), "
                              f"got {z.shape}")
-        rec = self.Dec(z)
+        alpha = 0.5 - ops.abs(ops.rand((n, 1)) - 0.5)
+        rec, mix = self.Dec.on_batches(z, alpha * z + (1.0 - alpha) * ops.roll(z, 1))
         if rec.shape != x.shape:
             raise ValueError(f"{self._what}: the decoder outputs {rec.shape} for data of shape {x.shape}")
-        alpha = 0.5 - ops.abs(ops.rand((n, 1)) - 0.5)
-        mix = self.Dec(alpha * z + (1.0 - alpha) * ops.roll(z, 1))
         recon = ops.mean(ops.square(rec - x))
         adv = ops.mean(ops.square(critic_score(self.critic(mix))))
         loss = recon + adv * self.lam
@@ -172,8 +171,9 @@ class ACAI(LatentModel):
 
     def _critic(self, b: Any) -> Step:
         mix, alpha, blend = b.kept.acai_mix, b.kept.acai_alpha, b.kept.acai_blend
-        on_mix = ops.mean(ops.square(critic_score(self.critic(mix)) - alpha))
-        on_real = ops.mean(ops.square(critic_score(self.critic(blend))))
+        on_mix, on_real = (critic_score(out) for out in self.critic.on_batches(mix, blend))
+        on_mix = ops.mean(ops.square(on_mix - alpha))
+        on_real = ops.mean(ops.square(on_real))
         return Step(minimize={"d": on_mix + on_real}, log={"critic_mix": on_mix, "critic_real": on_real})
 
     # ---- reading ------------------------------------------------------------------------------------

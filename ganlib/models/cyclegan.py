@@ -189,15 +189,19 @@ class CycleGAN(Trainer):
     def _g_step(self, b: Any) -> Step:
         a, bb = b.A.x, b.B.x
         G, F, DA, DB = (b.modules[k] for k in ("G", "F", "DA", "DB"))
-        fake_b, fake_a = G(a), F(bb)
+        with_identity = self.identity_weight > 0
+        # F(B) first, so that G's three inputs (A, F(B) for the cycle, B for the identity) run as one batch
+        fake_a = F(bb)
+        fake_b, cycle_b, *same_b = G.on_batches(a, fake_a, *([bb] if with_identity else []))
+        cycle_a, *same_a = F.on_batches(fake_b, *([a] if with_identity else []))
         ls = self.least_squares
         # the paper's generator loss is E(D - 1)^2: twice the objective's 1/2 E(D - 1)^2
         adv = ops.scale(ls.g_loss(DB(fake_b)) + ls.g_loss(DA(fake_a)), 2.0)
-        cycle = ops.mean(ops.abs(F(fake_b) - a)) + ops.mean(ops.abs(G(fake_a) - bb))
+        cycle = ops.mean(ops.abs(cycle_a - a)) + ops.mean(ops.abs(cycle_b - bb))
         total = adv + ops.scale(cycle, self.cycle_weight)
         log = {"g_adv": adv, "cycle": cycle}
-        if self.identity_weight > 0:
-            ident = ops.mean(ops.abs(G(bb) - bb)) + ops.mean(ops.abs(F(a) - a))
+        if with_identity:
+            ident = ops.mean(ops.abs(same_b[0] - bb)) + ops.mean(ops.abs(same_a[0] - a))
             total = total + ops.scale(ident, self.cycle_weight * self.identity_weight)
             log["identity"] = ident
         return Step(minimize={"G": total, "F": total}, log=log, keep={"fake_a": fake_a, "fake_b": fake_b})
@@ -210,8 +214,8 @@ class CycleGAN(Trainer):
             fake_b, keep_b = history_pool(b, "pool_b", fake_b, self.pool_size)
             keep = {**keep_a, **keep_b}
         ls = self.least_squares
-        d_a = ls.d_loss(DA(b.A.x), DA(fake_a))
-        d_b = ls.d_loss(DB(b.B.x), DB(fake_b))
+        d_a = ls.d_loss(*DA.on_batches(b.A.x, fake_a))
+        d_b = ls.d_loss(*DB.on_batches(b.B.x, fake_b))
         return Step(minimize={"DA": d_a, "DB": d_b}, log={"d_a": d_a, "d_b": d_b}, keep=keep)
 
     # ---- data -----------------------------------------------------------------------------------------

@@ -198,10 +198,11 @@ class SemiSupervisedGAN(Trainer):
 
     # ---- phases ----------------------------------------------------------------------------------------
     def _d_step(self, b: Any) -> Step:
-        lab = labelled_loss(self.D(b.labelled.x), b.labelled.y)
         xu = b.unlabelled.x
         fake = ops.stop_gradient(self.G(self.latent.sample(xu.shape[0])))
-        unl = unlabelled_loss(self.D(xu), self.D(fake))
+        on_lab, on_unl, on_fake = self.D.on_batches(b.labelled.x, xu, fake)
+        lab = labelled_loss(on_lab, b.labelled.y)
+        unl = unlabelled_loss(on_unl, on_fake)
         return Step(minimize={"D": lab + self.unlabelled_weight * unl}, log={"lab_loss": lab, "unl_loss": unl})
 
     def _g_step(self, b: Any) -> Step:

@@ -57,6 +57,9 @@ class MinibatchDiscrimination(Module):
     ...                      gl.nn.MinibatchDiscrimination(8, 16, 4), gl.nn.Linear(24, 1))
     """
 
+    def _couples_rows(self) -> bool:
+        return True                # o(x_i) sums over the other rows of the batch
+
     def __init__(self, in_features: int, B: int, C: int, std: float = 0.05, seed: int | None = None) -> None:
         super().__init__()
         what = "MinibatchDiscrimination"

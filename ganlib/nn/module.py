@@ -257,6 +257,39 @@ class Module:
         for child in self._children.values():
             yield from child._modules()
 
+    def _couples_rows(self) -> bool:
+        """Whether this module alone makes an output row depend on other rows of its batch."""
+        return False
+
+    def mixes_rows(self) -> bool:
+        """Whether an output row depends on the other rows of its batch (batch norm in training mode,
+        minibatch discrimination): two batches through such a module are not one batch of both.
+
+        Examples
+        --------
+        >>> gl.nn.Sequential(gl.nn.Linear(2, 2, seed=0), gl.nn.BatchNorm(2)).mixes_rows()
+        True
+        """
+        return any(m._couples_rows() for m in self._modules())
+
+    def on_batches(self, *batches: "ops.Tensor") -> tuple["ops.Tensor", ...]:
+        """``(self(b) for b in batches)`` inside a traced step, computed as **one** batch of all their rows
+        when no output row depends on the others (:meth:`mixes_rows`): larger matrix products, the
+        weights read once and their gradients summed inside one product; batch by batch otherwise.
+
+        Examples
+        --------
+        >>> D = gl.nn.mlp(4, [8], 1, seed=0)
+        >>> f = gl.ops.Function(lambda a, b: D.on_batches(a, b))
+        >>> [o.shape for o in f(np.ones((2, 4), np.float32), np.zeros((3, 4), np.float32))]
+        [(2, 1), (3, 1)]
+        """
+        if len(batches) < 2 or self.mixes_rows():
+            return tuple(self(b) for b in batches)
+        out = self(ops.concat(list(batches), axis=0))
+        starts = np.cumsum([0] + [b.shape[0] for b in batches])
+        return tuple(ops.slice(out, int(a), int(e), axis=0) for a, e in zip(starts[:-1], starts[1:]))
+
     def param_tensors(self, trace: "ops.Trace") -> list["ops.Tensor"]:
         """This module's parameters as PARAM nodes of ``trace`` (named_parameters order)."""
         return [trace.param(m.buffer.data, off, shape) for m, _, off, shape in self._slots()]

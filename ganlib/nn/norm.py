@@ -97,6 +97,9 @@ class BatchNorm(Module):
     >>> _ = bn.eval()   # normalise with the running statistics from now on
     """
 
+    def _couples_rows(self) -> bool:
+        return self.training       # batch statistics in training mode, running ones in eval mode
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm")
