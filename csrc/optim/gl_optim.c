@@ -12,11 +12,22 @@
  *                            then [grad_avg] when centered
  *
  * The update is elementwise, so splitting it over the pool gives the same
- * bits as running it on one thread.  Nothing here allocates. */
+ * bits as running it on one thread.  Nothing here allocates.
+ *
+ * Denormals are flushed to zero inside the update (x86: FTZ and DAZ in MXCSR
+ * for the duration of each range, then restored).  The first moment of a
+ * rarely used weight decays by beta1 every step into the denormal range, where
+ * each multiply takes a microcode assist: without the flush an MNIST VAE's step
+ * took twice as long from about step 800 on.  No update can see a value below
+ * FLT_MIN: it is divided by sqrt(v) + eps or scaled by the learning rate. */
 #include "gl_optim.h"
 
 #include <math.h>
 #include <stddef.h>
+#if defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define GL_HAVE_MXCSR 1
+#endif
 
 /* Below this many elements per thread the pool is not worth waking. */
 #define GL_OPT_MIN_PER_THREAD 16384
@@ -127,7 +138,21 @@ typedef struct gl_opt_job {
     float neg_step;  /* Adam: -lr / (1 - beta1^t) */
     int first;       /* SGD: the momentum buffer starts as the gradient */
     int nesterov, amsgrad, centered, use_momentum, decoupled;
+    gl_range_fn kernel; /* the update, run by gl_opt_range with denormals flushed */
 } gl_opt_job;
+
+/* The kernel over [begin, end) with denormals flushed to zero on this thread (see the top of the file). */
+static void gl_opt_range(void *arg, int64_t begin, int64_t end) {
+    const gl_opt_job *j = arg;
+#ifdef GL_HAVE_MXCSR
+    const unsigned csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
+    j->kernel(arg, begin, end);
+    _mm_setcsr(csr);
+#else
+    j->kernel(arg, begin, end);
+#endif
+}
 
 static void gl_sgd_range(void *arg, int64_t begin, int64_t end) {
     const gl_opt_job *j = arg;
@@ -297,7 +322,8 @@ gl_status gl_opt_step(const gl_opt_config *c, float *param, const float *grad, f
         break;
     }
     if (!fn) return gl_fail(err, GL_ERR_INTERNAL, "optimizer step: no kernel for kind %d", (int)c->kind);
-    if (n > 0) gl_parallel_for(pool, n, GL_OPT_MIN_PER_THREAD, fn, &j);
+    j.kernel = fn;
+    if (n > 0) gl_parallel_for(pool, n, GL_OPT_MIN_PER_THREAD, gl_opt_range, &j);
     *step = t;
     return GL_OK;
 }
