@@ -345,3 +345,20 @@ def test_ema_matches_numpy():
     ema2.load_state_dict(sd)
     np.testing.assert_array_equal(ema2.average, ema.average)
     assert ema2.decay == decay and ema2.num_updates == 21
+
+
+@pytest.mark.parametrize("n", [8, 40_000])   # on the calling thread, and over the pool
+def test_denormal_state_is_flushed_and_the_callers_fp_mode_restored(n):
+    """Adam's moments of a weight whose gradient stays zero decay by beta every step; in the denormal range
+    each multiply is slow, so the update flushes denormals to zero (and leaves the caller's mode as it was)."""
+    tiny = np.float32(1e-39)                            # below FLT_MIN = 1.18e-38: a denormal
+    p = np.ones(n, np.float32)
+    g = np.zeros(n, np.float32)
+    opt = optim.Adam(1e-3).bind(p, g)
+    opt.step()                                          # t = 1, moments 0
+    opt._c.state[:n] = tiny                             # m: denormal
+    opt._c.state[n:] = 1e-6                             # v: normal
+    opt.step()
+    np.testing.assert_array_equal(opt._c.state[:n], 0.0)        # 0.9 * 1e-39 would be a denormal, not 0
+    np.testing.assert_array_equal(p, 1.0)
+    assert tiny * np.float32(0.5) != 0.0                # denormals still work in the caller afterwards
