@@ -30,5 +30,5 @@ def test_committed_results_hold_the_headline_numbers():
 def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
     pytest.importorskip("cloudpickle", reason="cloudpickle is not installed (part (d) ships its trial by value)")
     outs = smoke_outputs(run_notebook_smoke, NAME, timeout=600)
-    assert "test NLL" in outs and "class radius" in outs and "mean ± std" in outs
+    assert "test NLL" in outs and "class radius" in outs and "seeds on gl.sweep's workers" in outs
     assert "FAILED" not in outs                        # every sweep trial ran
