@@ -13,7 +13,8 @@ run writes ``notebooks/results/05_labels_and_domains.json``; the smoke run never
 
 Budgets (the steps in ``B``) were picked from one-thread step rates measured with ``nice -n 19`` on a
 loaded two-core machine (conditional DCGAN width 32, batch 64: ~22 steps/s; AC-GAN ~30; the
-semi-supervised MLP GAN, batch 100 + 100: ~10, with minibatch discrimination ~4.5; CycleGAN, batch
+semi-supervised MLP GAN, batch 100 + 100: ~10, ~15 since its D phase runs as one pass of 300 rows (so 4500
+steps per seed instead of 3000), with minibatch discrimination ~4.5; CycleGAN, batch
 16: ~2.6). From those: (a)+(b) ~4 min on the two workers, (c) ~10 min (the minibatch-discrimination run
 and one seed on one worker, two seeds on the other), (d) ~5-8 min, set-up and scoring ~1.5 min: about
 23 minutes, and less on an unloaded machine.
@@ -70,7 +71,7 @@ B = dict(
     n_agree=200 if SMOKE else 5000,           # samples scored by the classifier (equal per digit)
     # (c): the paper's MLPs (D 784-1000-500-250-250-250-10, G 100-500-500-784), batch 100 + 100 labelled
     ss_seeds=[0, 1] if SMOKE else [0, 1, 2],
-    ss_steps=20 if SMOKE else 3000,           # ~5 min per seed at ~10 steps/s
+    ss_steps=20 if SMOKE else 4500,           # ~5 min per seed at ~15 steps/s (one D pass of 300 rows)
     mbd_steps=10 if SMOKE else 1200,          # the minibatch-discrimination run (~4.5 steps/s)
     mbd_kernels=(100, 5),                     # B kernels of C dimensions, as the authors' MNIST code
     n_eval=200 if SMOKE else 2000,            # samples / test images for the classifier-FID
