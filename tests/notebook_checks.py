@@ -3,6 +3,8 @@ and leaves the committed results alone."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
 import os
 import sys
 
@@ -35,6 +37,15 @@ def assert_notebook_is_builders(name: str) -> None:
     notebook, builder, _ = paths(name)
     got = [("code" if c.cell_type == "code" else "md", c.source) for c in nbformat.read(notebook, as_version=4).cells]
     assert got == builder_cells(builder), f"rebuild: python notebooks/make_{name}.py --execute"
+
+
+def headline_numbers(name: str, keys: tuple[str, ...]) -> dict[str, float]:
+    """The committed ``notebooks/results/<name>.json``, after checking that each of ``keys`` is a finite float."""
+    with open(paths(name)[2]) as f:
+        res = json.load(f)
+    for k in keys:
+        assert isinstance(res[k], float) and math.isfinite(res[k]), k
+    return res
 
 
 def smoke_outputs(run_notebook_smoke, name: str, timeout: int = 900) -> str:
