@@ -121,7 +121,7 @@ plots show exp(log p) on a grid, and the table the held-out negative log-likelih
     ("code", '''t0 = time.perf_counter()
 TOY = {"ring": lambda n, s: gl.datasets.ring(n=n, modes=8, radius=1.0, std=0.05, seed=s),
        "swiss roll": lambda n, s: gl.datasets.swiss_roll(n=n, noise=0.05, seed=s)}
-toy_rows, fig, axes = [], None, None
+toy_rows = []
 fig, axes = plt.subplots(2, 3, figsize=(9, 6))
 for r, (name, draw) in enumerate(TOY.items()):
     P, P_test = draw(B["toy_n"], 0), draw(10_000 if not SMOKE else 1000, 1)
