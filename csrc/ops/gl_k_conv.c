@@ -18,7 +18,9 @@
  * the Winograd path in gl_k_winograd.c instead, with about half the
  * multiply-adds; 3x3 stride-1 padding-1 ones with an image side of >= 8
  * channels (CycleGAN's residual blocks, Real NVP's coupling nets) take
- * Winograd F(2x2, 3x3) in gl_k_wino3.c (gl_wino3_applies).
+ * Winograd F(2x2, 3x3) in gl_k_wino3.c (gl_wino3_applies).  Other stride-1
+ * convs to at most four channels (a GEMM of 1-4 rows here) run directly on
+ * padded planes in gl_k_conv_direct.c (gl_direct_applies).
  * Convolutions with a shallow im2col (K = Ci kh kw <= 64, e.g.
  * DCGAN's one-channel image layers) run one small GEMM per image on the
  * register kernel of gl_k_panel_gemm.c instead: the GEMM is too thin for
@@ -68,8 +70,6 @@ int gl_conv_geom_of(gl_op op, const gl_shape *in0, const gl_shape *in1, const gl
     return 0;
 }
 
-static int64_t gl_round16(int64_t n) { return (n + 15) / 16 * 16; }
-
 /* Per group of the per-image weight gradient: col (K x P), its transpose
  * (P x K16), the output gradient's transpose (P x Co16) and a partial sum
  * (Co x K), in that order. */
@@ -93,6 +93,8 @@ static gl_wgrad_bufs gl_wgrad_bufs_of(const gl_conv_geom *c, float *base, int64_
 
 /* The per-image path: conv2d, transposed conv and weight gradient with a
  * shallow im2col (the weight gradient while its buffers stay small). */
+static int gl_direct_applies(gl_op op, const gl_conv_geom *c);
+
 static int gl_conv_panel_applies(gl_op op, const gl_conv_geom *c) {
     if (c->K > GL_CONV_PANEL_MAX_K) return 0;
     if (op == GL_OP_CONV2D_WEIGHT_GRAD) return gl_conv_panel_wgrad_floats(c) <= GL_CONV_PANEL_WGRAD_MAX;
@@ -120,6 +122,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
     if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
     if (gl_wino3_applies(op, &c)) return gl_wino3_workspace(op, &c);
+    if (gl_direct_applies(op, &c)) return gl_direct_workspace(op, &c);
     return gl_conv_panel_applies(op, &c) ? gl_conv_panel_work(op, &c) : gl_conv_work(&c);
 }
 
@@ -361,6 +364,16 @@ int gl_wino3_applies(gl_op op, const gl_conv_geom *c) {
     return gl_wino3_geometry(op, c) && c->K > GL_CONV_PANEL_MAX_K;
 }
 
+/* ---- stride 1 to at most four channels: direct (gl_k_conv_direct.c) ---- */
+
+/* Criterion: the geometry, an im2col deeper than GL_CONV_PANEL_MAX_K (the shallow ones run per image on
+ * the register kernel) and not a Winograd 3x3 shape.  On im2col + sgemm these are GEMMs of 1-4 rows:
+ * CycleGAN's last 7x7 conv (16 -> 1 channel at 28x28) ran its forward at ~4 GFLOP/s, 2.6x slower than
+ * PyTorch. */
+static int gl_direct_applies(gl_op op, const gl_conv_geom *c) {
+    return gl_direct_geometry(op, c) && c->K > GL_CONV_PANEL_MAX_K && !gl_wino3_applies(op, c);
+}
+
 /* ---- the kernel ---- */
 
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
@@ -389,6 +402,10 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
     }
     if (gl_wino3_applies(nd->op, &c))
         return gl_wino3_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool, err);
+    if (gl_direct_applies(nd->op, &c)) {
+        gl_direct_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
+        return GL_OK;
+    }
     if (gl_conv_panel_applies(nd->op, &c)) {
         gl_conv_panel(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->work, a->pool);
         return GL_OK;

@@ -47,4 +47,21 @@ size_t gl_wino3_workspace(gl_op op, const gl_conv_geom *c);
 gl_status gl_wino3_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
                         const gl_node *act, float *out, float *work, gl_pool *pool, gl_error *err);
 
+/* ---- stride-1 convolutions to at most four channels, computed directly (gl_k_conv_direct.c) ---- */
+
+#define GL_DIRECT_MAX_CO 4 /* column-side channels the path holds in registers */
+
+static inline int64_t gl_round16(int64_t n) { return (n + 15) / 16 * 16; }
+
+/* Nonzero when the geometry is one the path can run: stride 1, at most
+ * GL_DIRECT_MAX_CO column-side channels, padding below the kernel size. */
+int gl_direct_geometry(gl_op op, const gl_conv_geom *c);
+
+/* Workspace floats the path needs for this op. */
+size_t gl_direct_workspace(gl_op op, const gl_conv_geom *c);
+
+/* Runs the op (gl_direct_geometry must hold), arguments as gl_wino_conv. */
+void gl_direct_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
+                    const gl_node *act, float *out, float *work, gl_pool *pool);
+
 #endif

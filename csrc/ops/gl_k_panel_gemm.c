@@ -11,27 +11,13 @@
 
 #include <string.h>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
+#include "gl_k_vec16.h"
+
+/* rows of C per tile: 28 of the 32 zmm registers with AVX-512; narrower targets have fewer */
+#if GL_PV_AVX512
 #define GL_PANEL_MR 14
-typedef __m512 gl_pv;
-#define GL_PV_ZERO() _mm512_setzero_ps()
-#define GL_PV_LD(v, p) ((v) = _mm512_loadu_ps(p))
-#define GL_PV_LD_TAIL(v, p, n) ((v) = _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), p))
-#define GL_PV_ST(p, v) _mm512_storeu_ps(p, v)
-#define GL_PV_ST_TAIL(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1u), v)
-#define GL_PV_FMA(a, b, c) _mm512_fmadd_ps(_mm512_set1_ps(a), b, c)
 #else
-/* Portable: 16 floats as whatever vectors the target has; fewer rows since
- * narrower targets have fewer registers. */
 #define GL_PANEL_MR 2
-typedef float gl_pv __attribute__((vector_size(16 * sizeof(float))));
-#define GL_PV_ZERO() ((gl_pv){0})
-#define GL_PV_LD(v, p) memcpy(&(v), p, sizeof(gl_pv))
-#define GL_PV_LD_TAIL(v, p, n) ((v) = GL_PV_ZERO(), memcpy(&(v), p, sizeof(float) * (size_t)(n)))
-#define GL_PV_ST(p, v) memcpy(p, &(v), sizeof(gl_pv))
-#define GL_PV_ST_TAIL(p, v, n) memcpy(p, &(v), sizeof(float) * (size_t)(n))
-#define GL_PV_FMA(a, b, c) ((c) + (a) * (b))
 #endif
 
 #define GL_INLINE static inline __attribute__((always_inline))
