@@ -79,10 +79,11 @@ def to_torch(torch, module):
         lin = nn.Linear(module.in_features, module.out_features, bias=module.has_bias)
         lin = nn.utils.parametrizations.weight_norm(lin, dim=0)       # w = g v / ||v|| per output row
         with torch.no_grad():
-            lin.parametrizations.weight.original0.copy_(t(module.param("g"))[:, None])
+            lin.parametrizations.weight.original0.copy_(t(module.scale)[:, None])
             lin.parametrizations.weight.original1.copy_(t(module.param("v")))
             if module.has_bias:
                 lin.bias.copy_(t(module.param("bias")))
+        lin.parametrizations.weight.original0.requires_grad_(module.train_scale)   # a fixed g is no parameter
         return lin
     if kind == "GaussianNoise":
         return _Noise(torch, module.std)
@@ -149,7 +150,7 @@ def weight_pairs(torch, tmod, gmod) -> list[tuple[np.ndarray, np.ndarray]]:
         return weight_pairs(torch, tmod.body, gmod._children["body"])
     if kind == "WeightNormLinear":
         pw = tmod.parametrizations.weight
-        out = [(gmod.param("g"), pw.original0.detach().numpy()[:, 0]), (gmod.param("v"), pw.original1.detach().numpy())]
+        out = [(gmod.scale, pw.original0.detach().numpy()[:, 0]), (gmod.param("v"), pw.original1.detach().numpy())]
         return out + ([(gmod.param("bias"), tmod.bias.detach().numpy())] if gmod.has_bias else [])
     out = []
     for name in ("weight", "bias"):

@@ -119,6 +119,69 @@ def test_weight_norm_linear_equals_torch_weight_norm(rng):
     np.testing.assert_array_equal(twin(x), lin(x))
 
 
+def test_weight_norm_linear_with_a_fixed_scale(rng):
+    """train_scale=False: g is a buffer (in the state dict, not a parameter, no gradient) and the
+    layer still equals torch's weight norm with that g; the options survive the spec."""
+    lin = gl.nn.WeightNormLinear(300, 4, train_scale=False, init_std=0.1, seed=0)
+    assert set(lin.parameters()) == {"v", "bias"} and "g" in lin.state_dict()
+    assert abs(lin.param("v").std() - 0.1) < 0.01
+    lin.scale[:] = rng.uniform(0.5, 2.0, 4)
+    np.testing.assert_array_equal(lin.state_dict()["g"], lin.scale)
+    x = rng.normal(0, 1, (5, 300)).astype(np.float32)
+    ref = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(300, 4).double(), dim=0)
+    with torch.no_grad():
+        ref.parametrizations.weight.original0.copy_(torch.tensor(lin.scale[:, None], dtype=torch.float64))
+        ref.parametrizations.weight.original1.copy_(torch.tensor(lin.param("v"), dtype=torch.float64))
+        ref.bias.zero_()
+    out = ref(torch.tensor(x, dtype=torch.float64))
+    np.testing.assert_allclose(lin(x), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    grads = ops.function(lambda t: ops.grad(ops.sum(ops.square(lin(t))), lin.param_tensors(ops.current_trace())))(x)
+    (out ** 2).sum().backward()
+    np.testing.assert_allclose(dict(zip(lin.parameters(), grads))["v"],
+                               ref.parametrizations.weight.original1.grad.numpy(), rtol=1e-4, atol=1e-5)
+    twin = gl.nn.from_spec(lin.spec())
+    assert not twin.train_scale and twin.init_std == 0.1 and "train_scale=False" in repr(twin)
+    twin.load_state_dict(lin.state_dict())
+    np.testing.assert_array_equal(twin(x), lin(x))
+
+
+def test_preset_fixes_the_hidden_scales_and_learns_the_output_scale():
+    X, y = rings(400, 0)
+    ss = small()
+    dense = [m for m in ss.D._children.values() if isinstance(m, gl.nn.WeightNormLinear)]
+    assert [m.train_scale for m in dense] == [False, False, True] and {m.init_std for m in dense} == {0.1}
+    idx = gl.models.balanced_subset(y, 5, seed=0)
+    ss.fit(X[idx], y[idx], X, steps=1, batch_size=50, progress=False)     # data init, one step
+    scales = [m.scale.copy() for m in dense]
+    assert not np.allclose(scales[0], 1.0)                                 # set by the data init
+    ss.fit(X[idx], y[idx], X, steps=20, batch_size=50, progress=False)
+    np.testing.assert_array_equal(dense[0].scale, scales[0])               # then fixed
+    assert not np.array_equal(dense[2].scale, scales[2])                   # the output layer's is learned
+
+
+def test_ema_classifies_with_the_averaged_discriminator(tmp_path):
+    X, y = rings(600, 0)
+    idx = gl.models.balanced_subset(y, 5, seed=0)
+    a, plain = small(ema=0.9), small()
+    ha = a.fit(X[idx], y[idx], X, steps=30, batch_size=50, progress=False)
+    hp = plain.fit(X[idx], y[idx], X, steps=30, batch_size=50, progress=False)
+    np.testing.assert_array_equal(ha["lab_loss"], hp["lab_loss"])          # the average does not train
+    np.testing.assert_array_equal(a.D.buffer.data, plain.D.buffer.data)
+    avg = a.averaged("D")
+    assert not np.array_equal(avg.buffer.data, a.D.buffer.data)
+    ref = gl.function(lambda t: avg.eval()(t))(X)                           # the average's own eval read
+    avg.train()
+    np.testing.assert_allclose(a.logits(X), ref, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(a.logits(X), plain.logits(X))                  # not the trained D's
+    a.save(str(tmp_path / "ema.safetensors"))
+    b = gl.load(str(tmp_path / "ema.safetensors"))
+    assert b.ema == 0.9
+    np.testing.assert_array_equal(b.logits(X), a.logits(X))
+    np.testing.assert_array_equal(b.fit(X[idx], y[idx], X, steps=5, batch_size=50, progress=False)["lab_loss"],
+                                  a.fit(X[idx], y[idx], X, steps=5, batch_size=50, progress=False)["lab_loss"])
+    np.testing.assert_array_equal(b.logits(X), a.logits(X))
+
+
 def test_gaussian_noise_adds_noise_of_its_std_only_in_training():
     noise = gl.nn.GaussianNoise(0.3)
     out = noise(np.zeros((2000, 50), np.float32))
@@ -134,6 +197,7 @@ def test_mlp_preset_is_the_papers_network():
     dense = [m for m in ss.D._children.values() if isinstance(m, gl.nn.WeightNormLinear)]
     assert [(m.in_features, m.out_features) for m in dense] == [(784, 1000), (1000, 500), (500, 250), (250, 250),
                                                                 (250, 250), (250, 10)]
+    assert ss.unlabelled_weight == 0.5 and ss.ema is None      # the authors weigh both GAN terms by 0.5
     stds = [m.std for m in ss.D._children.values() if isinstance(m, gl.nn.GaussianNoise)]
     assert stds == [0.3] + [0.5] * 5
     assert isinstance(ss.D[ss.features - 1], gl.nn.ReLU) and ss.D[ss.features - 2].out_features == 250
@@ -163,7 +227,7 @@ def test_options_reach_the_training_program():
         return small(**kw).fit(X[idx], y[idx], X, steps=5, batch_size=50, progress=False)
     base = run()
     assert not np.array_equal(base["g_loss"], run(features=2)["g_loss"])     # another feature layer
-    assert not np.array_equal(base["D_grad_norm"], run(unlabelled_weight=0.5)["D_grad_norm"])
+    assert not np.array_equal(base["D_grad_norm"], run(unlabelled_weight=1.0)["D_grad_norm"])
     np.testing.assert_array_equal(base["lab_loss"], run()["lab_loss"])       # and the run is reproducible
 
 
@@ -336,6 +400,8 @@ POLICY = ([(_build, a, np.int64(3), _int_bads(a, low)) for a, low in
           + [(_build, a, np.float32(0.5), _real_bads(a)) for a in ("input_noise", "hidden_noise", "unlabelled_weight")]
           + [(_build, "weight_norm", np.bool_(False), [("yes", TypeError, "weight_norm")]),
              (_build, "data_init", np.bool_(False), [("yes", TypeError, "data_init")]),
+             (_build, "ema", np.float64(0.99), _real_bads("ema") + [(1.0, ValueError, r"ema \(a decay\) must be in \(0, 1\)"),
+                                                                   (0.0, ValueError, "ema")]),
              (_build, "d_opt", gl.optim.Adam(1e-3), [("adam", TypeError, "d_opt")])]
           + [(_fit, a, np.int64(5), _int_bads(a, low)) for a, low in
              (("steps", 0), ("batch_size", 1), ("labelled_batch_size", 1))]
@@ -343,6 +409,10 @@ POLICY = ([(_build, a, np.int64(3), _int_bads(a, low)) for a, low in
               a, np.int64(1), _int_bads(a, low)) for a, low in (("per_class", 1), ("seed", 0))]
           + [(lambda **kw: gl.nn.WeightNormLinear(**{"in_features": 2, "out_features": 2, **kw}), "init_scale",
               np.float64(2.0), _real_bads("init_scale")),
+             (lambda **kw: gl.nn.WeightNormLinear(**{"in_features": 2, "out_features": 2, **kw}), "init_std",
+              np.float32(0.1), _real_bads("init_std") + [(0.0, ValueError, "init_std")]),
+             (lambda **kw: gl.nn.WeightNormLinear(**{"in_features": 2, "out_features": 2, **kw}), "train_scale",
+              np.bool_(False), [("no", TypeError, "train_scale")]),
              (lambda **kw: gl.nn.GaussianNoise(**kw), "std", np.float32(0.1), _real_bads("std"))])
 
 

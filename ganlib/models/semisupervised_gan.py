@@ -66,8 +66,8 @@ class SemiSupervisedGAN(Trainer):
         (D must be a ``gl.nn.Sequential``). Default: the preset D's last hidden
         layer before its noise; for a given D, every layer before its last dense layer.
     unlabelled_weight : float
-        Weight of the unlabelled loss in D's loss (the authors' code uses 0.5 x both
-        GAN terms, i.e. 0.5 here).
+        Weight of the unlabelled loss in D's loss (default 0.5: the authors' code weighs
+        both GAN terms by 0.5).
     data_init : bool, optional
         Before the first step, set every ``WeightNormLinear`` of D so that its outputs on
         500 unlabelled rows have mean 0 and std ``init_scale`` (the authors' data-dependent
@@ -75,6 +75,10 @@ class SemiSupervisedGAN(Trainer):
         (the preset); True for a D without them is refused.
     g_opt, d_opt : ganlib.optim optimizer
         Default Adam(3e-3, betas=(0.5, 0.999)) each, as the paper (no learning-rate decay).
+    ema : float, optional
+        Keep an exponential moving average of D's weights with this decay (e.g. 0.999) and
+        classify with it (``logits``, ``predict``, ``accuracy``): the authors test with an
+        average of D's weights. Default None: classify with the trained D.
     G, D : Module, optional
         ``G(z) -> (N, data_dim)`` and a Sequential ``D(x) -> (N, K)`` instead of the
         presets; the preset options are refused for a given network.
@@ -93,14 +97,15 @@ class SemiSupervisedGAN(Trainer):
                  d_hidden: Sequence[int] | None = None, g_hidden: Sequence[int] | None = None,
                  input_noise: float | None = None, hidden_noise: float | None = None,
                  weight_norm: bool | None = None, g_output: str | None = None, features: int | None = None,
-                 unlabelled_weight: float = 1.0, data_init: bool | None = None, g_opt: Any = None,
-                 d_opt: Any = None,
+                 unlabelled_weight: float = 0.5, data_init: bool | None = None, g_opt: Any = None,
+                 d_opt: Any = None, ema: float | None = None,
                  G: Module | None = None, D: Module | None = None, seed: int = 0) -> None:
         what = type(self).__name__
         self.data_dim = check_int(f"{what}: data_dim", data_dim, 1)
         self.num_classes = check_int(f"{what}: num_classes", num_classes, 2)
         self.latent_dim = check_int(f"{what}: latent_dim", latent_dim, 1)
         self.unlabelled_weight = check_real(f"{what}: unlabelled_weight", unlabelled_weight, positive=True)
+        ema = None if ema is None else Trainer._check_decay(f"{what}: ema", ema)
         seed = check_int(f"{what}: seed", seed, 0)
         for name, net in (("G", G), ("D", D)):
             if net is not None and not isinstance(net, Module):
@@ -149,7 +154,9 @@ class SemiSupervisedGAN(Trainer):
         self._readers: dict[str, tuple[Module, ops.Function]] = {}
         # G gets an unlabelled batch of its own, as in the authors' code
         phases = [Phase("D", self._d_step), Phase("G", self._g_step, redraw=["unlabelled"])]
-        super().__init__({"D": D, "G": G}, {"D": d_opt, "G": g_opt}, phases, seed=seed)
+        super().__init__({"D": D, "G": G}, {"D": d_opt, "G": g_opt}, phases, seed=seed,
+                         ema=None if ema is None else {"D": ema})
+        self.ema = ema
 
     # ---- networks -------------------------------------------------------------------------------------
     @staticmethod
@@ -327,15 +334,17 @@ class SemiSupervisedGAN(Trainer):
                 v = layer.param("v").astype(np.float64)
                 t = h.astype(np.float64) @ (v / np.linalg.norm(v, axis=1, keepdims=True)).T
                 g = layer.init_scale / np.sqrt(t.var(axis=0) + 1e-6)
-                layer.param("g")[:] = g
+                layer.scale[:] = g
                 if layer.has_bias:
                     layer.param("bias")[:] = -t.mean(axis=0) * g
             h = np.asarray(layer._read(h))   # this layer's training-mode output, no running statistics moved
+        if self.ema is not None:   # the average starts from the initialised D (and its fixed scales)
+            self.averaged("D").load_state_dict(self.D.state_dict())
         self._initialised = True
 
     # ---- using the model ------------------------------------------------------------------------------------
     def _read(self, name: str, build: Callable[[Module], ops.Function], rows: np.ndarray) -> np.ndarray:
-        module = self.modules[name]
+        module = self.averaged(name) if name == "D" and self.ema is not None else self.modules[name]
         hit = self._readers.get(name)
         if hit is None or hit[0] is not module:
             hit = self._readers[name] = (module, build(module))
@@ -345,7 +354,8 @@ class SemiSupervisedGAN(Trainer):
             return np.concatenate([hit[1](rows[i:i + READ_BATCH]) for i in range(0, rows.shape[0], READ_BATCH)])
 
     def logits(self, x: Any) -> np.ndarray:
-        """D's K class logits ``(n, K)`` in eval mode (no noise; batch norm with running statistics).
+        """D's K class logits ``(n, K)`` in eval mode (no noise; batch norm with running statistics);
+        with ``ema`` those of D's averaged weights.
 
         Examples
         --------
@@ -415,7 +425,7 @@ class SemiSupervisedGAN(Trainer):
     def _config(self) -> dict:
         return {"data_dim": self.data_dim, "num_classes": self.num_classes, "latent_dim": self.latent_dim,
                 "features": self.features, "unlabelled_weight": self.unlabelled_weight,
-                "data_init": self.data_init,
+                "data_init": self.data_init, "ema": self.ema,
                 "data_range": None if self._data_range is None else list(self._data_range), "seed": self.seed,
                 "G": _spec_or_none(self.G), "D": _spec_or_none(self.D),
                 "optimizers": {n: {"kind": o.kind, "config": o.config} for n, o in self.optimizers.items()}}
@@ -434,7 +444,7 @@ class SemiSupervisedGAN(Trainer):
             nets[key] = given if given is not None else from_spec(cfg[key])
         opts = cfg["optimizers"]
         obj = cls(cfg["data_dim"], cfg["num_classes"], latent_dim=cfg["latent_dim"], features=cfg["features"],
-                  unlabelled_weight=cfg["unlabelled_weight"], data_init=cfg["data_init"],
+                  unlabelled_weight=cfg["unlabelled_weight"], data_init=cfg["data_init"], ema=cfg.get("ema"),
                   g_opt=_make_optimizer(opts["G"]), d_opt=_make_optimizer(opts["D"]), G=nets["G"], D=nets["D"],
                   seed=cfg["seed"])
         obj._data_range = None if cfg["data_range"] is None else tuple(cfg["data_range"])

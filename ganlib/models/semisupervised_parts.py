@@ -111,15 +111,20 @@ def _widths(what: str, name: str, given: Any, default: list[int]) -> list[int]:
 def _preset_d(what: str, d: int, k: int, hidden: Any, input_noise: Any, hidden_noise: Any, wn: bool,
               seed: int) -> tuple[Sequential, int]:
     """The paper's MLP D: noise(0.3), then (dense, ReLU, noise(0.5)) per hidden layer, dense to K;
-    also the index after the last hidden ReLU (the feature layer, before its noise)."""
+    also the index after the last hidden ReLU (the feature layer, before its noise).
+
+    As the authors' MNIST code: directions start as N(0, 0.1^2), and the hidden layers' weight-norm
+    scales are fixed once the data-dependent initialisation has set them (only the output layer
+    learns its scale). Learned hidden scales let D's features grow without bound under feature
+    matching; with 100 labels that doubled the test error after 3000 steps (21.8 % against 11.2 %)."""
     hidden = _widths(what, "d_hidden", hidden, [1000, 500, 250, 250, 250])
     s_in = 0.3 if input_noise is None else check_real(f"{what}: input_noise", input_noise, nonnegative=True)
     s_h = 0.5 if hidden_noise is None else check_real(f"{what}: hidden_noise", hidden_noise, nonnegative=True)
     rng = np.random.default_rng(seed)
 
-    def dense(a: int, b: int) -> Module:
+    def dense(a: int, b: int, train_scale: bool = False) -> Module:
         s = int(rng.integers(2**31))
-        return WeightNormLinear(a, b, seed=s) if wn else Linear(a, b, seed=s)
+        return WeightNormLinear(a, b, train_scale=train_scale, init_std=0.1, seed=s) if wn else Linear(a, b, seed=s)
     layers: list[Module] = [GaussianNoise(s_in)] if s_in > 0 else []
     sizes = [d] + hidden
     features = 0
@@ -128,7 +133,7 @@ def _preset_d(what: str, d: int, k: int, hidden: Any, input_noise: Any, hidden_n
         features = len(layers)
         if s_h > 0:
             layers.append(GaussianNoise(s_h))
-    layers.append(dense(sizes[-1], k))
+    layers.append(dense(sizes[-1], k, train_scale=True))
     return Sequential(*layers), features
 
 

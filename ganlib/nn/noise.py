@@ -2,6 +2,8 @@
 discriminator: noise on the input and on every hidden layer, weight norm on every layer)."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import ops
 from .._checks import check_bool, check_int, check_real
 from . import init as _init
@@ -48,8 +50,8 @@ class WeightNormLinear(Module):
 
     The direction ``v`` (out, in) and the length ``g`` (out,) are the parameters
     (Salimans & Kingma 2016), so each output's weight norm is learned apart from its
-    direction. Initialisation: ``v ~ N(0, 0.05^2)`` as in the authors' code, ``g = init_scale``,
-    ``b = 0``; the authors' data-dependent initialisation of g and b is not done.
+    direction. Initialisation: ``v ~ N(0, init_std^2)``, ``g = init_scale``, ``b = 0``; the
+    data-dependent initialisation of g and b is the model's (``SemiSupervisedGAN.init_from_data``).
 
     Parameters
     ----------
@@ -57,6 +59,14 @@ class WeightNormLinear(Module):
     init_scale : float
         Initial g of every output (1: each output starts as a unit-norm projection).
     bias : bool
+    train_scale : bool
+        Whether g is learned (default). With False, g is a buffer: set once (by a data-dependent
+        initialisation) and then fixed, so the layer normalises its outputs' scale — the hidden
+        layers of Salimans et al.'s MNIST discriminator.
+    init_std : float
+        Std of the initial direction v (default 0.05). Adam moves v by about its learning rate per
+        step whatever its size, so a larger ``||v||`` turns the direction more slowly; the authors'
+        MNIST layers use 0.1.
     seed : int, optional
         Seed of the initialisation (else the generator set by ``gl.manual_seed``).
 
@@ -68,23 +78,34 @@ class WeightNormLinear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, init_scale: float = 1.0, bias: bool = True,
-                 seed: int | None = None) -> None:
+                 train_scale: bool = True, init_std: float = 0.05, seed: int | None = None) -> None:
         super().__init__()
         what = "WeightNormLinear"
         self.in_features = check_int(f"{what}: in_features", in_features, 1)
         self.out_features = check_int(f"{what}: out_features", out_features, 1)
         self.init_scale = check_real(f"{what}: init_scale", init_scale, positive=True)
         self.has_bias = check_bool(f"{what}: bias", bias)
+        self.train_scale = check_bool(f"{what}: train_scale", train_scale)
+        self.init_std = check_real(f"{what}: init_std", init_std, positive=True)
         rng = _rng(seed, f"{what}: seed")
-        self.add_param("v", (self.out_features, self.in_features), _init.normal, rng, std=0.05)
-        self.add_param("g", (self.out_features,), _init.zeros, rng)
-        self.param("g")[:] = self.init_scale
+        self.add_param("v", (self.out_features, self.in_features), _init.normal, rng, std=self.init_std)
+        if self.train_scale:
+            self.add_param("g", (self.out_features,), _init.zeros, rng)
+        else:
+            self.add_buffer("g", np.zeros(self.out_features, np.float32))
+        self.scale[:] = self.init_scale
         if self.has_bias:
             self.add_param("bias", (self.out_features,), _init.zeros, rng)
 
+    @property
+    def scale(self) -> np.ndarray:
+        """g, the array that holds it (a parameter view, or the buffer when ``train_scale=False``)."""
+        return self.param("g") if self.train_scale else self.get_buffer("g")
+
     def spec(self) -> dict:
         return {"type": "WeightNormLinear", "in": self.in_features, "out": self.out_features,
-                "init_scale": self.init_scale, "bias": self.has_bias}
+                "init_scale": self.init_scale, "bias": self.has_bias, "train_scale": self.train_scale,
+                "init_std": self.init_std}
 
     def forward(self, x: ops.Tensor) -> ops.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -94,13 +115,17 @@ class WeightNormLinear(Module):
         norm = ops.sqrt(ops.sum(ops.square(v), axis=1))                           # (out,)
         # (x v^T) * (g / ||v||) rather than x (g v / ||v||)^T: the same layer, but the scaling (and its
         # gradient) runs at the size of the output instead of the weight's, as in the authors' code
-        y = ops.matmul(x, v, trans_b=True) * ops.reshape(self.p("g") / norm, (1, self.out_features))
+        g = self.p("g") if self.train_scale else self.buffer_tensor("g")
+        y = ops.matmul(x, v, trans_b=True) * ops.reshape(g / norm, (1, self.out_features))
         return ops.add(y, self.p("bias")) if self.has_bias else y
 
     def __repr__(self) -> str:
-        return f"WeightNormLinear({self.in_features}, {self.out_features}, bias={self.has_bias})"
+        fixed = "" if self.train_scale else ", train_scale=False"
+        return f"WeightNormLinear({self.in_features}, {self.out_features}, bias={self.has_bias}{fixed})"
 
 
 register_spec("GaussianNoise", lambda d: GaussianNoise(d["std"]))
 register_spec("WeightNormLinear", lambda d: WeightNormLinear(d["in"], d["out"], init_scale=d.get("init_scale", 1.0),
-                                                             bias=d.get("bias", True), seed=0))
+                                                             bias=d.get("bias", True),
+                                                             train_scale=d.get("train_scale", True),
+                                                             init_std=d.get("init_std", 0.05), seed=0))
