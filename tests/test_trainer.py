@@ -229,7 +229,9 @@ def test_resume_of_three_phases_two_streams_and_ema_is_bit_exact(tmp_path):
 
 def test_a_gan_checkpoint_of_the_previous_format_resumes_bit_for_bit():
     """tests/data/gan_v1.safetensors was written by gl.GAN before gl.Trainer (ganlib.GAN/1), and
-    gan_v1_next.npz holds what that version computed over the next 5 steps."""
+    gan_v1_next.npz holds what the next 5 steps computed: first by that version; regenerated from the
+    same checkpoint when the normal sampler became vectorised Box-Muller (2026-12-07: other bits for
+    the latent draws, the same distribution), so it now pins the migrated state against regressions."""
     X = gl.datasets.ring(n=2000, modes=8, radius=1.0, std=0.05, seed=0)
     gan = gl.load(os.path.join(HERE, "data", "gan_v1.safetensors"))
     assert isinstance(gan, gl.GAN) and gan.step == 10

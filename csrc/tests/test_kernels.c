@@ -286,6 +286,30 @@ static void test_rng(void) {
                   (long long)bad);
         }
     }
+    /* the normal fill is Box-Muller on the words of the u64 stream: element pair
+     * (2i, 2i+1) from word pair i, against double-precision libm */
+    {
+        const int64_t m = 200000;
+        gl_rng r1, r2;
+        gl_rng_seed(&r1, 4321);
+        gl_rng_seed(&r2, 4321);
+        uint64_t *u = malloc(sizeof(uint64_t) * (size_t)m);
+        gl_rng_u64(&r1, u, m);
+        gl_rng_normal(&r2, p2, a, 2 * m, 0.25f, 3);
+        double worst = 0;
+        for (int64_t i = 0; i < m; i++) {
+            const uint32_t w1 = (uint32_t)u[i], w2 = (uint32_t)(u[i] >> 32);
+            const double u1 = ((double)(float)w1 + 0.5) / 4294967296.0; /* the float conversion as the fill */
+            const double rad = 3 * sqrt(-2 * log(u1));
+            const double th = (double)(w2 >> 30) * 1.5707963267948966 +
+                              ((double)((w2 >> 8) & 0x3fffffu) / 4194304.0 - 0.5) * 1.5707963267948966;
+            const double e0 = fabs(a[2 * i] - (0.25 + rad * cos(th))), e1 = fabs(a[2 * i + 1] - (0.25 + rad * sin(th)));
+            const double e = fmax(e0, e1) / fmax(1.0, rad);
+            if (e > worst) worst = e;
+        }
+        CHECK(worst < 2e-6, "normal fill vs double Box-Muller: worst error %g", worst);
+        free(u);
+    }
     /* element i depends only on (seed, draw, i): a prefix fill matches */
     gl_rng r1, r2;
     gl_rng_seed(&r1, 77);
