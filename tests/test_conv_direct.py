@@ -1,4 +1,5 @@
-"""Stride-1 convolutions to at most four channels on the direct path (csrc/ops/gl_k_conv_direct.c).
+"""Stride-1 convolutions to at most four channels on the direct path (csrc/ops/gl_k_conv_direct.c),
+and kernels as large as their unpadded input, run as single GEMMs (gl_dense_conv in gl_k_conv.c).
 
 The path runs conv2d, the transposed conv and the weight gradient wherever the column side (conv2d's
 output channels, the transposed conv's input channels) has <= 4 channels, the im2col is deeper than
@@ -124,3 +125,46 @@ def test_layer_with_fused_bias_and_tanh_vs_torch():
     assert rel(gx, tx.grad.numpy()) <= TOL
     assert rel(gw, ref.weight.grad.numpy()) <= TOL
     assert rel(np.ravel(gb), ref.bias.grad.numpy()) <= TOL
+
+
+# (N, C, H, W, O, stride): the kernel is the whole H x W input, one output position (DCGAN's last conv);
+# rectangular, one channel either side, a stride that does not matter, O past 4 (not the direct path)
+DENSE = [(64, 512, 4, 4, 1, 1), (3, 7, 5, 3, 4, 1), (1, 1, 2, 2, 1, 1), (5, 8, 4, 4, 3, 2), (2, 3, 1, 1, 9, 1),
+         (9, 20, 3, 6, 12, 1)]
+
+
+@pytest.mark.parametrize("case", DENSE, ids=str)
+def test_whole_input_kernels_vs_torch_float64(case):
+    N, C, H, W, O, s = case
+    rng = np.random.default_rng(sum(case))
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = (rng.standard_normal((O, C, H, W)) / np.sqrt(C * H * W)).astype(np.float32)
+    xt = rng.standard_normal((N, O, 1, 1)).astype(np.float32)
+    r = rng.standard_normal((N, O, 1, 1)).astype(np.float32)
+    rt = rng.standard_normal((N, C, H, W)).astype(np.float32)
+
+    def f(a, b, at):
+        y, z = ops.conv2d(a, b, s, 0), ops.conv_transpose2d(at, b, 1, 0)
+        return y, z, gl.grad(ops.sum(y * r), [a, b]), gl.grad(ops.sum(z * rt), [at, b])
+
+    y, z, (gx, gw), (gxt, gwt) = gl.function(f)(x, w, xt)
+    tx, tw, txt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, xt))
+    ty = F.conv2d(tx, tw, stride=s)
+    gx_ref, gw_ref = torch.autograd.grad((ty * torch.from_numpy(r).double()).sum(), [tx, tw])
+    tz = F.conv_transpose2d(txt, tw)
+    gxt_ref, gwt_ref = torch.autograd.grad((tz * torch.from_numpy(rt).double()).sum(), [txt, tw])
+    errs = {"conv": rel(y, ty.detach().numpy()), "conv grad x": rel(gx, gx_ref.numpy()),
+            "conv grad w": rel(gw, gw_ref.numpy()), "convT": rel(z, tz.detach().numpy()),
+            "convT grad x": rel(gxt, gxt_ref.numpy()), "convT grad w": rel(gwt, gwt_ref.numpy())}
+    assert max(errs.values()) <= TOL, errs
+
+
+def test_whole_input_layer_with_fused_bias_and_sigmoid_vs_torch():
+    conv = gl.nn.Conv2d(32, 3, 4, seed=5)
+    x = np.random.default_rng(9).standard_normal((6, 32, 4, 4)).astype(np.float32)
+    y = gl.function(lambda a: ops.sigmoid(conv(a)))(x)
+    ref = torch.nn.Conv2d(32, 3, 4).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(conv.param("weight").astype(np.float64)))
+        ref.bias.copy_(torch.from_numpy(conv.param("bias").astype(np.float64)))
+    assert rel(y, torch.sigmoid(ref(torch.from_numpy(x).double())).detach().numpy()) <= TOL

@@ -94,6 +94,7 @@ static gl_wgrad_bufs gl_wgrad_bufs_of(const gl_conv_geom *c, float *base, int64_
 /* The per-image path: conv2d, transposed conv and weight gradient with a
  * shallow im2col (the weight gradient while its buffers stay small). */
 static int gl_direct_applies(gl_op op, const gl_conv_geom *c);
+static int gl_dense_applies(const gl_conv_geom *c);
 
 static int gl_conv_panel_applies(gl_op op, const gl_conv_geom *c) {
     if (c->K > GL_CONV_PANEL_MAX_K) return 0;
@@ -120,6 +121,7 @@ size_t gl_k_conv_workspace(gl_op op, const gl_shape *in0, const gl_shape *in1, c
                            int64_t p) {
     gl_conv_geom c;
     if (gl_conv_geom_of(op, in0, in1, out, s, p, &c) < 0) return 0; /* the kernel reports the error */
+    if (gl_dense_applies(&c)) return 0;
     if (gl_wino_applies(op, &c)) return gl_wino_workspace(op, &c);
     if (gl_wino3_applies(op, &c)) return gl_wino3_workspace(op, &c);
     if (gl_direct_applies(op, &c)) return gl_direct_workspace(op, &c);
@@ -374,6 +376,30 @@ static int gl_direct_applies(gl_op op, const gl_conv_geom *c) {
     return gl_direct_geometry(op, c) && c->K > GL_CONV_PANEL_MAX_K && !gl_wino3_applies(op, c);
 }
 
+/* ---- a kernel as large as the unpadded input: a dense layer ---- */
+
+/* One output position that reads every input pixel once (DCGAN's last 4x4 conv on 4x4 maps): the
+ * image is already its own im2col row, so the three ops are single GEMMs on the NCHW arrays.  The
+ * other paths spend 16x their work on vector lanes or column copies for a 1x1 output. */
+static int gl_dense_applies(const gl_conv_geom *c) {
+    return c->Ho == 1 && c->Wo == 1 && c->p == 0 && c->kh == c->H && c->kw == c->W && c->N <= INT_MAX &&
+           c->K <= INT_MAX && c->Co <= INT_MAX;
+}
+
+static void gl_dense_conv(gl_op op, const gl_conv_geom *c, const float *in0, const float *in1, const float *bias,
+                          const gl_node *act, float *out, gl_pool *pool) {
+    const int N = (int)c->N, Co = (int)c->Co, K = (int)c->K;
+    gl_gemm j;
+    if (op == GL_OP_CONV2D) /* y (N, Co) = x (N, K) w (Co, K)^T */
+        j = (gl_gemm){0, 1, N, Co, K, 0.0f, in0, K, in1, K, out, Co, 0};
+    else if (op == GL_OP_CONV_TRANSPOSE2D) /* x (N, K) = y (N, Co) w (Co, K) */
+        j = (gl_gemm){0, 0, N, K, Co, 0.0f, in0, Co, in1, K, out, K, 0};
+    else /* dw (Co, K) = dy (N, Co)^T x (N, K) */
+        j = (gl_gemm){1, 0, Co, K, N, 0.0f, in1, Co, in0, K, out, K, 0};
+    gl_gemm_run(pool, &j);
+    if (op == GL_OP_CONV2D) gl_k_bias_act(bias, act, out, c->N, c->Co, 1);
+}
+
 /* ---- the kernel ---- */
 
 gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
@@ -391,6 +417,10 @@ gl_status gl_k_conv(const gl_kernel_args *a, gl_error *err) {
     if (c.N == 0 || c.K == 0 || c.Co == 0 || c.P == 0) { /* empty sums (or nothing to do) */
         if (nout > 0) memset(a->out, 0, sizeof(float) * (size_t)nout);
         if (nd->op == GL_OP_CONV2D) gl_k_bias_act(a->bias, a->act, a->out, c.N, c.Co, c.P); /* fused epilogue */
+        return GL_OK;
+    }
+    if (gl_dense_applies(&c)) { /* before the other paths, in the order of gl_k_conv_workspace: no workspace */
+        gl_dense_conv(nd->op, &c, a->in[0], a->in[1], a->bias, a->act, a->out, a->pool);
         return GL_OK;
     }
     if (!a->work)
