@@ -371,6 +371,24 @@ def test_a_given_discriminator_with_minibatch_discrimination_trains():
     assert np.isfinite(hist["g_loss"]).all() and not np.array_equal(params(ss)["D"], before["D"])
 
 
+def test_a_row_coupling_discriminator_classifies_in_batches_of_the_training_size(tmp_path):
+    """Minibatch features sum over the batch: logits read 1000 rows at once would be on another
+    scale than training's; they are read in batches of fit's batch_size, so a row's logits depend
+    only on its own batch of that size."""
+    X, y = rings(400, 0)
+    idx = gl.models.balanced_subset(y, 5, seed=0)
+    D = gl.nn.Sequential(gl.nn.Linear(2, 16, seed=0), gl.nn.LeakyReLU(),
+                         gl.nn.MinibatchDiscrimination(16, 8, 3, seed=1), gl.nn.Linear(24, 2, seed=2))
+    ss = gl.models.SemiSupervisedGAN(2, 2, D=D, latent_dim=4, g_hidden=[16], g_output="linear", seed=0)
+    ss.fit(X[idx], y[idx], X, steps=5, batch_size=40, progress=False)
+    full = ss.logits(X[:400])
+    np.testing.assert_array_equal(full[:40], ss.logits(X[:40]))
+    np.testing.assert_array_equal(full[80:120], ss.logits(X[80:120]))
+    assert not np.allclose(full[:20], ss.logits(X[:20]))          # in a batch of 20 they differ: the batch matters
+    ss.save(str(tmp_path / "mbd.safetensors"))
+    np.testing.assert_array_equal(gl.load(str(tmp_path / "mbd.safetensors")).logits(X[:400]), full)
+
+
 # ---- argument policy (as tests/test_argument_policy.py) ---------------------------------------------------------
 def _int_bads(name, low=1):
     return [(2.5, TypeError, f"{name} must be an int, got float"),

@@ -151,6 +151,7 @@ class SemiSupervisedGAN(Trainer):
         self.data_init = bool(data_init)
         self._checked: tuple | None = None
         self._initialised = False
+        self._read_rows = 100    # a row-coupling D (minibatch discrimination) classifies in batches of this size
         self._readers: dict[str, tuple[Module, ops.Function]] = {}
         # G gets an unlabelled batch of its own, as in the authors' code
         phases = [Phase("D", self._d_step), Phase("G", self._g_step, redraw=["unlabelled"])]
@@ -306,6 +307,7 @@ class SemiSupervisedGAN(Trainer):
         if labelled_batch_size is not None:
             labelled_batch_size = check_int(f"{what}: labelled_batch_size", labelled_batch_size, 1)
         data = self._fit_data(x_labelled, y_labelled, x_unlabelled, batch_size, labelled_batch_size)
+        self._read_rows = batch_size
         if self.data_init and self.step == 0 and not self._initialised:
             self.init_from_data(data["unlabelled"].columns["x"])
         return Trainer.fit(self, data, steps, batch_size, log_every, callbacks, progress)
@@ -348,14 +350,19 @@ class SemiSupervisedGAN(Trainer):
         hit = self._readers.get(name)
         if hit is None or hit[0] is not module:
             hit = self._readers[name] = (module, build(module))
+        # a D whose rows see each other (minibatch discrimination) reads batches of the size it was trained
+        # on: its features sum over the batch, so a 1000-row read would put them on another scale
+        chunk = self._read_rows if name == "D" and module.mixes_rows() else READ_BATCH
         with module.buffer.in_use(f"{type(self).__name__} (module {name})"):
-            if rows.shape[0] <= READ_BATCH:
+            if rows.shape[0] <= chunk:
                 return hit[1](rows)
-            return np.concatenate([hit[1](rows[i:i + READ_BATCH]) for i in range(0, rows.shape[0], READ_BATCH)])
+            return np.concatenate([hit[1](rows[i:i + chunk]) for i in range(0, rows.shape[0], chunk)])
 
     def logits(self, x: Any) -> np.ndarray:
         """D's K class logits ``(n, K)`` in eval mode (no noise; batch norm with running statistics);
-        with ``ema`` those of D's averaged weights.
+        with ``ema`` those of D's averaged weights. A D whose rows see each other (minibatch
+        discrimination) reads x in consecutive batches of the last ``fit``'s ``batch_size``
+        (default 100), the size its features were trained on.
 
         Examples
         --------
@@ -427,6 +434,7 @@ class SemiSupervisedGAN(Trainer):
                 "features": self.features, "unlabelled_weight": self.unlabelled_weight,
                 "data_init": self.data_init, "ema": self.ema,
                 "data_range": None if self._data_range is None else list(self._data_range), "seed": self.seed,
+                "read_rows": self._read_rows,
                 "G": _spec_or_none(self.G), "D": _spec_or_none(self.D),
                 "optimizers": {n: {"kind": o.kind, "config": o.config} for n, o in self.optimizers.items()}}
 
@@ -448,6 +456,7 @@ class SemiSupervisedGAN(Trainer):
                   g_opt=_make_optimizer(opts["G"]), d_opt=_make_optimizer(opts["D"]), G=nets["G"], D=nets["D"],
                   seed=cfg["seed"])
         obj._data_range = None if cfg["data_range"] is None else tuple(cfg["data_range"])
+        obj._read_rows = int(cfg.get("read_rows", 100))
         return obj
 
 
