@@ -3,8 +3,8 @@ PyTorch loop (same layers, same weights at the start), 1 and 2 threads, alternat
 
 Semi-supervised GAN (Salimans et al. 2016): ``gl.models.SemiSupervisedGAN(784, num_classes=10)``
 with its presets, as notebook 05 trains it: D = noise(0.3), then per hidden width in
-1000-500-250-250-250 a weight-normalised Linear, ReLU, noise(0.5), and a weight-normalised Linear to
-the 10 logits; G = 100-500-500-784 (Linear without bias, batch norm, softplus; weight-normalised
+1000-500-250-250-250 a weight-normalised Linear (its scale fixed, as the authors' code), ReLU,
+noise(0.5), and a weight-normalised Linear (scale learned) to the 10 logits; G = 100-500-500-784 (Linear without bias, batch norm, softplus; weight-normalised
 Linear, sigmoid); z ~ U[0, 1). Per step, over one labelled batch of 100 (the 100 balanced labels)
 and unlabelled batches of 100:
 
@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [
         f"One training step on MNIST. **Semi-supervised GAN** (`gl.models.SemiSupervisedGAN(784, num_classes=10)`, "
-        f"the presets of Salimans et al.: D 784→1000→500→250→250→250→10 weight-normalised with Gaussian noise, "
+        f"the presets of Salimans et al.: D 784→1000→500→250→250→250→10 weight-normalised (hidden scales fixed) "
+        f"with Gaussian noise, "
         f"G 100→500→500→784 with batch norm): a D phase on a labelled batch of {SS_BATCH} (the 100 balanced labels), "
         f"an unlabelled batch of {SS_BATCH} and {SS_BATCH} fakes, then a feature-matching G phase on a fresh "
         f"unlabelled batch; Adam({SS_LR}). **CycleGAN** (`gl.models.CycleGAN((1, 28, 28), identity_weight=0)`: "
