@@ -346,6 +346,9 @@ ORACLE_CONV = [  # (N, C, H, W, O, k, stride, padding, output_padding for the tr
     # unpadded with output padding: the transposed conv's last output row / column is one that no
     # tile of its adjoint reaches (zero), after full (8 x 4) and short (7 x 11) last tiles
     (2, 32, 8, 4, 32, 4, 2, 0, 1), (1, 32, 7, 11, 32, 4, 2, 0, 1),
+    # 3x3 stride 2 past the shallow per-image path (CycleGAN's down and up convs): im2col and col2im
+    # at a constant stride of 2, even and odd widths, with and without padding
+    (3, 16, 28, 28, 32, 3, 2, 1, 1), (2, 9, 13, 10, 12, 3, 2, 0, 1), (1, 12, 7, 9, 8, 5, 3, 2, 2),
 ]
 
 

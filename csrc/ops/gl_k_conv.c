@@ -209,6 +209,9 @@ static void gl_im2col_range(void *vp, int64_t r0, int64_t r1) {
                 for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
                 if (c->s == 1) {
                     if (hi > lo) memcpy(dst + lo, src + base + lo, sizeof(float) * (size_t)(hi - lo));
+                } else if (c->s == 2) { /* a constant stride: the loop vectorises (even/odd permutes) */
+                    const float *restrict in = src + base;
+                    for (int64_t ow = lo; ow < hi; ow++) dst[ow] = in[2 * ow];
                 } else {
                     for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[base + ow * c->s];
                 }
@@ -241,6 +244,9 @@ static void gl_col2im_range(void *vp, int64_t t0, int64_t t1) {
                     if (c->s == 1) {
                         float *restrict d = dst + base;
                         for (int64_t ow = lo; ow < hi; ow++) d[ow] += s[ow];
+                    } else if (c->s == 2) {
+                        float *restrict d = dst + base;
+                        for (int64_t ow = lo; ow < hi; ow++) d[2 * ow] += s[ow];
                     } else {
                         for (int64_t ow = lo; ow < hi; ow++) dst[base + ow * c->s] += s[ow];
                     }
