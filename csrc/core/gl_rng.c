@@ -60,24 +60,23 @@ typedef struct gl_fill_job {
 
 #define GL_U24 (1.0f / 16777216.0f)
 
-/* Philox for blocks b0 .. b0+GL_BATCH-1, lane-parallel so that the 32x32->64
- * multiplies vectorise; word q of block b0+l lands in w[l*4+q]. */
+/* Philox for blocks b0 .. b0+GL_BATCH-1, lane-parallel: word q of block
+ * b0+l lands in cq[l] (planar, as the lanes compute them). */
 #define GL_BATCH 16
-static void gl_philox_batch(uint64_t seed, uint64_t draw, uint64_t b0, uint32_t *restrict w) {
-    uint32_t c0[GL_BATCH], c1[GL_BATCH], c2[GL_BATCH], c3[GL_BATCH];
-    for (int l = 0; l < GL_BATCH; l++) {
-        uint64_t b = b0 + (uint64_t)l;
-        c0[l] = (uint32_t)b;
-        c1[l] = (uint32_t)(b >> 32);
-        c2[l] = (uint32_t)draw;
-        c3[l] = (uint32_t)(draw >> 32);
-    }
+static void gl_philox_lanes(uint64_t seed, uint64_t draw, uint64_t b0, uint32_t *restrict c0, uint32_t *restrict c1,
+                            uint32_t *restrict c2, uint32_t *restrict c3) {
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
 #if defined(__AVX512F__)
-    /* GCC leaves the loop below scalar; 16 lanes here, the 32x32 -> 64 products
-     * of the even and the odd lanes apart (vpmuludq), their high words blended */
-    __m512i v0 = _mm512_loadu_si512(c0), v1 = _mm512_loadu_si512(c1), v2 = _mm512_loadu_si512(c2),
-            v3 = _mm512_loadu_si512(c3);
+    /* GCC leaves the scalar loop below scalar; 16 lanes here, the 32x32 -> 64
+     * products of the even and the odd lanes apart (vpmuludq), their high
+     * words blended.  The counters start in registers (block b0 + lane, with
+     * the carry into the high word): arrays written by scalar stores and read
+     * back as vectors stall on store forwarding. */
+    const __m512i lo = _mm512_set1_epi32((int)(uint32_t)b0);
+    __m512i v0 = _mm512_add_epi32(lo, _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m512i v1 = _mm512_set1_epi32((int)(uint32_t)(b0 >> 32));
+    v1 = _mm512_mask_add_epi32(v1, _mm512_cmplt_epu32_mask(v0, lo), v1, _mm512_set1_epi32(1));
+    __m512i v2 = _mm512_set1_epi32((int)(uint32_t)draw), v3 = _mm512_set1_epi32((int)(uint32_t)(draw >> 32));
     const __m512i m0 = _mm512_set1_epi32((int)GL_PHILOX_M0), m1 = _mm512_set1_epi32((int)GL_PHILOX_M1);
     for (int r = 0; r < 10; r++) {
         const __m512i hi0 = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(_mm512_mul_epu32(v0, m0), 32),
@@ -98,6 +97,13 @@ static void gl_philox_batch(uint64_t seed, uint64_t draw, uint64_t b0, uint32_t 
     _mm512_storeu_si512(c2, v2);
     _mm512_storeu_si512(c3, v3);
 #else
+    for (int l = 0; l < GL_BATCH; l++) {
+        uint64_t b = b0 + (uint64_t)l;
+        c0[l] = (uint32_t)b;
+        c1[l] = (uint32_t)(b >> 32);
+        c2[l] = (uint32_t)draw;
+        c3[l] = (uint32_t)(draw >> 32);
+    }
     for (int r = 0; r < 10; r++) {
         for (int l = 0; l < GL_BATCH; l++) {
             uint64_t p0 = (uint64_t)GL_PHILOX_M0 * c0[l];
@@ -113,6 +119,12 @@ static void gl_philox_batch(uint64_t seed, uint64_t draw, uint64_t b0, uint32_t 
         k1 += GL_PHILOX_W1;
     }
 #endif
+}
+
+/* The same blocks interleaved: word q of block b0+l lands in w[l*4+q]. */
+static void gl_philox_batch(uint64_t seed, uint64_t draw, uint64_t b0, uint32_t *restrict w) {
+    uint32_t c0[GL_BATCH], c1[GL_BATCH], c2[GL_BATCH], c3[GL_BATCH];
+    gl_philox_lanes(seed, draw, b0, c0, c1, c2, c3);
     for (int l = 0; l < GL_BATCH; l++) {
         w[l * 4 + 0] = c0[l];
         w[l * 4 + 1] = c1[l];
@@ -171,13 +183,34 @@ static inline void gl_box_muller(uint32_t w1, uint32_t w2, float mean, float std
     *z1 = mean + rad * ((k & 2u) ? -sx : sx);
 }
 
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__)
+/* 16-float vectors for the Box-Muller loops: its polynomials are latency chains, and half as many
+ * instructions leave the out-of-order core more of them in flight (GCC prefers 8 on AVX-512) */
+__attribute__((target("prefer-vector-width=512")))
+#endif
 static void gl_fill_range(void *vp, int64_t b0, int64_t b1) {
     const gl_fill_job *j = vp;
     const float a = j->a, b = j->b;
     uint32_t w[GL_BATCH * 4];
     float v[GL_BATCH * 4];
     for (int64_t blk = b0; blk < b1; blk += GL_BATCH) {
-        gl_philox_batch(j->seed, j->draw, (uint64_t)blk, w);
+        if (j->kind == GL_FILL_NORMAL) {
+            /* pairs (words 0, 1) and (2, 3) of each block, computed lane-parallel on the planar
+             * words, then interleaved: element 4l + q of the batch from block l */
+            uint32_t c0[GL_BATCH], c1[GL_BATCH], c2[GL_BATCH], c3[GL_BATCH];
+            float z0[GL_BATCH], z1[GL_BATCH], z2[GL_BATCH], z3[GL_BATCH];
+            gl_philox_lanes(j->seed, j->draw, (uint64_t)blk, c0, c1, c2, c3);
+            for (int l = 0; l < GL_BATCH; l++) gl_box_muller(c0[l], c1[l], a, b, &z0[l], &z1[l]);
+            for (int l = 0; l < GL_BATCH; l++) gl_box_muller(c2[l], c3[l], a, b, &z2[l], &z3[l]);
+            for (int l = 0; l < GL_BATCH; l++) {
+                v[4 * l + 0] = z0[l];
+                v[4 * l + 1] = z1[l];
+                v[4 * l + 2] = z2[l];
+                v[4 * l + 3] = z3[l];
+            }
+        } else {
+            gl_philox_batch(j->seed, j->draw, (uint64_t)blk, w);
+        }
         switch (j->kind) {
         case GL_FILL_UNIFORM: {
             const float width = b - a;
@@ -188,8 +221,7 @@ static void gl_fill_range(void *vp, int64_t b0, int64_t b1) {
             break;
         }
         case GL_FILL_NORMAL:
-            for (int q = 0; q < GL_BATCH * 4; q += 2) gl_box_muller(w[q], w[q + 1], a, b, &v[q], &v[q + 1]);
-            break;
+            break; /* above */
         case GL_FILL_DROPOUT:
             for (int q = 0; q < GL_BATCH * 4; q++) v[q] = ((float)(w[q] >> 8) * GL_U24 < a) ? 0.0f : b;
             break;
