@@ -309,16 +309,27 @@ int main(void) {
                             {7, 32, 7, 7, 32, 3, 1, 1}, {1, 32, 14, 14, 32, 3, 1, 1}, {2, 1, 5, 6, 9, 3, 1, 1},
                             {3, 9, 5, 6, 1, 3, 1, 1}, {7, 4, 28, 28, 32, 3, 1, 1}, {3, 32, 13, 9, 8, 3, 1, 1},
                             {35, 33, 6, 5, 17, 3, 1, 1}, {1, 8, 1, 1, 2, 3, 1, 1}, {2, 16, 3, 21, 40, 3, 1, 1},
-                            {2, 7, 4, 4, 7, 3, 1, 1}};
+                            {2, 7, 4, 4, 7, 3, 1, 1},
+                            /* stride 1 to <= 4 channels past the per-image path: the direct path
+                             * (gl_k_conv_direct.c) for conv and weight gradient (O <= 4) or the
+                             * transposed conv (C <= 4); 7x7 at 28 x 28, widths past 64, 3x3 unpadded
+                             * (not Winograd), more images than its 8 buffer groups */
+                            {3, 16, 28, 28, 1, 7, 1, 3}, {2, 3, 9, 70, 20, 5, 1, 2}, {11, 64, 6, 6, 1, 4, 1, 1},
+                            {2, 12, 5, 131, 2, 3, 1, 0},
+                            /* a kernel as large as the unpadded input: single GEMMs (gl_dense_conv) */
+                            {6, 32, 4, 4, 3, 4, 1, 0}, {4, 7, 5, 5, 9, 5, 2, 0}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int *q = cases[c];
         check_case(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
         check_case(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
     /* the fused bias + activation on each conv2d path: im2col, one GEMM per image, Winograd (4x4
-     * stride 2, and 3x3 stride 1), and no input channels (an empty sum: the output is act(bias)) */
+     * stride 2, and 3x3 stride 1), no input channels (an empty sum: the output is act(bias)), the
+     * direct path and the whole-input GEMM */
     const int epi[][8] = {{3, 4, 9, 8, 5, 3, 1, 1}, {5, 1, 28, 28, 16, 4, 2, 1}, {3, 32, 14, 13, 40, 4, 2, 1},
-                          {3, 8, 9, 7, 5, 3, 1, 1}, {2, 0, 5, 5, 3, 3, 1, 1}};
+                          {3, 8, 9, 7, 5, 3, 1, 1}, {2, 0, 5, 5, 3, 3, 1, 1},
+                          /* the direct path and the whole-input GEMM */
+                          {3, 16, 28, 28, 1, 7, 1, 3}, {6, 32, 4, 4, 3, 4, 1, 0}};
     for (size_t c = 0; c < sizeof epi / sizeof epi[0]; c++) {
         const int *q = epi[c];
         check_conv_epilogue(NULL, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
