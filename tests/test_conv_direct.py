@@ -14,17 +14,11 @@ import pytest
 
 import ganlib as gl
 from ganlib import ops
+from conv_checks import assert_thread_count_independent, conv_pair_errors, rel
 from test_conv_ops import ref_conv2d, ref_conv_transpose2d
 from test_gradcheck import check_first_order
 
 torch = pytest.importorskip("torch")
-F = torch.nn.functional
-
-
-def rel(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
 # (N, C, H, W, O, kh, kw, p): C the many-channel side, O <= 4 the other.  7x7 padding 3 at 28 x 28
@@ -53,19 +47,7 @@ def test_values_and_gradients_vs_torch_float64(case):
     r = rng.standard_normal((N, O, Ho, Wo)).astype(np.float32)
     rt = rng.standard_normal((N, C, Ht, Wt)).astype(np.float32)
 
-    def f(a, b, at, bt):
-        y, z = ops.conv2d(a, b, 1, p), ops.conv_transpose2d(at, bt, 1, p)
-        return y, z, gl.grad(ops.sum(y * r), [a, b]), gl.grad(ops.sum(z * rt), [at, bt])
-
-    y, z, (gx, gw), (gxt, gwt) = gl.function(f)(x, w, xt, wt)
-    tx, tw, txt, twt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, xt, wt))
-    ty = F.conv2d(tx, tw, padding=p)
-    gx_ref, gw_ref = torch.autograd.grad((ty * torch.from_numpy(r).double()).sum(), [tx, tw])
-    tz = F.conv_transpose2d(txt, twt, padding=p)
-    gxt_ref, gwt_ref = torch.autograd.grad((tz * torch.from_numpy(rt).double()).sum(), [txt, twt])
-    errs = {"conv": rel(y, ty.detach().numpy()), "conv grad x": rel(gx, gx_ref.numpy()),
-            "conv grad w": rel(gw, gw_ref.numpy()), "convT": rel(z, tz.detach().numpy()),
-            "convT grad x": rel(gxt, gxt_ref.numpy()), "convT grad w": rel(gwt, gwt_ref.numpy())}
+    errs = conv_pair_errors(torch, x, w, xt, wt, r, rt, padding=p)
     assert max(errs.values()) <= TOL, errs
 
 
@@ -75,16 +57,7 @@ def test_results_do_not_depend_on_the_thread_count(threads):
     x = rng.standard_normal((13, 16, 20, 21)).astype(np.float32)
     w = rng.standard_normal((2, 16, 7, 7)).astype(np.float32)
     r = rng.standard_normal((13, 2, 20, 21)).astype(np.float32)
-    f = gl.function(lambda a, b: (lambda y: (y, gl.grad(ops.sum(y * r), [a, b])))(ops.conv2d(a, b, 1, 3)))
-    old = gl.get_num_threads()
-    try:
-        gl.set_num_threads(1)
-        y1, (gx1, gw1) = f(x, w)
-        gl.set_num_threads(threads)
-        y, (gx, gw) = f(x, w)
-    finally:
-        gl.set_num_threads(old)
-    assert np.array_equal(y, y1) and np.array_equal(gx, gx1) and np.array_equal(gw, gw1)
+    assert_thread_count_independent(x, w, r, 3, threads)
 
 
 GRADCHECK = [(2, 8, 5, 6, 1, 3, 3, 0), (1, 6, 4, 7, 3, 4, 4, 2), (2, 3, 6, 5, 4, 5, 5, 1)]  # as CASES
@@ -143,19 +116,7 @@ def test_whole_input_kernels_vs_torch_float64(case):
     r = rng.standard_normal((N, O, 1, 1)).astype(np.float32)
     rt = rng.standard_normal((N, C, H, W)).astype(np.float32)
 
-    def f(a, b, at):
-        y, z = ops.conv2d(a, b, s, 0), ops.conv_transpose2d(at, b, 1, 0)
-        return y, z, gl.grad(ops.sum(y * r), [a, b]), gl.grad(ops.sum(z * rt), [at, b])
-
-    y, z, (gx, gw), (gxt, gwt) = gl.function(f)(x, w, xt)
-    tx, tw, txt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, xt))
-    ty = F.conv2d(tx, tw, stride=s)
-    gx_ref, gw_ref = torch.autograd.grad((ty * torch.from_numpy(r).double()).sum(), [tx, tw])
-    tz = F.conv_transpose2d(txt, tw)
-    gxt_ref, gwt_ref = torch.autograd.grad((tz * torch.from_numpy(rt).double()).sum(), [txt, tw])
-    errs = {"conv": rel(y, ty.detach().numpy()), "conv grad x": rel(gx, gx_ref.numpy()),
-            "conv grad w": rel(gw, gw_ref.numpy()), "convT": rel(z, tz.detach().numpy()),
-            "convT grad x": rel(gxt, gxt_ref.numpy()), "convT grad w": rel(gwt, gwt_ref.numpy())}
+    errs = conv_pair_errors(torch, x, w, xt, w, r, rt, stride=s)
     assert max(errs.values()) <= TOL, errs
 
 

@@ -13,17 +13,11 @@ import pytest
 
 import ganlib as gl
 from ganlib import ops
+from conv_checks import assert_thread_count_independent, conv_pair_errors, rel
 from test_conv_ops import _fd_check, ref_conv2d, ref_conv_transpose2d, ref_weight_grad
 from test_gradcheck import check_first_order
 
 torch = pytest.importorskip("torch")
-F = torch.nn.functional
-
-
-def rel(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
 # (N, C, H, W, O): batch 1 and 7 (one partial 16-image lane block) and 35 (three chunks); 28 x 28,
@@ -50,19 +44,7 @@ def test_conv3x3_values_and_gradients_vs_torch_float64(case):
     r = rng.standard_normal((N, O, H, W)).astype(np.float32)
     rt = rng.standard_normal((N, O, H, W)).astype(np.float32)
 
-    def f(a, b, bt):
-        y, z = ops.conv2d(a, b, 1, 1), ops.conv_transpose2d(a, bt, 1, 1)
-        return y, z, gl.grad(ops.sum(y * r), [a, b]), gl.grad(ops.sum(z * rt), [a, bt])
-
-    y, z, (gx, gw), (gxt, gwt) = gl.function(f)(x, w, wt)
-    tx, tw, twt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, w, wt))
-    ty = F.conv2d(tx, tw, padding=1)
-    gx_ref, gw_ref = torch.autograd.grad((ty * torch.from_numpy(r).double()).sum(), [tx, tw])
-    tz = F.conv_transpose2d(tx, twt, padding=1)
-    gxt_ref, gwt_ref = torch.autograd.grad((tz * torch.from_numpy(rt).double()).sum(), [tx, twt])
-    errs = {"conv": rel(y, ty.detach().numpy()), "conv grad x": rel(gx, gx_ref.numpy()),
-            "conv grad w": rel(gw, gw_ref.numpy()), "convT": rel(z, tz.detach().numpy()),
-            "convT grad x": rel(gxt, gxt_ref.numpy()), "convT grad w": rel(gwt, gwt_ref.numpy())}
+    errs = conv_pair_errors(torch, x, w, x, wt, r, rt, padding=1)
     assert max(errs.values()) <= TOL, errs
 
 
@@ -72,16 +54,7 @@ def test_results_do_not_depend_on_the_thread_count(threads):
     x = rng.standard_normal((19, 16, 9, 10)).astype(np.float32)
     w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
     r = rng.standard_normal((19, 24, 9, 10)).astype(np.float32)
-    f = gl.function(lambda a, b: (lambda y: (y, gl.grad(ops.sum(y * r), [a, b])))(ops.conv2d(a, b, 1, 1)))
-    old = gl.get_num_threads()
-    try:
-        gl.set_num_threads(1)
-        y1, (gx1, gw1) = f(x, w)
-        gl.set_num_threads(threads)
-        y, (gx, gw) = f(x, w)
-    finally:
-        gl.set_num_threads(old)
-    assert np.array_equal(y, y1) and np.array_equal(gx, gx1) and np.array_equal(gw, gw1)
+    assert_thread_count_independent(x, w, r, 1, threads)
 
 
 GRADCHECK = [(2, 8, 5, 7, 3), (1, 3, 6, 5, 9), (3, 10, 4, 4, 10), (2, 8, 1, 3, 1)]  # (N, C, H, W, O)
