@@ -34,8 +34,15 @@ def conv_pair_errors(torch, x, w, xt, wt, r, rt, stride=1, padding=0):
             "convT grad x": rel(gxt, gxt_ref.numpy()), "convT grad w": rel(gwt, gwt_ref.numpy())}
 
 
-def assert_thread_count_independent(x, w, r, padding, threads):
-    """conv2d(x, w, 1, padding) and its gradients of sum(y r) are bit-identical on 1 and on `threads`."""
+def assert_thread_count_independent(x_shape, w_shape, padding, threads, seed):
+    """conv2d(x, w, 1, padding) and its gradients of sum(y r), on standard-normal arrays of the given
+    shapes drawn with `seed`, are bit-identical on 1 thread and on `threads`."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    y_shape = (x_shape[0], w_shape[0], x_shape[2] + 2 * padding - w_shape[2] + 1,
+               x_shape[3] + 2 * padding - w_shape[3] + 1)
+    r = rng.standard_normal(y_shape).astype(np.float32)
     f = gl.function(lambda a, b: (lambda y: (y, gl.grad(ops.sum(y * r), [a, b])))(ops.conv2d(a, b, 1, padding)))
     old = gl.get_num_threads()
     try:

@@ -53,11 +53,7 @@ def test_values_and_gradients_vs_torch_float64(case):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_results_do_not_depend_on_the_thread_count(threads):
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((13, 16, 20, 21)).astype(np.float32)
-    w = rng.standard_normal((2, 16, 7, 7)).astype(np.float32)
-    r = rng.standard_normal((13, 2, 20, 21)).astype(np.float32)
-    assert_thread_count_independent(x, w, r, 3, threads)
+    assert_thread_count_independent((13, 16, 20, 21), (2, 16, 7, 7), 3, threads, seed=7)
 
 
 GRADCHECK = [(2, 8, 5, 6, 1, 3, 3, 0), (1, 6, 4, 7, 3, 4, 4, 2), (2, 3, 6, 5, 4, 5, 5, 1)]  # as CASES

@@ -50,11 +50,7 @@ def test_conv3x3_values_and_gradients_vs_torch_float64(case):
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_results_do_not_depend_on_the_thread_count(threads):
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((19, 16, 9, 10)).astype(np.float32)
-    w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
-    r = rng.standard_normal((19, 24, 9, 10)).astype(np.float32)
-    assert_thread_count_independent(x, w, r, 1, threads)
+    assert_thread_count_independent((19, 16, 9, 10), (24, 16, 3, 3), 1, threads, seed=5)
 
 
 GRADCHECK = [(2, 8, 5, 7, 3), (1, 3, 6, 5, 9), (3, 10, 4, 4, 10), (2, 8, 1, 3, 1)]  # (N, C, H, W, O)

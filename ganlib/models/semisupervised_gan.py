@@ -157,7 +157,6 @@ class SemiSupervisedGAN(Trainer):
         phases = [Phase("D", self._d_step), Phase("G", self._g_step, redraw=["unlabelled"])]
         super().__init__({"D": D, "G": G}, {"D": d_opt, "G": g_opt}, phases, seed=seed,
                          ema=None if ema is None else {"D": ema})
-        self.ema = ema
 
     # ---- networks -------------------------------------------------------------------------------------
     @staticmethod
@@ -343,6 +342,11 @@ class SemiSupervisedGAN(Trainer):
         if self.ema is not None:   # the average starts from the initialised D (and its fixed scales)
             self.averaged("D").load_state_dict(self.D.state_dict())
         self._initialised = True
+
+    @property
+    def ema(self) -> float | None:
+        """The decay of D's weight average (``ema=``), or None when D classifies itself."""
+        return self._ema_of.get("D")
 
     # ---- using the model ------------------------------------------------------------------------------------
     def _read(self, name: str, build: Callable[[Module], ops.Function], rows: np.ndarray) -> np.ndarray:
