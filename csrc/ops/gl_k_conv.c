@@ -39,6 +39,7 @@
 #include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
 #include "gl_k_transpose.h"
+#include "gl_k_vec16.h"
 
 #define GL_CONV_COL_MAX ((int64_t)1 << 23) /* floats of im2col per chunk (32 MiB) */
 #define GL_GEMM_PAR_FLOPS 4.0e6             /* below this a thread handoff costs more */
@@ -187,6 +188,61 @@ static void gl_valid_cols(const gl_conv_geom *c, int64_t kj, int64_t *lo, int64_
     *hi = b;
 }
 
+/* One output row of im2col / col2im at a time.  Small maps (CycleGAN's and the
+ * discriminators' 7x7 .. 14x14 outputs) have rows of at most 16 floats, where a
+ * memcpy call or a vectorised loop's prologue costs more than the copy: with
+ * AVX-512 such a row is one or two masked loads and one masked store.  Only the
+ * valid input columns [lo, hi) are read (expand-loads place them in lanes lo..hi). */
+#if GL_PV_AVX512
+#define GL_ROW16_OK(c) ((c)->Wo <= 16 && ((c)->s == 1 || (c)->s == 2))
+
+static inline __mmask16 gl_lanes(int64_t lo, int64_t hi) { /* bits lo..hi-1, 0 <= lo <= hi <= 16 */
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* dst[ow] = in[ow*s] for ow in [lo, hi) (in = the row's first valid input, for ow = lo), 0 elsewhere in [0, Wo) */
+static inline void gl_im2col_row16(float *dst, const float *in, int64_t lo, int64_t hi, int64_t Wo, int64_t s) {
+    __m512 v = _mm512_setzero_ps();
+    const int64_t n = hi - lo;
+    if (n > 0) {
+        if (s == 1) {
+            v = _mm512_maskz_expandloadu_ps(gl_lanes(lo, hi), in);
+        } else { /* the even floats of in[0 .. 2n-2] */
+            const int64_t last = 2 * n - 1; /* floats to read */
+            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            const __m512 a = _mm512_maskz_loadu_ps(gl_lanes(0, last < 16 ? last : 16), in);
+            const __m512 b = last > 16 ? _mm512_maskz_loadu_ps(gl_lanes(0, last - 16), in + 16) : _mm512_setzero_ps();
+            v = _mm512_maskz_expand_ps(gl_lanes(lo, hi), _mm512_permutex2var_ps(a, even, b));
+        }
+    }
+    _mm512_mask_storeu_ps(dst, gl_lanes(0, Wo), v);
+}
+
+/* d[ow*s] += src[ow] for ow in [0, n) (d and src at the row's first valid column) */
+static inline void gl_col2im_row16(float *d, const float *src, int64_t n, int64_t s) {
+    if (n <= 0) return;
+    const __m512 v = _mm512_maskz_loadu_ps(gl_lanes(0, n), src);
+    if (s == 1) {
+        const __mmask16 m = gl_lanes(0, n);
+        _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), v));
+        return;
+    }
+    /* lane 2i of the low / high half of d's 32 floats gets src[i] / src[8 + i] */
+    const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+    const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+    const int64_t last = 2 * n - 1;
+    const __mmask16 m0 = (__mmask16)(gl_lanes(0, last < 16 ? last : 16) & 0x5555u);
+    _mm512_mask_storeu_ps(d, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, d), _mm512_permutexvar_ps(lo_idx, v)));
+    if (last > 16) {
+        const __mmask16 m1 = (__mmask16)(gl_lanes(0, last - 16) & 0x5555u);
+        _mm512_mask_storeu_ps(d + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16),
+                                                        _mm512_permutexvar_ps(hi_idx, v)));
+    }
+}
+#else
+#define GL_ROW16_OK(c) 0
+#endif
+
 /* col[r][b*P + q] = image[b][ch][ih][iw] (0 in the padding), rows r0..r1 */
 static void gl_im2col_range(void *vp, int64_t r0, int64_t r1) {
     const gl_cols_job *j = vp;
@@ -206,6 +262,12 @@ static void gl_im2col_range(void *vp, int64_t r0, int64_t r1) {
                     continue;
                 }
                 const int64_t base = ih * c->W + kj - c->p;
+#if GL_PV_AVX512
+                if (GL_ROW16_OK(c)) {
+                    gl_im2col_row16(dst, src + base + lo * c->s, lo, hi, c->Wo, c->s);
+                    continue;
+                }
+#endif
                 for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
                 if (c->s == 1) {
                     if (hi > lo) memcpy(dst + lo, src + base + lo, sizeof(float) * (size_t)(hi - lo));
@@ -241,6 +303,12 @@ static void gl_col2im_range(void *vp, int64_t t0, int64_t t1) {
                     if (ih < 0 || ih >= c->H) continue;
                     const int64_t base = ih * c->W + kj - c->p;
                     const float *s = src + oh * c->Wo;
+#if GL_PV_AVX512
+                    if (GL_ROW16_OK(c)) {
+                        gl_col2im_row16(dst + base + lo * c->s, s + lo, hi - lo, c->s);
+                        continue;
+                    }
+#endif
                     if (c->s == 1) {
                         float *restrict d = dst + base;
                         for (int64_t ow = lo; ow < hi; ow++) d[ow] += s[ow];
