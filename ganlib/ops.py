@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _C
-from ._checks import check_bool, check_int, check_range
+from ._checks import check_bool, check_int, check_range, check_real
 
 __all__ = [
     "Tensor", "Trace", "function", "grad", "current_trace",
@@ -33,7 +33,7 @@ __all__ = [
     "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
     "rand", "randn", "rand_onehot", "bernoulli", "softmax_cross_entropy",
-    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm",
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm", "instance_norm",
     "one_hot", "argmax", "argmin", "roll", "CACHE_SIZE", "LRUCache",
 ]
 
@@ -753,6 +753,42 @@ def upsample_nearest(x: Tensor, scale: int) -> Tensor:
     scale = _int_param(scale, "scale", 1)
     _need_4d(x, "upsample_nearest: x")
     return Tensor(x.trace, x.trace.graph.upsample_nearest(x.id, scale))
+
+
+def instance_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
+    """Normalise each (n, c) plane of ``x`` (N, C, H, W) by its own mean and variance.
+
+    ``(x - mean) / sqrt(var + eps)`` with the biased variance over the plane's H*W
+    values, like ``torch.nn.functional.instance_norm`` without running statistics
+    or affine parameters.  One fused kernel forward and one backward (reading each
+    plane while it is in cache); differentiable to any order.
+
+    Parameters
+    ----------
+    x : Tensor
+        (N, C, H, W) with H, W >= 1.
+    eps : float
+        Added to the variance, > 0.
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x``.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda x: gl.ops.instance_norm(x))
+    >>> y = f(np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2))
+    >>> np.round(y[0, 1].ravel(), 3)
+    array([-1.342, -0.447,  0.447,  1.342], dtype=float32)
+    """
+    tr = _trace_of(x)
+    x = _as_tensor(x, tr)
+    _need_4d(x, "instance_norm: x")
+    if x.shape[2] * x.shape[3] == 0:
+        raise ValueError(f"instance_norm: x must have H, W >= 1, got shape {x.shape}")
+    eps = check_real("instance_norm: eps", eps, positive=True)
+    return Tensor(tr, tr.graph.instance_norm(x.id, float(eps)))
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: np.ndarray | None,

@@ -61,6 +61,85 @@ def test_instance_norm_bad_input_and_spec():
     assert (again.num_features, again.eps, again.affine) == (3, 1e-3, True)
 
 
+# plane sizes on both sides of the 16- and 32-float vector loops and their tails; (2, 2, 1, 1):
+# one value per plane (y = 0, its gradients 0)
+PLANES = [(2, 3, 5, 5), (3, 2, 7, 7), (1, 2, 28, 28), (2, 1, 1, 17), (2, 3, 4, 33), (1, 2, 8, 8), (2, 2, 1, 1)]
+
+
+def _torch_instance_norm(torch, x):
+    return (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), unbiased=False, keepdim=True) + 1e-5)
+
+
+@pytest.mark.parametrize("shape", PLANES)
+def test_instance_norm_op_to_third_order_matches_torch(shape):
+    """ops.instance_norm and the gradients of its gradients (the fused INSTANCE_NORM_GRAD and
+    INSTANCE_RSTD nodes and their own backward rules) against float64 torch autograd."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(sum(shape))
+    x = (5 + 3 * rng.standard_normal(shape)).astype(np.float32)
+    r1, r2, r3 = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+
+    @gl.function
+    def f(x, r1, r2, r3):
+        y = ops.instance_norm(x)
+        g1, = gl.grad(ops.sum(ops.mul(y, r1)), [x])
+        g2, = gl.grad(ops.sum(ops.mul(g1, r2)), [x])
+        g3, = gl.grad(ops.sum(ops.mul(ops.square(g2), r3)), [x])
+        return y, g1, g2, g3
+
+    ours = f(x, r1, r2, r3)
+    tx = torch.from_numpy(x).double().requires_grad_(True)
+    t1, t2, t3 = (torch.from_numpy(r).double() for r in (r1, r2, r3))
+    ty = _torch_instance_norm(torch, tx)
+    tg1, = torch.autograd.grad((ty * t1).sum(), tx, create_graph=True)
+    tg2, = torch.autograd.grad((tg1 * t2).sum(), tx, create_graph=True)
+    tg3, = torch.autograd.grad((tg2.square() * t3).sum(), tx)
+    for name, a, b in zip(("y", "grad", "grad of grad", "third"), ours, (ty, tg1, tg2, tg3)):
+        b = b.detach().numpy()
+        scale = max(1.0, float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-5 * scale, err_msg=name)
+
+
+def test_instance_norm_op_large_mean_and_constant_planes():
+    """Centred statistics: a mean of 1e4 with std 1 keeps its variance; a constant plane gives 0."""
+    rng = np.random.default_rng(3)
+    x = (1e4 + rng.standard_normal((2, 3, 9, 9))).astype(np.float32)
+    x[1, 2] = 7.0
+    y = gl.function(lambda x: ops.instance_norm(x))(x)
+    xd = x.astype(np.float64)
+    ref = (xd - xd.mean((2, 3), keepdims=True)) / np.sqrt(xd.var((2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y, ref, atol=2e-3)
+    assert np.all(y[1, 2] == 0)
+
+
+def test_instance_norm_op_thread_count_independent():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 32, 14, 14)).astype(np.float32)
+    r = rng.standard_normal(x.shape).astype(np.float32)
+    f = gl.function(lambda x, r: (ops.instance_norm(x), gl.grad(ops.sum(ops.mul(ops.instance_norm(x), r)), [x])[0]))
+    before = gl.get_num_threads()
+    try:
+        gl.set_num_threads(1)
+        y1, g1 = f(x, r)
+        gl.set_num_threads(2)
+        y2, g2 = f(x, r)
+    finally:
+        gl.set_num_threads(before)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_instance_norm_op_bad_input():
+    f = lambda shape, **kw: gl.function(lambda x: ops.instance_norm(x, **kw))(np.zeros(shape, np.float32))
+    with pytest.raises(ValueError, match="instance_norm: x must be 4-D"):
+        f((2, 3, 4))
+    with pytest.raises(ValueError, match="empty|H, W >= 1"):
+        f((2, 3, 0, 4))
+    for eps in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="eps"):
+            f((2, 3, 4, 4), eps=eps)
+
+
 def test_residual_block_matches_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)

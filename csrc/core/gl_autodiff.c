@@ -177,6 +177,32 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
         }
         break;
     }
+    /* instance norm (gl_graph.h): y = (x - m) r per plane, S = H*W values */
+    case GL_OP_INSTANCE_NORM: c[0] = gl_instance_norm_grad(g, G, y, gl_instance_rstd(g, x, n->f[0])); break;
+    case GL_OP_INSTANCE_RSTD: { /* r = (var + eps)^(-1/2): dr/dx_i = -r^3 (x_i - m) / S */
+        const gl_shape *sx = shp(g, x);
+        const float S = (float)(sx->d[2] * sx->d[3]);
+        const int m = gl_scale(g, gl_sum_to(g, x, *shp(g, y)), 1.0f / S);
+        const int coef = gl_scale(g, gl_mul(g, G, gl_mul(g, y, gl_mul(g, y, y))), -1.0f / S);
+        c[0] = gl_mul(g, gl_sub(g, x, m), coef);
+        break;
+    }
+    case GL_OP_INSTANCE_NORM_GRAD: {
+        /* dx = r (gy - mean(gy) - y mean(gy y)): linear in gy with a self-adjoint map (the same op);
+         * d/dy_j = -r (G_j mean(gy y) + gy_j mean(G y)); d/dr = sum(G dx) / r */
+        const int gy = n->in[0], yy = n->in[1], r = n->in[2];
+        const gl_shape *sr = shp(g, r);
+        const float S = (float)(shp(g, gy)->d[2] * shp(g, gy)->d[3]);
+        if (wants(b, 0)) c[0] = gl_instance_norm_grad(g, G, yy, r);
+        if (wants(b, 1)) {
+            const int m_gy = gl_scale(g, gl_sum_to(g, gl_mul(g, gy, yy), *sr), 1.0f / S);
+            const int m_Gy = gl_scale(g, gl_sum_to(g, gl_mul(g, G, yy), *sr), 1.0f / S);
+            c[1] = gl_mul(g, gl_add(g, gl_mul(g, G, m_gy), gl_mul(g, gy, m_Gy)), gl_unary(g, GL_OP_NEG, r, 0, 0));
+        }
+        if (wants(b, 2)) c[2] = gl_div(g, gl_sum_to(g, gl_mul(g, G, y), *sr), r);
+        break;
+    }
+
     case GL_OP_BATCH_NORM_GRAD:
     case GL_OP_SIDE_OUTPUT: /* only batch_norm_grad leaves side outputs */
         return gl_fail(&g->err, GL_ERR_UNSUPPORTED,

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 typedef struct { const char *name; int flags; } gl_op_info;
@@ -45,6 +46,8 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_UPSAMPLE_NEAREST_GRAD] = {"upsample_nearest_grad", 0},
     [GL_OP_BATCH_NORM] = {"batch_norm", 0},
     [GL_OP_BATCH_NORM_GRAD] = {"batch_norm_grad", GL_OPF_FIRST_ORDER},
+    [GL_OP_INSTANCE_NORM] = {"instance_norm", 0}, [GL_OP_INSTANCE_RSTD] = {"instance_rstd", 0},
+    [GL_OP_INSTANCE_NORM_GRAD] = {"instance_norm_grad", 0},
     [GL_OP_SIDE_OUTPUT] = {"side_output", GL_OPF_FIRST_ORDER},
     [GL_OP_ONE_HOT] = {"one_hot", GL_OPF_NONDIFF},
     [GL_OP_ARGMAX] = {"argmax", 0}, [GL_OP_ARGMIN] = {"argmin", 0}, /* gl_grad refuses through them */
@@ -584,6 +587,46 @@ int gl_batch_norm(gl_graph *g, int x, int gamma, int beta, float *running_mean, 
     int inv = gl_div(g, gamma, gl_unary(g, GL_OP_SQRT, gl_unary(g, GL_OP_SCALE, rv, 1.0f, eps), 0, 0));
     int shift = gl_sub(g, beta, gl_mul(g, rm, inv));
     return gl_add(g, gl_mul(g, x, gl_reshape(g, inv, cs)), gl_reshape(g, shift, cs));
+}
+
+static int check_plane_input(gl_graph *g, const char *what, int x, float eps) {
+    const gl_shape *s = shape_of(g, x);
+    char b1[96];
+    if (s->ndim != 4 || s->d[2] * s->d[3] == 0)
+        return fail(g, GL_ERR_VALUE, "%s expects x (N, C, H, W) with H, W >= 1, got %s", what,
+                    gl_shape_str(s, b1, sizeof b1));
+    if (!(eps > 0.0f) || !isfinite(eps))
+        return fail(g, GL_ERR_VALUE, "%s: need a finite eps > 0, got %g", what, (double)eps);
+    return 0;
+}
+
+int gl_instance_norm(gl_graph *g, int x, float eps) {
+    if (!check_id(g, x) || check_plane_input(g, "instance_norm", x, eps) < 0) return -1;
+    int id = push(g, GL_OP_INSTANCE_NORM, 1, &x, *shape_of(g, x));
+    if (id >= 0) g->nodes[id].f[0] = eps;
+    return id;
+}
+
+int gl_instance_rstd(gl_graph *g, int x, float eps) {
+    if (!check_id(g, x) || check_plane_input(g, "instance_rstd", x, eps) < 0) return -1;
+    const gl_shape *s = shape_of(g, x);
+    int64_t d[4] = {s->d[0], s->d[1], 1, 1};
+    int id = push(g, GL_OP_INSTANCE_RSTD, 1, &x, gl_shape_make(4, d));
+    if (id >= 0) g->nodes[id].f[0] = eps;
+    return id;
+}
+
+int gl_instance_norm_grad(gl_graph *g, int gy, int y, int r) {
+    if (!check_id(g, gy) || !check_id(g, y) || !check_id(g, r)) return -1;
+    const gl_shape *sg = shape_of(g, gy), *sy = shape_of(g, y), *sr = shape_of(g, r);
+    char b1[96], b2[96], b3[96];
+    if (sg->ndim != 4 || !gl_shape_eq(sg, sy) || sr->ndim != 4 || sr->d[0] != sg->d[0] || sr->d[1] != sg->d[1] ||
+        sr->d[2] != 1 || sr->d[3] != 1)
+        return fail(g, GL_ERR_VALUE, "instance_norm_grad expects gy and y (N, C, H, W) and r (N, C, 1, 1), got "
+                    "%s, %s, %s", gl_shape_str(sg, b1, sizeof b1), gl_shape_str(sy, b2, sizeof b2),
+                    gl_shape_str(sr, b3, sizeof b3));
+    int in[3] = {gy, y, r};
+    return push(g, GL_OP_INSTANCE_NORM_GRAD, 3, in, *sg);
 }
 
 int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mode) {

@@ -101,6 +101,16 @@ typedef enum gl_op {
                                 dgamma and dbeta as its 2C side outputs (one
                                 pass for all three).  First-order only.          */
 
+    /* instance norm: statistics of each (n, c) plane of a 4-D (N,C,H,W) x
+     * over its H*W values; f[0] = eps.  Three ops so that every backward is
+     * itself differentiable: the gradient of INSTANCE_NORM is
+     * INSTANCE_NORM_GRAD(gy, y, INSTANCE_RSTD(x)), and that op's own
+     * gradient is INSTANCE_NORM_GRAD again plus plain compositions.          */
+    GL_OP_INSTANCE_NORM,      /* x -> (x - mean) / sqrt(var + eps), var biased   */
+    GL_OP_INSTANCE_RSTD,      /* x -> (N,C,1,1): 1 / sqrt(var + eps)             */
+    GL_OP_INSTANCE_NORM_GRAD, /* (gy, y, r (N,C,1,1)) -> node shape:
+                                 r (gy - mean(gy) - y mean(gy y)) per plane      */
+
     /* side outputs: a node may leave extra values after its own ones
      * (gl_side_floats); this op reads them back as a node of their own.     */
     GL_OP_SIDE_OUTPUT,       /* (x) -> node shape: x's side values [i[0], i[0] + numel) */
@@ -215,6 +225,11 @@ int gl_upsample_nearest_grad(gl_graph *g, int x, int64_t scale);
 int gl_batch_norm(gl_graph *g, int x, int gamma, int beta, float *running_mean, float *running_var,
                   float eps, float momentum, int training);
 int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mode);
+/* Instance norm of x (N,C,H,W) per (n, c) plane (GL_OP_INSTANCE_NORM and
+ * its helpers); eps > 0.  Differentiable to any order. */
+int gl_instance_norm(gl_graph *g, int x, float eps);
+int gl_instance_rstd(gl_graph *g, int x, float eps);
+int gl_instance_norm_grad(gl_graph *g, int gy, int y, int r);
 /* Floats a node leaves after its values for GL_OP_SIDE_OUTPUT readers (0 for most ops). */
 int64_t gl_side_floats(const gl_node *nd);
 int gl_side_output(gl_graph *g, int x, int64_t offset, gl_shape shape);

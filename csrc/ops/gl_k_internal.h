@@ -86,6 +86,7 @@ gl_status gl_k_pool(const gl_kernel_args *a, gl_error *err);       /* MAX/AVG_PO
 gl_status gl_k_upsample(const gl_kernel_args *a, gl_error *err);   /* UPSAMPLE_NEAREST(_GRAD) */
 gl_status gl_k_batch_norm(const gl_kernel_args *a, gl_error *err); /* BATCH_NORM(_GRAD) */
 size_t gl_k_batch_norm_workspace(const gl_shape *x);                  /* floats */
+gl_status gl_k_instance_norm(const gl_kernel_args *a, gl_error *err); /* INSTANCE_NORM, _RSTD, _GRAD */
 gl_status gl_k_label(const gl_kernel_args *a, gl_error *err);      /* ONE_HOT, ARGMAX, ARGMIN, ROLL */
 
 /* Workspace floats of a conv op with these operand shapes (0 if inconsistent). */

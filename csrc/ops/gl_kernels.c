@@ -115,6 +115,10 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     case GL_OP_BATCH_NORM:
     case GL_OP_BATCH_NORM_GRAD:
         return gl_k_batch_norm(a, err);
+    case GL_OP_INSTANCE_NORM:
+    case GL_OP_INSTANCE_RSTD:
+    case GL_OP_INSTANCE_NORM_GRAD:
+        return gl_k_instance_norm(a, err);
     case GL_OP_SIDE_OUTPUT:
         return gl_k_side_output(a, err);
     case GL_OP_ONE_HOT:

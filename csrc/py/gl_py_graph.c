@@ -310,6 +310,7 @@ static PyMethodDef graph_methods[] = {
     {"pool_adjoint", FN(gl_py_graph_pool_adjoint), KW, gl_py_graph_pool_adjoint_doc},
     {"upsample_nearest", FN(gl_py_graph_upsample_nearest), KW, gl_py_graph_upsample_nearest_doc},
     {"batch_norm", FN(gl_py_graph_batch_norm), KW, gl_py_graph_batch_norm_doc},
+    {"instance_norm", FN(gl_py_graph_instance_norm), KW, gl_py_graph_instance_norm_doc},
     {"one_hot", FN(gl_py_graph_one_hot), KW, gl_py_graph_one_hot_doc},
     {"argmax", FN(gl_py_graph_argmax), KW, gl_py_graph_argmax_doc},
     {"argmin", FN(gl_py_graph_argmin), KW, gl_py_graph_argmin_doc},

@@ -35,6 +35,7 @@ PyObject *gl_py_graph_avg_pool2d(GraphObject *self, PyObject *args, PyObject *kw
 PyObject *gl_py_graph_pool_adjoint(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_upsample_nearest(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_batch_norm(GraphObject *self, PyObject *args, PyObject *kw);
+PyObject *gl_py_graph_instance_norm(GraphObject *self, PyObject *args, PyObject *kw);
 extern const char gl_py_graph_conv2d_doc[];
 extern const char gl_py_graph_conv_transpose2d_doc[];
 extern const char gl_py_graph_conv2d_weight_grad_doc[];
@@ -43,6 +44,7 @@ extern const char gl_py_graph_avg_pool2d_doc[];
 extern const char gl_py_graph_pool_adjoint_doc[];
 extern const char gl_py_graph_upsample_nearest_doc[];
 extern const char gl_py_graph_batch_norm_doc[];
+extern const char gl_py_graph_instance_norm_doc[];
 
 PyObject *gl_py_graph_unary(GraphObject *self, PyObject *args, PyObject *kw);
 PyObject *gl_py_graph_binary(GraphObject *self, PyObject *args, PyObject *kw);

@@ -183,6 +183,23 @@ PyObject *gl_py_graph_upsample_nearest(GraphObject *self, PyObject *args, PyObje
     return gl_py_graph_result(self, gl_upsample_nearest(self->g, x, s));
 }
 
+const char gl_py_graph_instance_norm_doc[] =
+    "instance_norm($self, x, eps=1e-5)\n--\n\n"
+    "Append instance norm of x (N, C, H, W): each (n, c) plane minus its mean, over\n"
+    "sqrt(its biased variance + eps) (torch's instance_norm without affine).\n"
+    "Differentiable to any order.";
+
+PyObject *gl_py_graph_instance_norm(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", "eps", NULL};
+    int64_t x64;
+    float eps = 1e-5f;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|f:instance_norm", kwlist, gl_py_conv_node, &x64, &eps))
+        return NULL;
+    NODE_ARG(x, x64, "instance_norm: x");
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_instance_norm(self->g, x, eps));
+}
+
 const char gl_py_graph_batch_norm_doc[] =
     "batch_norm($self, x, gamma, beta, running_mean, running_var, eps=1e-5, momentum=0.1, training=True)\n--\n\n"
     "Append batch norm of x (N, C, H, W) or (N, C); gamma, beta: nodes of shape (C,).\n"

@@ -909,6 +909,64 @@ static void test_logsumexp(gl_pool *pool) {
     CHECK(run(&nd, y, 1, in, sh, NULL, NULL, &err) == GL_ERR_VALUE, "logsumexp of 3-D refused");
 }
 
+/* ---- instance norm (INSTANCE_NORM, INSTANCE_RSTD, INSTANCE_NORM_GRAD) against double loops ---- */
+
+static void test_instance_norm(gl_pool *pool) {
+    gl_error err;
+    /* planes below, at and past the 16-, 32- and 64-float loops; a large mean; one value per plane */
+    int64_t dims[][4] = {{2, 3, 5, 5}, {1, 2, 4, 4}, {2, 1, 1, 33}, {1, 2, 8, 8}, {3, 2, 7, 7}, {1, 1, 9, 11},
+                         {2, 2, 1, 1}, {1, 3, 28, 28}};
+    for (int c = 0; c < 8; c++) {
+        const int64_t N = dims[c][0], C = dims[c][1], S = dims[c][2] * dims[c][3], P = N * C, n = P * S;
+        const double offset = c == 5 ? 1e4 : 0.0;
+        float *x = malloc(sizeof(float) * n), *gy = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+        float *r = malloc(sizeof(float) * P), *dx = malloc(sizeof(float) * n);
+        double *ry = malloc(sizeof(double) * n), *rr = malloc(sizeof(double) * P), *rdx = malloc(sizeof(double) * n);
+        fill_rand(x, n, -3, 3);
+        fill_rand(gy, n, -1, 1);
+        for (int64_t i = 0; i < n; i++) x[i] += (float)offset;
+        for (int64_t p = 0; p < P; p++) {
+            const float *xp = x + p * S;
+            double m = 0, v = 0;
+            for (int64_t i = 0; i < S; i++) m += xp[i];
+            m /= (double)S;
+            for (int64_t i = 0; i < S; i++) v += (xp[i] - m) * (xp[i] - m);
+            rr[p] = 1.0 / sqrt(v / (double)S + 1e-5);
+            for (int64_t i = 0; i < S; i++) ry[p * S + i] = (xp[i] - m) * rr[p];
+        }
+        gl_shape sx = shp(4, N, C, dims[c][2], dims[c][3]), sr = shp(4, N, C, 1, 1);
+        const float *in1[1] = {x};
+        const gl_shape *sh1[1] = {&sx};
+        gl_node nd = mknode(GL_OP_INSTANCE_NORM, 1, sx, 1e-5f, 0, 0, 0);
+        double w = 0;
+        CHECK(run(&nd, y, 1, in1, sh1, pool, NULL, &err) == GL_OK && close_to(y, ry, n, 1e-4, 1e-4, &w),
+              "instance_norm %s err %g", sstr(&sx), w);
+        nd = mknode(GL_OP_INSTANCE_RSTD, 1, sr, 1e-5f, 0, 0, 0);
+        CHECK(run(&nd, r, 1, in1, sh1, pool, NULL, &err) == GL_OK && close_to(r, rr, P, 1e-4, 1e-6, &w),
+              "instance_rstd %s err %g", sstr(&sx), w);
+        /* dx = r (gy - mean(gy) - y mean(gy y)), from the kernel's own y and r */
+        for (int64_t p = 0; p < P; p++) {
+            double mg = 0, mgy = 0;
+            for (int64_t i = 0; i < S; i++) { mg += gy[p * S + i]; mgy += (double)gy[p * S + i] * y[p * S + i]; }
+            mg /= (double)S;
+            mgy /= (double)S;
+            for (int64_t i = 0; i < S; i++) rdx[p * S + i] = r[p] * (gy[p * S + i] - mg - y[p * S + i] * mgy);
+        }
+        const float *in3[3] = {gy, y, r};
+        const gl_shape *sh3[3] = {&sx, &sx, &sr};
+        nd = mknode(GL_OP_INSTANCE_NORM_GRAD, 3, sx, 0, 0, 0, 0);
+        CHECK(run(&nd, dx, 3, in3, sh3, pool, NULL, &err) == GL_OK && close_to(dx, rdx, n, 1e-4, 1e-4, &w),
+              "instance_norm_grad %s err %g", sstr(&sx), w);
+        free(x); free(gy); free(y); free(r); free(dx); free(ry); free(rr); free(rdx);
+    }
+    float x[8] = {0}, y[8];
+    gl_shape s3 = shp(3, 2, 2, 2, 0);
+    const float *in[1] = {x};
+    const gl_shape *sh[1] = {&s3};
+    gl_node nd = mknode(GL_OP_INSTANCE_NORM, 1, s3, 1e-5f, 0, 0, 0);
+    CHECK(run(&nd, y, 1, in, sh, pool, NULL, &err) == GL_ERR_VALUE, "instance_norm of 3-D refused");
+}
+
 /* ---- matmul ---- */
 
 static void test_matmul(gl_pool *pool) {
@@ -1100,6 +1158,7 @@ int main(void) {
         test_grad_binary(pools[k]);
         test_reduce(pools[k]);
         test_logsumexp(pools[k]);
+        test_instance_norm(pools[k]);
         test_matmul(pools[k]);
         test_layout(pools[k]);
         test_misc(pools[k]);
