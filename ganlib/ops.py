@@ -30,7 +30,7 @@ __all__ = [
     "Tensor", "Trace", "function", "grad", "current_trace",
     "add", "sub", "mul", "div", "neg", "scale", "exp", "log", "sqrt", "square", "abs",
     "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "log_sigmoid", "clip", "sign",
-    "logsumexp", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
+    "logsumexp", "sumsq_rows", "sum", "mean", "matmul", "concat", "slice", "reshape", "flatten",
     "broadcast_to", "sum_to", "stop_gradient", "dropout", "constant", "zeros", "ones", "full",
     "rand", "randn", "rand_onehot", "bernoulli", "softmax_cross_entropy",
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "upsample_nearest", "batch_norm", "instance_norm",
@@ -310,6 +310,26 @@ def logsumexp(x: Tensor, axis: int = 1, keepdims: bool = False) -> Tensor:
         raise ValueError(f"logsumexp runs over axis 1 of a 2-D tensor, got shape {x.shape}, axis {axis}")
     y = Tensor(x.trace, x.trace.graph.logsumexp(x.id))
     return y if keepdims else reshape(y, (x.shape[0],))
+
+
+def sumsq_rows(x: Tensor) -> Tensor:
+    """The sum of squares of each row of a 2-D tensor, shape ``(rows,)``.
+
+    ``sum(square(x), axis=1)`` in one read of ``x`` (no squared copy): the squared
+    norms of a weight matrix's rows, as weight normalisation needs at every step.
+    Its gradient ``2 x G`` is one broadcast product; differentiable to any order.
+
+    Examples
+    --------
+    >>> f = gl.function(lambda x: gl.ops.sumsq_rows(x))
+    >>> f(np.array([[3.0, 4.0], [1.0, 2.0]], np.float32))
+    array([25.,  5.], dtype=float32)
+    """
+    tr = _trace_of(x)
+    x = _as_tensor(x, tr)
+    if x.ndim != 2:
+        raise ValueError(f"sumsq_rows: x must be 2-D (rows, columns), got shape {x.shape}")
+    return reshape(Tensor(tr, tr.graph.sumsq_rows(x.id)), (x.shape[0],))
 
 
 def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:

@@ -99,6 +99,8 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
         c[0] = gl_mul(g, gl_unary(g, GL_OP_EXP, gl_sub(g, x, y), 0, 0), G);
         break;
 
+    case GL_OP_SUMSQ_ROWS: c[0] = gl_mul(g, x, gl_scale(g, G, 2.0f)); break; /* G (m, 1) broadcast */
+
     case GL_OP_MATMUL: {
         /* C = op(A) op(B); d op(A) = G op(B)^T, d op(B) = op(A)^T G */
         const int ta = (int)n->i[0], tb = (int)n->i[1];

@@ -34,7 +34,7 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_CLIP_MASK] = {"clip_mask", 0}, [GL_OP_TANH_GRAD] = {"tanh_grad", 0},
     [GL_OP_SIGMOID_GRAD] = {"sigmoid_grad", 0},
     [GL_OP_SUM_TO] = {"sum_to", 0}, [GL_OP_BROADCAST_TO] = {"broadcast_to", 0},
-    [GL_OP_LOGSUMEXP] = {"logsumexp", 0}, [GL_OP_MATMUL] = {"matmul", 0},
+    [GL_OP_LOGSUMEXP] = {"logsumexp", 0}, [GL_OP_SUMSQ_ROWS] = {"sumsq_rows", 0}, [GL_OP_MATMUL] = {"matmul", 0},
     [GL_OP_CONCAT] = {"concat", 0}, [GL_OP_SLICE] = {"slice", 0},
     [GL_OP_SLICE_GRAD] = {"slice_grad", 0}, [GL_OP_RESHAPE] = {"reshape", 0},
     [GL_OP_CONV2D] = {"conv2d", 0}, [GL_OP_CONV_TRANSPOSE2D] = {"conv_transpose2d", 0},
@@ -277,6 +277,17 @@ int gl_logsumexp(gl_graph *g, int x) {
                     gl_shape_str(s, buf, sizeof buf));
     }
     return push(g, GL_OP_LOGSUMEXP, 1, &x, gl_shape2(s->d[0], 1));
+}
+
+int gl_sumsq_rows(gl_graph *g, int x) {
+    if (!check_id(g, x)) return -1;
+    const gl_shape *s = shape_of(g, x);
+    if (s->ndim != 2) {
+        char buf[64];
+        return fail(g, GL_ERR_VALUE, "sumsq_rows expects a 2-D (rows, columns) tensor, got %s",
+                    gl_shape_str(s, buf, sizeof buf));
+    }
+    return push(g, GL_OP_SUMSQ_ROWS, 1, &x, gl_shape2(s->d[0], 1));
 }
 
 int gl_matmul(gl_graph *g, int a, int b, int trans_a, int trans_b) {

@@ -60,6 +60,8 @@ typedef enum gl_op {
                            fewer, right-aligned) - backward is BROADCAST_TO        */
     GL_OP_BROADCAST_TO, /* repeat x up to node shape - backward is SUM_TO          */
     GL_OP_LOGSUMEXP,    /* 2-D (m, n) -> (m, 1), over each row, max-shifted        */
+    GL_OP_SUMSQ_ROWS,   /* 2-D (m, n) -> (m, 1): sum of squares of each row (one
+                           read of x; weight norms), backward 2 x G broadcast      */
 
     /* linear algebra */
     GL_OP_MATMUL,       /* 2-D: op(a) @ op(b), op = transpose when i[0] (a) / i[1] (b) */
@@ -193,6 +195,7 @@ int gl_binary_f(gl_graph *g, gl_op op, int a, int b, float f0, float f1); /* LEA
 int gl_unary(gl_graph *g, gl_op op, int x, float f0, float f1);      /* NEG..SIGN */
 
 int gl_sum_to(gl_graph *g, int x, gl_shape shape);
+int gl_sumsq_rows(gl_graph *g, int x); /* 2-D (m, n) -> (m, 1) */
 int gl_broadcast_to(gl_graph *g, int x, gl_shape shape);
 int gl_logsumexp(gl_graph *g, int x);
 int gl_matmul(gl_graph *g, int a, int b, int trans_a, int trans_b);

@@ -75,6 +75,7 @@ gl_status gl_k_grad_binary(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_sum_to(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_broadcast_to(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_logsumexp(const gl_kernel_args *a, gl_error *err);
+gl_status gl_k_sumsq_rows(const gl_kernel_args *a, gl_error *err);  /* SUMSQ_ROWS */
 gl_status gl_k_matmul(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_concat(const gl_kernel_args *a, gl_error *err);
 gl_status gl_k_slice(const gl_kernel_args *a, gl_error *err);

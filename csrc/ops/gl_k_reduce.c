@@ -1,10 +1,11 @@
-/* gl_k_reduce.c - SUM_TO and LOGSUMEXP.
+/* gl_k_reduce.c - SUM_TO, LOGSUMEXP and SUMSQ_ROWS.
  *
  * Determinism: every output element is summed by one thread in an order that
  * depends only on the shapes, so results are bit-identical for any thread
  * count.  The one-output case (full sum) is split into fixed blocks whose
  * size depends only on n, and the block sums are combined in order. */
 #include "gl_k_internal.h"
+#include "gl_k_vec16.h"
 #include "gl_k_math.h"
 
 #include <math.h>
@@ -255,5 +256,61 @@ gl_status gl_k_logsumexp(const gl_kernel_args *a, gl_error *err) {
     gl_lse_job j = {a->in[0], a->out, sx->d[1]};
     int64_t minr = GL_K_PAR_MIN / (sx->d[1] > 0 ? sx->d[1] : 1) / 4;
     gl_parallel_for(a->pool, sx->d[0], minr < 1 ? 1 : minr, gl_lse_range, &j);
+    return GL_OK;
+}
+
+/* ---- SUMSQ_ROWS: sum of squares of each row ---- */
+
+typedef struct gl_sumsq_job {
+    const float *x;
+    float *y;
+    int64_t n;
+} gl_sumsq_job;
+
+/* Four chains of 16 float lanes (each lane sums ~n/64 squares), folded in a fixed order; one thread
+ * per row, so the result does not depend on the thread count. */
+static void gl_sumsq_range(void *vp, int64_t b, int64_t e) {
+    const gl_sumsq_job *j = vp;
+    const int64_t n = j->n;
+    for (int64_t r = b; r < e; r++) {
+        const float *x = j->x + r * n;
+        gl_pv a0 = GL_PV_ZERO(), a1 = GL_PV_ZERO(), a2 = GL_PV_ZERO(), a3 = GL_PV_ZERO(), t0, t1, t2, t3;
+        int64_t i = 0;
+        for (; i + 64 <= n; i += 64) {
+            GL_PV_LD(t0, x + i);
+            GL_PV_LD(t1, x + i + 16);
+            GL_PV_LD(t2, x + i + 32);
+            GL_PV_LD(t3, x + i + 48);
+            a0 = a0 + t0 * t0;
+            a1 = a1 + t1 * t1;
+            a2 = a2 + t2 * t2;
+            a3 = a3 + t3 * t3;
+        }
+        for (; i + 16 <= n; i += 16) {
+            GL_PV_LD(t0, x + i);
+            a0 = a0 + t0 * t0;
+        }
+        if (i < n) {
+            GL_PV_LD_TAIL(t0, x + i, (int)(n - i));
+            a0 = a0 + t0 * t0;
+        }
+        a0 = (a0 + a1) + (a2 + a3);
+        j->y[r] = GL_PV_HSUM(a0);
+    }
+}
+
+gl_status gl_k_sumsq_rows(const gl_kernel_args *a, gl_error *err) {
+    const gl_node *nd = a->node;
+    gl_status st = gl_k_check_inputs(a, 1, err);
+    if (st != GL_OK) return st;
+    const gl_shape *sx = a->in_shape[0];
+    if (sx->ndim != 2 || gl_shape_numel(&nd->shape) != sx->d[0]) {
+        char b1[96], b2[96];
+        return gl_fail(err, GL_ERR_VALUE, "sumsq_rows: needs (m, n) -> (m, 1), got %s -> %s",
+                       gl_shape_str(sx, b1, sizeof b1), gl_shape_str(&nd->shape, b2, sizeof b2));
+    }
+    gl_sumsq_job j = {a->in[0], a->out, sx->d[1]};
+    int64_t minr = GL_K_PAR_MIN / (sx->d[1] > 0 ? sx->d[1] : 1);
+    gl_parallel_for(a->pool, sx->d[0], minr < 1 ? 1 : minr, gl_sumsq_range, &j);
     return GL_OK;
 }

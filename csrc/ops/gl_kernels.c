@@ -89,6 +89,8 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
         return gl_k_broadcast_to(a, err);
     case GL_OP_LOGSUMEXP:
         return gl_k_logsumexp(a, err);
+    case GL_OP_SUMSQ_ROWS:
+        return gl_k_sumsq_rows(a, err);
     case GL_OP_MATMUL:
         return gl_k_matmul(a, err);
     case GL_OP_CONCAT:

@@ -297,6 +297,7 @@ static PyMethodDef graph_methods[] = {
     {"sum_to", FN(gl_py_graph_sum_to), KW, gl_py_graph_sum_to_doc},
     {"broadcast_to", FN(gl_py_graph_broadcast_to), KW, gl_py_graph_broadcast_to_doc},
     {"logsumexp", FN(gl_py_graph_logsumexp), KW, gl_py_graph_logsumexp_doc},
+    {"sumsq_rows", FN(gl_py_graph_sumsq_rows), KW, gl_py_graph_sumsq_rows_doc},
     {"stop_gradient", FN(gl_py_graph_stop_gradient), KW, gl_py_graph_stop_gradient_doc},
     {"reshape", FN(gl_py_graph_reshape), KW, gl_py_graph_reshape_doc},
     {"concat", FN(gl_py_graph_concat), KW, gl_py_graph_concat_doc},

@@ -131,6 +131,19 @@ PyObject *gl_py_graph_reshape(GraphObject *self, PyObject *args, PyObject *kw) {
     return node_shape_op(self, args, kw, "O&O&:reshape", gl_reshape);
 }
 
+const char gl_py_graph_sumsq_rows_doc[] =
+    "sumsq_rows($self, x)\n--\n\n"
+    "Append sum(x**2, axis=1) of a 2-D node, shape (m, 1), in one read of x.";
+
+PyObject *gl_py_graph_sumsq_rows(GraphObject *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", NULL};
+    int64_t x64;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:sumsq_rows", kwlist, gl_py_conv_node, &x64)) return NULL;
+    NODE_ARG(x, x64, "sumsq_rows: x");
+    if (gl_py_graph_writable(self) < 0) return NULL;
+    return gl_py_graph_result(self, gl_sumsq_rows(self->g, x));
+}
+
 const char gl_py_graph_logsumexp_doc[] =
     "logsumexp($self, x)\n--\n\n"
     "Append log(sum(exp(x), axis=1)) of a 2-D node, shape (m, 1).";

@@ -909,6 +909,38 @@ static void test_logsumexp(gl_pool *pool) {
     CHECK(run(&nd, y, 1, in, sh, NULL, NULL, &err) == GL_ERR_VALUE, "logsumexp of 3-D refused");
 }
 
+/* ---- SUMSQ_ROWS against double loops ---- */
+
+static void test_sumsq_rows(gl_pool *pool) {
+    gl_error err;
+    int64_t dims[][2] = {{1, 1}, {3, 15}, {2, 16}, {4, 63}, {3, 64}, {2, 130}, {50, 784}, {3, 0}, {0, 5}};
+    for (int c = 0; c < 9; c++) {
+        const int64_t m = dims[c][0], n = dims[c][1];
+        float *x = malloc(sizeof(float) * (m * n + 1)), *y = malloc(sizeof(float) * (m + 1));
+        double *ref = malloc(sizeof(double) * (m + 1));
+        fill_rand(x, m * n, -2, 2);
+        for (int64_t i = 0; i < m; i++) {
+            double s = 0;
+            for (int64_t j = 0; j < n; j++) s += (double)x[i * n + j] * x[i * n + j];
+            ref[i] = s;
+        }
+        gl_shape sx = shp(2, m, n, 0, 0), so = shp(2, m, 1, 0, 0);
+        gl_node nd = mknode(GL_OP_SUMSQ_ROWS, 1, so, 0, 0, 0, 0);
+        const float *in[1] = {x};
+        const gl_shape *sh[1] = {&sx};
+        double w = 0;
+        CHECK(run(&nd, y, 1, in, sh, pool, NULL, &err) == GL_OK && close_to(y, ref, m, 2e-6, 1e-6, &w),
+              "sumsq_rows %s err %g", sstr(&sx), w);
+        free(x); free(y); free(ref);
+    }
+    float x[6] = {0}, y[3];
+    gl_shape sx = shp(3, 1, 2, 3, 0), so = shp(2, 2, 1, 0, 0);
+    gl_node nd = mknode(GL_OP_SUMSQ_ROWS, 1, so, 0, 0, 0, 0);
+    const float *in[1] = {x};
+    const gl_shape *sh[1] = {&sx};
+    CHECK(run(&nd, y, 1, in, sh, NULL, NULL, &err) == GL_ERR_VALUE, "sumsq_rows of 3-D refused");
+}
+
 /* ---- instance norm (INSTANCE_NORM, INSTANCE_RSTD, INSTANCE_NORM_GRAD) against double loops ---- */
 
 static void test_instance_norm(gl_pool *pool) {
@@ -1159,6 +1191,7 @@ int main(void) {
         test_reduce(pools[k]);
         test_logsumexp(pools[k]);
         test_instance_norm(pools[k]);
+        test_sumsq_rows(pools[k]);
         test_matmul(pools[k]);
         test_layout(pools[k]);
         test_misc(pools[k]);

@@ -112,10 +112,10 @@ class WeightNormLinear(Module):
             raise ValueError(f"WeightNormLinear({self.in_features}, {self.out_features}): expected input of shape "
                              f"(batch, {self.in_features}), got {x.shape}")
         v = self.p("v")
-        norm = ops.sqrt(ops.sum(ops.square(v), axis=1))                           # (out,)
         # (x v^T) * (g / ||v||) rather than x (g v / ||v||)^T: the same layer, but the scaling (and its
         # gradient) runs at the size of the output instead of the weight's, as in the authors' code
         g = self.p("g") if self.train_scale else self.buffer_tensor("g")
+        norm = ops.sqrt(ops.sumsq_rows(v))                                         # (out,)
         y = ops.matmul(x, v, trans_b=True) * ops.reshape(g / norm, (1, self.out_features))
         return ops.add(y, self.p("bias")) if self.has_bias else y
 
