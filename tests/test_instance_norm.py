@@ -70,18 +70,23 @@ def _torch_instance_norm(torch, x):
     return (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), unbiased=False, keepdim=True) + 1e-5)
 
 
+@pytest.mark.parametrize("act", [None, "relu", "leaky_relu"])
 @pytest.mark.parametrize("shape", PLANES)
-def test_instance_norm_op_to_third_order_matches_torch(shape):
-    """ops.instance_norm and the gradients of its gradients (the fused INSTANCE_NORM_GRAD and
-    INSTANCE_RSTD nodes and their own backward rules) against float64 torch autograd."""
+def test_instance_norm_op_to_third_order_matches_torch(shape, act):
+    """ops.instance_norm (alone, or with the ReLU / LeakyReLU the program fuses into it) and the
+    gradients of its gradients (INSTANCE_NORM_BWD, differentiated through its expansion into
+    INSTANCE_NORM_GRAD and INSTANCE_RSTD) against float64 torch autograd."""
     torch = pytest.importorskip("torch")
+    ours_act = {None: lambda t: t, "relu": ops.relu, "leaky_relu": lambda t: ops.leaky_relu(t, 0.2)}[act]
+    torch_act = {None: lambda t: t, "relu": torch.relu,
+                 "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.2)}[act]
     rng = np.random.default_rng(sum(shape))
     x = (5 + 3 * rng.standard_normal(shape)).astype(np.float32)
     r1, r2, r3 = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
 
     @gl.function
     def f(x, r1, r2, r3):
-        y = ops.instance_norm(x)
+        y = ours_act(ops.instance_norm(x))
         g1, = gl.grad(ops.sum(ops.mul(y, r1)), [x])
         g2, = gl.grad(ops.sum(ops.mul(g1, r2)), [x])
         g3, = gl.grad(ops.sum(ops.mul(ops.square(g2), r3)), [x])
@@ -90,7 +95,7 @@ def test_instance_norm_op_to_third_order_matches_torch(shape):
     ours = f(x, r1, r2, r3)
     tx = torch.from_numpy(x).double().requires_grad_(True)
     t1, t2, t3 = (torch.from_numpy(r).double() for r in (r1, r2, r3))
-    ty = _torch_instance_norm(torch, tx)
+    ty = torch_act(_torch_instance_norm(torch, tx))
     tg1, = torch.autograd.grad((ty * t1).sum(), tx, create_graph=True)
     tg2, = torch.autograd.grad((tg1 * t2).sum(), tx, create_graph=True)
     tg3, = torch.autograd.grad((tg2.square() * t3).sum(), tx)

@@ -31,6 +31,12 @@ static int unbroadcast(gl_graph *g, int adj, int x) {
 
 static int wants(const gl_bw *b, int k) { return b->need[b->n.in[k]]; }
 
+/* partials: the wrt nodes are taken as independent variables (nothing flows past them into their own
+ * inputs), as a rule that differentiates an op's expansion needs when one of the op's inputs depends
+ * on another (an upstream gradient that depends on x, at third order) */
+static gl_status grad_impl(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *out, int partials);
+
+
 static gl_status backward(gl_graph *g, gl_bw *b) {
     const gl_node *n = &b->n;
     const int G = b->adj, y = b->self;
@@ -180,7 +186,16 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
         break;
     }
     /* instance norm (gl_graph.h): y = (x - m) r per plane, S = H*W values */
-    case GL_OP_INSTANCE_NORM: c[0] = gl_instance_norm_grad(g, G, y, gl_instance_rstd(g, x, n->f[0])); break;
+    case GL_OP_INSTANCE_NORM: c[0] = gl_instance_norm_bwd(g, G, x, n->f[0]); break;
+    case GL_OP_INSTANCE_NORM_BWD: { /* through its expansion, differentiated on its own with G as the seed */
+        const int gy = n->in[0], xx = n->in[1];
+        const int e = gl_instance_norm_grad(g, gy, gl_instance_norm(g, xx, n->f[0]), gl_instance_rstd(g, xx, n->f[0]));
+        int wrt[2] = {gy, xx}, out[2] = {BAD, BAD};
+        if (e < 0 || grad_impl(g, e, G, 2, wrt, out, 1) != GL_OK) break;
+        if (wants(b, 0)) c[0] = out[0];
+        if (wants(b, 1)) c[1] = out[1];
+        break;
+    }
     case GL_OP_INSTANCE_RSTD: { /* r = (var + eps)^(-1/2): dr/dx_i = -r^3 (x_i - m) / S */
         const gl_shape *sx = shp(g, x);
         const float S = (float)(sx->d[2] * sx->d[3]);
@@ -250,6 +265,10 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
 }
 
 gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *out) {
+    return grad_impl(g, y, seed, nwrt, wrt, out, 0);
+}
+
+static gl_status grad_impl(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *out, int partials) {
     const int n0 = g->n;
     if (y < 0 || y >= n0) return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: output node %d does not exist", y);
     if (nwrt < 0 || (nwrt > 0 && (!wrt || !out))) return gl_fail(&g->err, GL_ERR_VALUE, "gl_grad: bad wrt list");
@@ -263,7 +282,7 @@ gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *o
     int *adj = gl_malloc((size_t)n0 * sizeof *adj);
     if (!need || !adj) { gl_free(need); gl_free(adj); return gl_fail(&g->err, GL_ERR_NOMEM, "gl_grad: out of memory"); }
 
-    for (int k = 0; k < nwrt; k++) need[wrt[k]] = 1;
+    for (int k = 0; k < nwrt; k++) need[wrt[k]] = 2; /* 2: a wrt node */
     for (int i = 0; i < n0; i++) {
         adj[i] = BAD;
         const gl_node *nd = &g->nodes[i];
@@ -277,6 +296,7 @@ gl_status gl_grad(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *o
         /* a zero-derivative op reaches here only as a wrt node itself: its
          * inputs get nothing from it */
         if (adj[i] < 0 || !need[i] || (gl_op_flags(g->nodes[i].op) & (GL_OPF_LEAF | GL_OPF_NONDIFF))) continue;
+        if (partials && need[i] == 2) continue;
         int contrib[GL_MAX_IN];
         for (int k = 0; k < GL_MAX_IN; k++) contrib[k] = BAD;
         gl_bw b = {g->nodes[i], i, adj[i], need, contrib};

@@ -46,7 +46,8 @@ static const gl_op_info OPS[GL_OP_COUNT] = {
     [GL_OP_UPSAMPLE_NEAREST_GRAD] = {"upsample_nearest_grad", 0},
     [GL_OP_BATCH_NORM] = {"batch_norm", 0},
     [GL_OP_BATCH_NORM_GRAD] = {"batch_norm_grad", GL_OPF_FIRST_ORDER},
-    [GL_OP_INSTANCE_NORM] = {"instance_norm", 0}, [GL_OP_INSTANCE_RSTD] = {"instance_rstd", 0},
+    [GL_OP_INSTANCE_NORM] = {"instance_norm", 0}, [GL_OP_INSTANCE_NORM_BWD] = {"instance_norm_bwd", 0},
+    [GL_OP_INSTANCE_RSTD] = {"instance_rstd", 0},
     [GL_OP_INSTANCE_NORM_GRAD] = {"instance_norm_grad", 0},
     [GL_OP_SIDE_OUTPUT] = {"side_output", GL_OPF_FIRST_ORDER},
     [GL_OP_ONE_HOT] = {"one_hot", GL_OPF_NONDIFF},
@@ -614,6 +615,16 @@ static int check_plane_input(gl_graph *g, const char *what, int x, float eps) {
 int gl_instance_norm(gl_graph *g, int x, float eps) {
     if (!check_id(g, x) || check_plane_input(g, "instance_norm", x, eps) < 0) return -1;
     int id = push(g, GL_OP_INSTANCE_NORM, 1, &x, *shape_of(g, x));
+    if (id >= 0) g->nodes[id].f[0] = eps;
+    return id;
+}
+
+int gl_instance_norm_bwd(gl_graph *g, int gy, int x, float eps) {
+    if (!check_id(g, gy) || !check_id(g, x) || check_plane_input(g, "instance_norm_bwd", x, eps) < 0) return -1;
+    if (!gl_shape_eq(shape_of(g, gy), shape_of(g, x)))
+        return shape_error(g, "instance_norm_bwd", shape_of(g, gy), shape_of(g, x));
+    int in[2] = {gy, x};
+    int id = push(g, GL_OP_INSTANCE_NORM_BWD, 2, in, *shape_of(g, x));
     if (id >= 0) g->nodes[id].f[0] = eps;
     return id;
 }

@@ -104,11 +104,14 @@ typedef enum gl_op {
                                 pass for all three).  First-order only.          */
 
     /* instance norm: statistics of each (n, c) plane of a 4-D (N,C,H,W) x
-     * over its H*W values; f[0] = eps.  Three ops so that every backward is
-     * itself differentiable: the gradient of INSTANCE_NORM is
-     * INSTANCE_NORM_GRAD(gy, y, INSTANCE_RSTD(x)), and that op's own
-     * gradient is INSTANCE_NORM_GRAD again plus plain compositions.          */
+     * over its H*W values; f[0] = eps.  The gradient of INSTANCE_NORM is one
+     * pass, INSTANCE_NORM_BWD(gy, x), which recomputes the statistics from x
+     * (so INSTANCE_NORM's output is read by nothing but its consumers, and a
+     * following ReLU fuses into it).  That op's own gradient is taken through
+     * its expansion INSTANCE_NORM_GRAD(gy, INSTANCE_NORM(x), INSTANCE_RSTD(x)),
+     * whose rules are that op again plus plain compositions: any order.      */
     GL_OP_INSTANCE_NORM,      /* x -> (x - mean) / sqrt(var + eps), var biased   */
+    GL_OP_INSTANCE_NORM_BWD,  /* (gy, x) -> dx of INSTANCE_NORM, f[0] = eps      */
     GL_OP_INSTANCE_RSTD,      /* x -> (N,C,1,1): 1 / sqrt(var + eps)             */
     GL_OP_INSTANCE_NORM_GRAD, /* (gy, y, r (N,C,1,1)) -> node shape:
                                  r (gy - mean(gy) - y mean(gy y)) per plane      */
@@ -231,6 +234,7 @@ int gl_batch_norm_grad(gl_graph *g, int x, int gamma, int gy, float eps, int mod
 /* Instance norm of x (N,C,H,W) per (n, c) plane (GL_OP_INSTANCE_NORM and
  * its helpers); eps > 0.  Differentiable to any order. */
 int gl_instance_norm(gl_graph *g, int x, float eps);
+int gl_instance_norm_bwd(gl_graph *g, int gy, int x, float eps);
 int gl_instance_rstd(gl_graph *g, int x, float eps);
 int gl_instance_norm_grad(gl_graph *g, int gy, int y, int r);
 /* Floats a node leaves after its values for GL_OP_SIDE_OUTPUT readers (0 for most ops). */

@@ -1,12 +1,15 @@
-/* gl_k_instance_norm.c - INSTANCE_NORM, INSTANCE_RSTD and INSTANCE_NORM_GRAD.
+/* gl_k_instance_norm.c - INSTANCE_NORM (with a fused ReLU / LeakyReLU),
+ * INSTANCE_NORM_BWD, INSTANCE_RSTD and INSTANCE_NORM_GRAD.
  *
  * x (N, C, H, W) is N*C planes of S = H*W contiguous floats; each plane is
  * normalised on its own.  A plane is one task of the pool, summed by one
  * thread in a fixed order (results do not depend on the thread count), and
  * small enough to stay in L1 between its sweeps (CycleGAN's planes are
- * 7x7 .. 28x28): the forward reads x twice and writes y once, the gradient
- * reads gy and y twice and writes dx once, where the composition of ADD / MUL
- * / DIV / SUM_TO nodes it replaces made a dozen sweeps over whole tensors.
+ * 7x7 .. 28x28): the forward reads x and writes y, the gradient
+ * (INSTANCE_NORM_BWD) reads gy and x and writes dx, recomputing the plane's
+ * statistics on the way; the composition of ADD / MUL / DIV / SUM_TO nodes
+ * they replace made a dozen sweeps over whole tensors.  RSTD and GRAD only
+ * serve gradients of that gradient (gl_autodiff.c).
  *
  * Sums run in 16 float lanes (gl_pv), added in a fixed tree at the end; each
  * lane sums only S/16 values.  Statistics are centred as in gl_k_norm.c: a
@@ -24,8 +27,9 @@ typedef struct gl_in_job {
     gl_op op;
     int64_t S;
     float eps;
-    const float *a, *b, *r; /* x; or gy, y, r */
+    const float *a, *b, *r; /* x; or gy, x (BWD); or gy, y, r (GRAD) */
     float *out;
+    const gl_node *act;     /* INSTANCE_NORM: fused activation, or NULL */
 } gl_in_job;
 
 /* The lanes of a partial vector (k < 16 floats) past the plane must add nothing. */
@@ -147,6 +151,50 @@ static inline void gl_in_grad_sums(const float *g, const float *y, int64_t S, fl
     *sgy = GL_PV_HSUM(a2);
 }
 
+/* sums of g and of g (x - mf) over one plane */
+static inline void gl_in_bwd_sums(const float *g, const float *x, int64_t S, float mf, float *sg, float *sgd) {
+    const gl_pv mv = GL_PV_ZERO() + mf;
+    gl_pv a1 = GL_PV_ZERO(), a2 = GL_PV_ZERO(), u, v;
+    int64_t i = 0;
+    for (; i + 16 <= S; i += 16) {
+        GL_PV_LD(u, g + i);
+        GL_PV_LD(v, x + i);
+        a1 = a1 + u;
+        a2 = a2 + u * (v - mv);
+    }
+    if (i < S) {
+        GL_PV_LD_TAIL(u, g + i, (int)(S - i)); /* 0 past the plane: so are the products */
+        GL_PV_LD_TAIL(v, x + i, (int)(S - i));
+        a1 = a1 + u;
+        a2 = a2 + u * (v - mv);
+    }
+    *sg = GL_PV_HSUM(a1);
+    *sgd = GL_PV_HSUM(a2);
+}
+
+/* dx = r (g - mg - yhat mgy), yhat = ((x - mf) - delta) r recomputed */
+static inline void gl_in_bwd_out(float *dx, const float *g, const float *x, int64_t S, float mf, float delta, float r,
+                                 float mg, float mgy) {
+    const gl_pv mv = GL_PV_ZERO() + mf, dv = GL_PV_ZERO() + delta, rv = GL_PV_ZERO() + r, mgv = GL_PV_ZERO() + mg,
+                mgyv = GL_PV_ZERO() + mgy;
+    gl_pv u, v;
+    int64_t i = 0;
+    for (; i + 16 <= S; i += 16) {
+        GL_PV_LD(u, g + i);
+        GL_PV_LD(v, x + i);
+        v = ((v - mv) - dv) * rv;
+        u = rv * (u - mgv - v * mgyv);
+        GL_PV_ST(dx + i, u);
+    }
+    if (i < S) {
+        GL_PV_LD_TAIL(u, g + i, (int)(S - i));
+        GL_PV_LD_TAIL(v, x + i, (int)(S - i));
+        v = ((v - mv) - dv) * rv;
+        u = rv * (u - mgv - v * mgyv);
+        GL_PV_ST_TAIL(dx + i, u, (int)(S - i));
+    }
+}
+
 /* y = ((x - mf) - delta) r */
 static inline void gl_in_normalise(float *y, const float *x, int64_t S, float mf, float delta, float r) {
     const gl_pv mv = GL_PV_ZERO() + mf, dv = GL_PV_ZERO() + delta, rv = GL_PV_ZERO() + r;
@@ -194,30 +242,41 @@ static void gl_in_range(void *vp, int64_t p0, int64_t p1) {
             gl_in_grad_out(j->out + p * S, j->a + p * S, j->b + p * S, S, j->r[p], sg / (float)S, sgy / (float)S);
             continue;
         }
+        const float *x = j->op == GL_OP_INSTANCE_NORM_BWD ? j->b + p * S : j->a + p * S;
         float mf, delta, rstd;
-        gl_in_stats(j->a + p * S, S, j->eps, &mf, &delta, &rstd);
-        if (j->op == GL_OP_INSTANCE_RSTD)
+        gl_in_stats(x, S, j->eps, &mf, &delta, &rstd);
+        if (j->op == GL_OP_INSTANCE_RSTD) {
             j->out[p] = rstd;
-        else
-            gl_in_normalise(j->out + p * S, j->a + p * S, S, mf, delta, rstd);
+        } else if (j->op == GL_OP_INSTANCE_NORM_BWD) {
+            /* sum g yhat = r (sum g (x - mf) - delta sum g) */
+            const float *g = j->a + p * S;
+            float sg, sgd;
+            gl_in_bwd_sums(g, x, S, mf, &sg, &sgd);
+            const float mg = sg / (float)S, mgy = rstd * (sgd - delta * sg) / (float)S;
+            gl_in_bwd_out(j->out + p * S, g, x, S, mf, delta, rstd, mg, mgy);
+        } else {
+            gl_in_normalise(j->out + p * S, x, S, mf, delta, rstd);
+            gl_k_apply_act(j->act, j->out + p * S, S); /* the plane is still in L1 */
+        }
     }
 }
 
 gl_status gl_k_instance_norm(const gl_kernel_args *a, gl_error *err) {
     const gl_node *nd = a->node;
-    const int grad = nd->op == GL_OP_INSTANCE_NORM_GRAD;
-    gl_status st = gl_k_check_inputs(a, grad ? 3 : 1, err);
+    const int grad = nd->op == GL_OP_INSTANCE_NORM_GRAD, bwd = nd->op == GL_OP_INSTANCE_NORM_BWD;
+    gl_status st = gl_k_check_inputs(a, grad ? 3 : bwd ? 2 : 1, err);
     if (st != GL_OK) return st;
     const gl_shape *sx = a->in_shape[0];
     char b1[96], b2[96];
-    if (sx->ndim != 4 || (grad && !gl_shape_eq(sx, &nd->shape)))
+    if (sx->ndim != 4 || ((grad || bwd) && !gl_shape_eq(sx, &nd->shape)) || (bwd && !gl_shape_eq(a->in_shape[1], sx)))
         return gl_fail(err, GL_ERR_VALUE, "%s: expects (N, C, H, W) planes, got %s -> %s", gl_op_name(nd->op),
                        gl_shape_str(sx, b1, sizeof b1), gl_shape_str(&nd->shape, b2, sizeof b2));
     const int64_t planes = sx->d[0] * sx->d[1], S = sx->d[2] * sx->d[3];
     if (planes == 0) return GL_OK;
     if (S == 0) return gl_fail(err, GL_ERR_VALUE, "%s: planes of %s hold no values", gl_op_name(nd->op),
                                gl_shape_str(sx, b1, sizeof b1)); /* the builders refuse them */
-    gl_in_job j = {nd->op, S, nd->f[0], a->in[0], grad ? a->in[1] : NULL, grad ? a->in[2] : NULL, a->out};
+    gl_in_job j = {nd->op, S, nd->f[0], a->in[0], grad || bwd ? a->in[1] : NULL, grad ? a->in[2] : NULL, a->out,
+                   a->act};
     const int64_t min = GL_K_PAR_MIN / S;
     gl_parallel_for(a->pool, planes, min < 1 ? 1 : min, gl_in_range, &j);
     return GL_OK;

@@ -33,7 +33,9 @@ size_t gl_kernel_workspace(const gl_graph *g, int node) {
     }
 }
 
-int gl_kernel_fuses_act(gl_op op) { return op == GL_OP_ADD || op == GL_OP_BATCH_NORM || op == GL_OP_CONV2D; }
+int gl_kernel_fuses_act(gl_op op) {
+    return op == GL_OP_ADD || op == GL_OP_BATCH_NORM || op == GL_OP_CONV2D || op == GL_OP_INSTANCE_NORM;
+}
 
 gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     if (!a || !a->node) return gl_fail(err, GL_ERR_INTERNAL, "kernel called without a node");
@@ -118,6 +120,7 @@ gl_status gl_kernel_forward(const gl_kernel_args *a, gl_error *err) {
     case GL_OP_BATCH_NORM_GRAD:
         return gl_k_batch_norm(a, err);
     case GL_OP_INSTANCE_NORM:
+    case GL_OP_INSTANCE_NORM_BWD:
     case GL_OP_INSTANCE_RSTD:
     case GL_OP_INSTANCE_NORM_GRAD:
         return gl_k_instance_norm(a, err);

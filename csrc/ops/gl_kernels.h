@@ -27,7 +27,8 @@ typedef struct gl_kernel_args {
     const gl_node *act;               /* NULL, or a RELU / LEAKY_RELU node that
                                          the program fused into this one: the
                                          kernel writes act(value) (ADD,
-                                         BATCH_NORM, CONV2D; gl_kernel_fuses_act) */
+                                         BATCH_NORM, CONV2D, INSTANCE_NORM;
+                                         gl_kernel_fuses_act) */
 } gl_kernel_args;
 
 /* Whether op's kernel can apply a fused activation (gl_kernel_args.act). */

@@ -989,6 +989,28 @@ static void test_instance_norm(gl_pool *pool) {
         nd = mknode(GL_OP_INSTANCE_NORM_GRAD, 3, sx, 0, 0, 0, 0);
         CHECK(run(&nd, dx, 3, in3, sh3, pool, NULL, &err) == GL_OK && close_to(dx, rdx, n, 1e-4, 1e-4, &w),
               "instance_norm_grad %s err %g", sstr(&sx), w);
+        /* the one-pass gradient from (gy, x) agrees with the double loops on the exact statistics */
+        for (int64_t p = 0; p < P; p++) {
+            double mg = 0, mgy = 0;
+            for (int64_t i = 0; i < S; i++) { mg += gy[p * S + i]; mgy += gy[p * S + i] * ry[p * S + i]; }
+            for (int64_t i = 0; i < S; i++)
+                rdx[p * S + i] = rr[p] * (gy[p * S + i] - mg / (double)S - ry[p * S + i] * mgy / (double)S);
+        }
+        const float *in2[2] = {gy, x};
+        const gl_shape *sh2[2] = {&sx, &sx};
+        nd = mknode(GL_OP_INSTANCE_NORM_BWD, 2, sx, 1e-5f, 0, 0, 0);
+        CHECK(run(&nd, dx, 2, in2, sh2, pool, NULL, &err) == GL_OK && close_to(dx, rdx, n, 1e-4, 1e-4, &w),
+              "instance_norm_bwd %s err %g", sstr(&sx), w);
+        /* a fused LeakyReLU(0.2) */
+        gl_node act = mknode(GL_OP_LEAKY_RELU, 1, sx, 0.2f, 0, 0, 0);
+        for (int64_t i = 0; i < n; i++) ry[i] = ry[i] > 0 ? ry[i] : 0.2 * ry[i];
+        gl_kernel_args ka;
+        memset(&ka, 0, sizeof ka);
+        nd = mknode(GL_OP_INSTANCE_NORM, 1, sx, 1e-5f, 0, 0, 0);
+        ka.node = &nd; ka.out = y; ka.in[0] = x; ka.in_shape[0] = &sx; ka.pool = pool; ka.act = &act;
+        gl_error_clear(&err);
+        CHECK(gl_kernel_forward(&ka, &err) == GL_OK && close_to(y, ry, n, 1e-4, 1e-4, &w),
+              "instance_norm + leaky_relu %s err %g", sstr(&sx), w);
         free(x); free(gy); free(y); free(r); free(dx); free(ry); free(rr); free(rdx);
     }
     float x[8] = {0}, y[8];
