@@ -105,6 +105,27 @@ def test_instance_norm_op_to_third_order_matches_torch(shape, act):
         np.testing.assert_allclose(a, b, rtol=0, atol=2e-5 * scale, err_msg=name)
 
 
+def test_instance_norm_gradient_seeded_by_its_own_input():
+    """A seed that is the input itself (the one-pass gradient then reads one node twice): its gradient
+    counts that node once, as torch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    r = rng.standard_normal(x.shape).astype(np.float32)
+
+    @gl.function
+    def f(x, r):
+        g1, = gl.grad(ops.instance_norm(x), [x], seed=x)
+        return g1, gl.grad(ops.sum(ops.mul(g1, r)), [x])[0]
+
+    g1, g2 = f(x, r)
+    tx = torch.from_numpy(x).double().requires_grad_(True)
+    tg1, = torch.autograd.grad(_torch_instance_norm(torch, tx), tx, grad_outputs=tx, create_graph=True)
+    tg2, = torch.autograd.grad((tg1 * torch.from_numpy(r).double()).sum(), tx)
+    np.testing.assert_allclose(g1, tg1.detach().numpy(), atol=2e-5)
+    np.testing.assert_allclose(g2, tg2.numpy(), atol=2e-5 * max(1.0, float(tg2.abs().max())))
+
+
 def test_instance_norm_op_large_mean_and_constant_planes():
     """Centred statistics: a mean of 1e4 with std 1 keeps its variance; a constant plane gives 0."""
     rng = np.random.default_rng(3)

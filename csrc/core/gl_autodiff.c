@@ -36,7 +36,6 @@ static int wants(const gl_bw *b, int k) { return b->need[b->n.in[k]]; }
  * on another (an upstream gradient that depends on x, at third order) */
 static gl_status grad_impl(gl_graph *g, int y, int seed, int nwrt, const int *wrt, int *out, int partials);
 
-
 static gl_status backward(gl_graph *g, gl_bw *b) {
     const gl_node *n = &b->n;
     const int G = b->adj, y = b->self;
@@ -191,9 +190,10 @@ static gl_status backward(gl_graph *g, gl_bw *b) {
         const int gy = n->in[0], xx = n->in[1];
         const int e = gl_instance_norm_grad(g, gy, gl_instance_norm(g, xx, n->f[0]), gl_instance_rstd(g, xx, n->f[0]));
         int wrt[2] = {gy, xx}, out[2] = {BAD, BAD};
-        if (e < 0 || grad_impl(g, e, G, 2, wrt, out, 1) != GL_OK) break;
+        const int same = gy == xx; /* one variable: its whole derivative once, nothing for the second slot */
+        if (e < 0 || grad_impl(g, e, G, same ? 1 : 2, wrt, out, 1) != GL_OK) break;
         if (wants(b, 0)) c[0] = out[0];
-        if (wants(b, 1)) c[1] = out[1];
+        if (wants(b, 1)) c[1] = same ? gl_fill(g, *shp(g, xx), 0.0f) : out[1];
         break;
     }
     case GL_OP_INSTANCE_RSTD: { /* r = (var + eps)^(-1/2): dr/dx_i = -r^3 (x_i - m) / S */
