@@ -119,57 +119,37 @@ static inline void gl_in_stats(const float *x, int64_t S, float eps, float *mf, 
     *rstd = 1.0f / sqrtf(var + eps);
 }
 
-/* sums of g and g*y over one plane */
-static inline void gl_in_grad_sums(const float *g, const float *y, int64_t S, float *sg, float *sgy) {
-    gl_pv a1 = GL_PV_ZERO(), a2 = GL_PV_ZERO(), c1 = GL_PV_ZERO(), c2 = GL_PV_ZERO(), u, v, u1, v1;
+/* sums of g and of g (v - shift) over one plane: (gy, y, 0) for GRAD, (gy, x, mf) for BWD */
+static inline void gl_in_dot_sums(const float *g, const float *v, int64_t S, float shift, float *sg, float *sgv) {
+    const gl_pv sv = GL_PV_ZERO() + shift;
+    gl_pv a1 = GL_PV_ZERO(), a2 = GL_PV_ZERO(), c1 = GL_PV_ZERO(), c2 = GL_PV_ZERO(), u, w, u1, w1;
     int64_t i = 0;
     for (; i + 32 <= S; i += 32) { /* two chains per sum */
         GL_PV_LD(u, g + i);
-        GL_PV_LD(v, y + i);
+        GL_PV_LD(w, v + i);
         GL_PV_LD(u1, g + i + 16);
-        GL_PV_LD(v1, y + i + 16);
+        GL_PV_LD(w1, v + i + 16);
         a1 = a1 + u;
-        a2 = a2 + u * v;
+        a2 = a2 + u * (w - sv);
         c1 = c1 + u1;
-        c2 = c2 + u1 * v1;
+        c2 = c2 + u1 * (w1 - sv);
     }
     a1 = a1 + c1;
     a2 = a2 + c2;
     for (; i + 16 <= S; i += 16) {
         GL_PV_LD(u, g + i);
-        GL_PV_LD(v, y + i);
+        GL_PV_LD(w, v + i);
         a1 = a1 + u;
-        a2 = a2 + u * v;
+        a2 = a2 + u * (w - sv);
     }
-    if (i < S) {
+    if (i < S) { /* g is 0 past the plane: so are the products */
         GL_PV_LD_TAIL(u, g + i, (int)(S - i));
-        GL_PV_LD_TAIL(v, y + i, (int)(S - i));
+        GL_PV_LD_TAIL(w, v + i, (int)(S - i));
         a1 = a1 + u;
-        a2 = a2 + u * v;
+        a2 = a2 + u * (w - sv);
     }
     *sg = GL_PV_HSUM(a1);
-    *sgy = GL_PV_HSUM(a2);
-}
-
-/* sums of g and of g (x - mf) over one plane */
-static inline void gl_in_bwd_sums(const float *g, const float *x, int64_t S, float mf, float *sg, float *sgd) {
-    const gl_pv mv = GL_PV_ZERO() + mf;
-    gl_pv a1 = GL_PV_ZERO(), a2 = GL_PV_ZERO(), u, v;
-    int64_t i = 0;
-    for (; i + 16 <= S; i += 16) {
-        GL_PV_LD(u, g + i);
-        GL_PV_LD(v, x + i);
-        a1 = a1 + u;
-        a2 = a2 + u * (v - mv);
-    }
-    if (i < S) {
-        GL_PV_LD_TAIL(u, g + i, (int)(S - i)); /* 0 past the plane: so are the products */
-        GL_PV_LD_TAIL(v, x + i, (int)(S - i));
-        a1 = a1 + u;
-        a2 = a2 + u * (v - mv);
-    }
-    *sg = GL_PV_HSUM(a1);
-    *sgd = GL_PV_HSUM(a2);
+    *sgv = GL_PV_HSUM(a2);
 }
 
 /* dx = r (g - mg - yhat mgy), yhat = ((x - mf) - delta) r recomputed */
@@ -238,7 +218,7 @@ static void gl_in_range(void *vp, int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
         if (j->op == GL_OP_INSTANCE_NORM_GRAD) {
             float sg, sgy;
-            gl_in_grad_sums(j->a + p * S, j->b + p * S, S, &sg, &sgy);
+            gl_in_dot_sums(j->a + p * S, j->b + p * S, S, 0.0f, &sg, &sgy);
             gl_in_grad_out(j->out + p * S, j->a + p * S, j->b + p * S, S, j->r[p], sg / (float)S, sgy / (float)S);
             continue;
         }
@@ -251,7 +231,7 @@ static void gl_in_range(void *vp, int64_t p0, int64_t p1) {
             /* sum g yhat = r (sum g (x - mf) - delta sum g) */
             const float *g = j->a + p * S;
             float sg, sgd;
-            gl_in_bwd_sums(g, x, S, mf, &sg, &sgd);
+            gl_in_dot_sums(g, x, S, mf, &sg, &sgd);
             const float mg = sg / (float)S, mgy = rstd * (sgd - delta * sg) / (float)S;
             gl_in_bwd_out(j->out + p * S, g, x, S, mf, delta, rstd, mg, mgy);
         } else {

@@ -207,14 +207,27 @@ gl_status gl_k_sum_to(const gl_kernel_args *a, gl_error *err) {
 
 #define GL_LSE_CHUNK 256 /* floats of e^(x - max) buffered on the stack */
 
-typedef struct gl_lse_job {
+/* a row-wise reduction of x (m, n) into y (m, 1): LOGSUMEXP, SUMSQ_ROWS */
+typedef struct gl_rows_job {
     const float *x;
     float *y;
     int64_t n;
-} gl_lse_job;
+} gl_rows_job;
+
+static gl_status gl_rows_check(const gl_kernel_args *a, gl_error *err) {
+    gl_status st = gl_k_check_inputs(a, 1, err);
+    if (st != GL_OK) return st;
+    const gl_shape *sx = a->in_shape[0];
+    if (sx->ndim != 2 || gl_shape_numel(&a->node->shape) != sx->d[0]) {
+        char b1[96], b2[96];
+        return gl_fail(err, GL_ERR_VALUE, "%s: needs (m, n) -> (m, 1), got %s -> %s", gl_op_name(a->node->op),
+                       gl_shape_str(sx, b1, sizeof b1), gl_shape_str(&a->node->shape, b2, sizeof b2));
+    }
+    return GL_OK;
+}
 
 static void gl_lse_range(void *vp, int64_t b, int64_t e) {
-    const gl_lse_job *j = vp;
+    const gl_rows_job *j = vp;
     const int64_t n = j->n;
     for (int64_t r = b; r < e; r++) {
         const float *restrict x = j->x + r * n;
@@ -244,16 +257,10 @@ static void gl_lse_range(void *vp, int64_t b, int64_t e) {
 }
 
 gl_status gl_k_logsumexp(const gl_kernel_args *a, gl_error *err) {
-    const gl_node *nd = a->node;
-    gl_status st = gl_k_check_inputs(a, 1, err);
+    gl_status st = gl_rows_check(a, err);
     if (st != GL_OK) return st;
     const gl_shape *sx = a->in_shape[0];
-    if (sx->ndim != 2 || gl_shape_numel(&nd->shape) != sx->d[0]) {
-        char b1[96], b2[96];
-        return gl_fail(err, GL_ERR_VALUE, "logsumexp: needs (m, n) -> (m, 1), got %s -> %s",
-                       gl_shape_str(sx, b1, sizeof b1), gl_shape_str(&nd->shape, b2, sizeof b2));
-    }
-    gl_lse_job j = {a->in[0], a->out, sx->d[1]};
+    gl_rows_job j = {a->in[0], a->out, sx->d[1]};
     int64_t minr = GL_K_PAR_MIN / (sx->d[1] > 0 ? sx->d[1] : 1) / 4;
     gl_parallel_for(a->pool, sx->d[0], minr < 1 ? 1 : minr, gl_lse_range, &j);
     return GL_OK;
@@ -261,16 +268,10 @@ gl_status gl_k_logsumexp(const gl_kernel_args *a, gl_error *err) {
 
 /* ---- SUMSQ_ROWS: sum of squares of each row ---- */
 
-typedef struct gl_sumsq_job {
-    const float *x;
-    float *y;
-    int64_t n;
-} gl_sumsq_job;
-
 /* Four chains of 16 float lanes (each lane sums ~n/64 squares), folded in a fixed order; one thread
  * per row, so the result does not depend on the thread count. */
 static void gl_sumsq_range(void *vp, int64_t b, int64_t e) {
-    const gl_sumsq_job *j = vp;
+    const gl_rows_job *j = vp;
     const int64_t n = j->n;
     for (int64_t r = b; r < e; r++) {
         const float *x = j->x + r * n;
@@ -300,16 +301,10 @@ static void gl_sumsq_range(void *vp, int64_t b, int64_t e) {
 }
 
 gl_status gl_k_sumsq_rows(const gl_kernel_args *a, gl_error *err) {
-    const gl_node *nd = a->node;
-    gl_status st = gl_k_check_inputs(a, 1, err);
+    gl_status st = gl_rows_check(a, err);
     if (st != GL_OK) return st;
     const gl_shape *sx = a->in_shape[0];
-    if (sx->ndim != 2 || gl_shape_numel(&nd->shape) != sx->d[0]) {
-        char b1[96], b2[96];
-        return gl_fail(err, GL_ERR_VALUE, "sumsq_rows: needs (m, n) -> (m, 1), got %s -> %s",
-                       gl_shape_str(sx, b1, sizeof b1), gl_shape_str(&nd->shape, b2, sizeof b2));
-    }
-    gl_sumsq_job j = {a->in[0], a->out, sx->d[1]};
+    gl_rows_job j = {a->in[0], a->out, sx->d[1]};
     int64_t minr = GL_K_PAR_MIN / (sx->d[1] > 0 ? sx->d[1] : 1);
     gl_parallel_for(a->pool, sx->d[0], minr < 1 ? 1 : minr, gl_sumsq_range, &j);
     return GL_OK;
