@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _C
-from ._checks import check_bool, check_int, check_range, check_real
+from ._checks import check_bool, check_int, check_range
 
 __all__ = [
     "Tensor", "Trace", "function", "grad", "current_trace",
@@ -312,8 +312,8 @@ def logsumexp(x: Tensor, axis: int = 1, keepdims: bool = False) -> Tensor:
     return y if keepdims else reshape(y, (x.shape[0],))
 
 
-def sumsq_rows(x: Tensor) -> Tensor:
-    """The sum of squares of each row of a 2-D tensor, shape ``(rows,)``.
+def sumsq_rows(x: Tensor, keepdims: bool = False) -> Tensor:
+    """The sum of squares of each row of a 2-D tensor, shape ``(rows,)`` (``(rows, 1)`` with ``keepdims``).
 
     ``sum(square(x), axis=1)`` in one read of ``x`` (no squared copy): the squared
     norms of a weight matrix's rows, as weight normalisation needs at every step.
@@ -327,9 +327,8 @@ def sumsq_rows(x: Tensor) -> Tensor:
     """
     tr = _trace_of(x)
     x = _as_tensor(x, tr)
-    if x.ndim != 2:
-        raise ValueError(f"sumsq_rows: x must be 2-D (rows, columns), got shape {x.shape}")
-    return reshape(Tensor(tr, tr.graph.sumsq_rows(x.id)), (x.shape[0],))
+    y = Tensor(tr, tr.graph.sumsq_rows(x.id))                # the core checks that x is 2-D
+    return y if check_bool("sumsq_rows: keepdims", keepdims) else reshape(y, (x.shape[0],))
 
 
 def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
@@ -804,11 +803,7 @@ def instance_norm(x: Tensor, eps: float = 1e-5) -> Tensor:
     """
     tr = _trace_of(x)
     x = _as_tensor(x, tr)
-    _need_4d(x, "instance_norm: x")
-    if x.shape[2] * x.shape[3] == 0:
-        raise ValueError(f"instance_norm: x must have H, W >= 1, got shape {x.shape}")
-    eps = check_real("instance_norm: eps", eps, positive=True)
-    return Tensor(tr, tr.graph.instance_norm(x.id, float(eps)))
+    return Tensor(tr, tr.graph.instance_norm(x.id, eps))   # the core checks x's shape and eps
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: np.ndarray | None,

@@ -47,6 +47,9 @@ def test_sumsq_rows_thread_count_independent_and_bad_input():
     finally:
         gl.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
+    kept = gl.function(lambda x: ops.sumsq_rows(x, keepdims=True))(x)
+    assert kept.shape == (300, 1)
+    np.testing.assert_array_equal(kept[:, 0], one)
     for shape in ((4,), (2, 3, 4)):
-        with pytest.raises(ValueError, match="sumsq_rows: x must be 2-D"):
+        with pytest.raises(ValueError, match="sumsq_rows expects a 2-D"):
             gl.function(lambda x: ops.sumsq_rows(x))(np.zeros(shape, np.float32))

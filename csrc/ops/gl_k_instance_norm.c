@@ -152,29 +152,6 @@ static inline void gl_in_dot_sums(const float *g, const float *v, int64_t S, flo
     *sgv = GL_PV_HSUM(a2);
 }
 
-/* dx = r (g - mg - yhat mgy), yhat = ((x - mf) - delta) r recomputed */
-static inline void gl_in_bwd_out(float *dx, const float *g, const float *x, int64_t S, float mf, float delta, float r,
-                                 float mg, float mgy) {
-    const gl_pv mv = GL_PV_ZERO() + mf, dv = GL_PV_ZERO() + delta, rv = GL_PV_ZERO() + r, mgv = GL_PV_ZERO() + mg,
-                mgyv = GL_PV_ZERO() + mgy;
-    gl_pv u, v;
-    int64_t i = 0;
-    for (; i + 16 <= S; i += 16) {
-        GL_PV_LD(u, g + i);
-        GL_PV_LD(v, x + i);
-        v = ((v - mv) - dv) * rv;
-        u = rv * (u - mgv - v * mgyv);
-        GL_PV_ST(dx + i, u);
-    }
-    if (i < S) {
-        GL_PV_LD_TAIL(u, g + i, (int)(S - i));
-        GL_PV_LD_TAIL(v, x + i, (int)(S - i));
-        v = ((v - mv) - dv) * rv;
-        u = rv * (u - mgv - v * mgyv);
-        GL_PV_ST_TAIL(dx + i, u, (int)(S - i));
-    }
-}
-
 /* y = ((x - mf) - delta) r */
 static inline void gl_in_normalise(float *y, const float *x, int64_t S, float mf, float delta, float r) {
     const gl_pv mv = GL_PV_ZERO() + mf, dv = GL_PV_ZERO() + delta, rv = GL_PV_ZERO() + r;
@@ -192,22 +169,26 @@ static inline void gl_in_normalise(float *y, const float *x, int64_t S, float mf
     }
 }
 
-/* dx = r (g - mg - y mgy) */
-static inline void gl_in_grad_out(float *dx, const float *g, const float *y, int64_t S, float r, float mg,
-                                  float mgy) {
-    const gl_pv rv = GL_PV_ZERO() + r, mgv = GL_PV_ZERO() + mg, mgyv = GL_PV_ZERO() + mgy;
-    gl_pv u, v;
+/* dx = r (g - mg - yh mgy) with yh = ((v - shift) - delta) scale: BWD recomputes the normalised plane
+ * from x (shift mf, delta, scale r); GRAD reads it as v = y (shift 0, delta 0, scale 1, exact) */
+static inline void gl_in_grad_out(float *dx, const float *g, const float *v, int64_t S, float shift, float delta,
+                                  float scale, float r, float mg, float mgy) {
+    const gl_pv sv = GL_PV_ZERO() + shift, dv = GL_PV_ZERO() + delta, cv = GL_PV_ZERO() + scale,
+                rv = GL_PV_ZERO() + r, mgv = GL_PV_ZERO() + mg, mgyv = GL_PV_ZERO() + mgy;
+    gl_pv u, w;
     int64_t i = 0;
     for (; i + 16 <= S; i += 16) {
         GL_PV_LD(u, g + i);
-        GL_PV_LD(v, y + i);
-        u = rv * (u - mgv - v * mgyv);
+        GL_PV_LD(w, v + i);
+        w = ((w - sv) - dv) * cv;
+        u = rv * (u - mgv - w * mgyv);
         GL_PV_ST(dx + i, u);
     }
     if (i < S) {
         GL_PV_LD_TAIL(u, g + i, (int)(S - i));
-        GL_PV_LD_TAIL(v, y + i, (int)(S - i));
-        u = rv * (u - mgv - v * mgyv);
+        GL_PV_LD_TAIL(w, v + i, (int)(S - i));
+        w = ((w - sv) - dv) * cv;
+        u = rv * (u - mgv - w * mgyv);
         GL_PV_ST_TAIL(dx + i, u, (int)(S - i));
     }
 }
@@ -219,7 +200,8 @@ static void gl_in_range(void *vp, int64_t p0, int64_t p1) {
         if (j->op == GL_OP_INSTANCE_NORM_GRAD) {
             float sg, sgy;
             gl_in_dot_sums(j->a + p * S, j->b + p * S, S, 0.0f, &sg, &sgy);
-            gl_in_grad_out(j->out + p * S, j->a + p * S, j->b + p * S, S, j->r[p], sg / (float)S, sgy / (float)S);
+            gl_in_grad_out(j->out + p * S, j->a + p * S, j->b + p * S, S, 0.0f, 0.0f, 1.0f, j->r[p], sg / (float)S,
+                           sgy / (float)S);
             continue;
         }
         const float *x = j->op == GL_OP_INSTANCE_NORM_BWD ? j->b + p * S : j->a + p * S;
@@ -233,7 +215,7 @@ static void gl_in_range(void *vp, int64_t p0, int64_t p1) {
             float sg, sgd;
             gl_in_dot_sums(g, x, S, mf, &sg, &sgd);
             const float mg = sg / (float)S, mgy = rstd * (sgd - delta * sg) / (float)S;
-            gl_in_bwd_out(j->out + p * S, g, x, S, mf, delta, rstd, mg, mgy);
+            gl_in_grad_out(j->out + p * S, g, x, S, mf, delta, rstd, rstd, mg, mgy);
         } else {
             gl_in_normalise(j->out + p * S, x, S, mf, delta, rstd);
             gl_k_apply_act(j->act, j->out + p * S, S); /* the plane is still in L1 */

@@ -105,7 +105,7 @@ def nearest_codes(z: ops.Tensor, codebook: ops.Tensor) -> tuple[ops.Tensor, ops.
     the codes themselves, ``q = onehot @ codebook`` (gradient to the codebook only)."""
     zs, cs = ops.stop_gradient(z), ops.stop_gradient(codebook)
     k = codebook.shape[0]
-    dist = (ops.reshape(ops.sumsq_rows(zs), (zs.shape[0], 1)) - 2.0 * ops.matmul(zs, cs, trans_b=True)
+    dist = (ops.sumsq_rows(zs, keepdims=True) - 2.0 * ops.matmul(zs, cs, trans_b=True)
             + ops.reshape(ops.sumsq_rows(cs), (1, k)))
     onehot = ops.argmin(ops.stop_gradient(dist))
     return onehot, ops.matmul(onehot, codebook)
