@@ -16,12 +16,86 @@
 /* rows of C per tile: 28 of the 32 zmm registers with AVX-512; narrower targets have fewer */
 #if GL_PV_AVX512
 #define GL_PANEL_MR 14
+#elif defined(__AVX2__) && defined(__FMA__)
+#define GL_PANEL_AVX2 1
+#define GL_PANEL_MR 6
+#include <immintrin.h>
 #else
 #define GL_PANEL_MR 2
 #endif
 
 #define GL_INLINE static inline __attribute__((always_inline))
 
+#if GL_PANEL_AVX2
+/* AVX2 has 16 ymm registers of 8 floats: the tile is MR = 6 rows x 16 columns
+ * (12 accumulators, two of B, one broadcast of A), as OpenBLAS's Haswell
+ * kernel; a 32-column block runs as two 16-column halves.  gl_pv (16 floats
+ * through GCC's vector extension) would compile to separate multiplies and
+ * adds under -std=c11 (no contraction) and spill with more than two rows. */
+static inline __m256i gl_panel_mask8(int n) { /* the first n of 8 lanes, 0 <= n <= 8 */
+    static const int32_t bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(bits + 8 - n));
+}
+
+/* C[0..mr)[0..16, or tail if partial) = (C if add) + sum_k A[k lda + m] B[k ldb + .] */
+GL_INLINE void gl_panel_tile(const int add, const int mr, const int partial, int tail, int64_t K,
+                             const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,
+                             float *restrict C, int64_t ldc) {
+    const __m256i m0 = gl_panel_mask8(partial ? (tail < 8 ? tail : 8) : 8);
+    const __m256i m1 = gl_panel_mask8(partial ? (tail > 8 ? tail - 8 : 0) : 8);
+    __m256 acc[GL_PANEL_MR][2];
+    _Pragma("GCC unroll 8") for (int m = 0; m < mr; m++) {
+        if (!add) {
+            acc[m][0] = _mm256_setzero_ps();
+            acc[m][1] = _mm256_setzero_ps();
+        } else if (partial) {
+            acc[m][0] = _mm256_maskload_ps(C + m * ldc, m0);
+            acc[m][1] = _mm256_maskload_ps(C + m * ldc + 8, m1);
+        } else {
+            acc[m][0] = _mm256_loadu_ps(C + m * ldc);
+            acc[m][1] = _mm256_loadu_ps(C + m * ldc + 8);
+        }
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const __m256 b0 = partial ? _mm256_maskload_ps(B + k * ldb, m0) : _mm256_loadu_ps(B + k * ldb);
+        const __m256 b1 = partial ? _mm256_maskload_ps(B + k * ldb + 8, m1) : _mm256_loadu_ps(B + k * ldb + 8);
+        const float *a = A + k * lda;
+        _Pragma("GCC unroll 8") for (int m = 0; m < mr; m++) {
+            const __m256 am = _mm256_broadcast_ss(a + m);
+            acc[m][0] = _mm256_fmadd_ps(am, b0, acc[m][0]);
+            acc[m][1] = _mm256_fmadd_ps(am, b1, acc[m][1]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int m = 0; m < mr; m++) {
+        if (partial) {
+            _mm256_maskstore_ps(C + m * ldc, m0, acc[m][0]);
+            _mm256_maskstore_ps(C + m * ldc + 8, m1, acc[m][1]);
+        } else {
+            _mm256_storeu_ps(C + m * ldc, acc[m][0]);
+            _mm256_storeu_ps(C + m * ldc + 8, acc[m][1]);
+        }
+    }
+}
+
+/* All M rows of 16 (or, partial, tail < 16) columns: 6-row tiles, then 4, 2 and 1 rows. */
+GL_INLINE void gl_panel_rows16(const int add, const int partial, int tail, int64_t M, int64_t K, const float *A,
+                               int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc) {
+    int64_t m = 0;
+    for (; m + GL_PANEL_MR <= M; m += GL_PANEL_MR)
+        gl_panel_tile(add, GL_PANEL_MR, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m + 4 <= M; m += 4) gl_panel_tile(add, 4, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m + 2 <= M; m += 2) gl_panel_tile(add, 2, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+    for (; m < M; m++) gl_panel_tile(add, 1, partial, tail, K, A + m, lda, B, ldb, C + m * ldc, ldc);
+}
+
+/* Columns [0, w) of a block, w <= GL_PANEL_NR: full 16-column halves, then a partial one. */
+GL_INLINE void gl_panel_block_as(const int add, int64_t M, int64_t w, int64_t K, const float *A, int64_t lda,
+                                 const float *B, int64_t ldb, float *C, int64_t ldc) {
+    int64_t j = 0;
+    for (; j + 16 <= w; j += 16) gl_panel_rows16(add, 0, 16, M, K, A, lda, B + j, ldb, C + j, ldc);
+    if (j < w) gl_panel_rows16(add, 1, (int)(w - j), M, K, A, lda, B + j, ldb, C + j, ldc);
+}
+#else
 /* C[0..mr)[0..16 (nv - 1) + tail) = (C if add) + sum_k A[k lda + m] B[k ldb + .].
  * add, mr, nv and whether the last vector is partial are constants at every
  * call, so the loops unroll and acc stays in registers. */
@@ -76,6 +150,8 @@ GL_INLINE void gl_panel_block_as(const int add, int64_t M, int64_t w, int64_t K,
     else if (w > 16) gl_panel_rows(add, 2, 1, tail, M, K, A, lda, B, ldb, C, ldc);
     else gl_panel_rows(add, 1, 1, tail, M, K, A, lda, B, ldb, C, ldc);
 }
+
+#endif
 
 /* add chosen once per block, so each tile shape is compiled with it constant */
 static void gl_panel_block(int add, int64_t M, int64_t w, int64_t K, const float *A, int64_t lda, const float *B,

@@ -15,6 +15,7 @@
 #include "../core/gl_pool.h"
 #include "../core/gl_program.h"
 #include "../core/gl_status.h"
+#include "../ops/gl_k_panel_gemm.h"
 
 static int n_pass, n_fail;
 
@@ -205,6 +206,51 @@ static void check_conv_epilogue(gl_pool *pool, int N, int C, int H, int W, int O
     free(bias);
 }
 
+/* The panel GEMM alone (gl_k_panel_gemm.c) against double loops: every row-tile size of each vector
+ * target (AVX-512: 14, 4, 2, 1; AVX2: 6, 4, 2, 1), full and partial 16-column halves and 32-column
+ * blocks, depth 0, the accumulating form and the strip layout; columns past N and rows past M of C
+ * are never written. */
+static void check_panel_gemm(void) {
+    const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 13, 14, 15, 29};
+    const int Ns[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 70};
+    const int Ks[] = {0, 1, 3, 17};
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
+                for (int mode = 0; mode < 3; mode++) { /* gemm, gemm_add, strips */
+                    const int M = Ms[a], N = Ns[b], K = Ks[c], lda = M + 3, ldc = N + 5;
+                    float *A = rnd((size_t)K * lda + 1), *B = rnd((size_t)K * N + 1);
+                    float *C = rnd((size_t)(M + 1) * ldc), *C0 = malloc(sizeof(float) * (size_t)(M + 1) * ldc);
+                    float *S = malloc(sizeof(float) * ((size_t)K * N + 1));
+                    if (!A || !B || !C || !C0 || !S) { CHECK(0, "panel gemm: out of memory"); return; }
+                    memcpy(C0, C, sizeof(float) * (size_t)(M + 1) * ldc);
+                    if (mode == 0) gl_panel_gemm(M, N, K, A, lda, B, N, C, ldc);
+                    else if (mode == 1) gl_panel_gemm_add(M, N, K, A, lda, B, N, C, ldc);
+                    else {
+                        for (int k = 0; k < K; k++)
+                            for (int j = 0; j < N; j++) S[gl_panel_b_offset(K, N, k, j)] = B[k * N + j];
+                        for (int64_t st = 0; st < gl_panel_strips(N); st++)
+                            gl_panel_gemm_strip(0, M, N, K, A, lda, S, st, C, ldc);
+                    }
+                    double worst = 0.0;
+                    int untouched = 1;
+                    for (int m = 0; m <= M; m++)
+                        for (int j = 0; j < ldc; j++) {
+                            if (m == M || j >= N) {
+                                untouched &= C[m * ldc + j] == C0[m * ldc + j];
+                                continue;
+                            }
+                            double want = mode == 1 ? C0[m * ldc + j] : 0.0;
+                            for (int k = 0; k < K; k++) want += (double)A[k * lda + m] * B[k * N + j];
+                            const double e = fabs(C[m * ldc + j] - want);
+                            if (e > worst) worst = e;
+                        }
+                    CHECK(worst < 1e-5 && untouched, "panel gemm M %d N %d K %d mode %d: error %g, outside %s", M,
+                          N, K, mode, worst, untouched ? "untouched" : "written");
+                    free(A), free(B), free(C), free(C0), free(S);
+                }
+}
+
 static void check_bn_first_order(void) {
     gl_graph *g = NULL;
     gl_error err;
@@ -289,7 +335,7 @@ int main(void) {
                              * output row (Wo = 20) wider than one block */
                             {2, 32, 10, 41, 32, 4, 2, 1},
                             /* DCGAN's 64 -> 128-channel depth (GEMM depth 256) with 43 output channels:
-                             * every row-tile size of gl_k_panel_gemm.c (14, 1; 4 and 2 elsewhere) */
+                             * row tiles of gl_k_panel_gemm.c (with AVX-512: 14 and 1; check_panel_gemm covers them all) */
                             {2, 64, 14, 14, 43, 4, 2, 1},
                             /* short last tiles (F(3, 2), outputs 3 mod 4) along one side only, in a
                              * lone tile (Ho = 3: entries no tile uses), and across 64-image chunks */
@@ -336,6 +382,7 @@ int main(void) {
         check_conv_epilogue(pool, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
     check_bn_first_order();
+    check_panel_gemm();
     const char *b = getenv("GL_CONV_BENCH");
     if (b && b[0] == '1') {
         int nt = getenv("GL_CONV_THREADS") ? atoi(getenv("GL_CONV_THREADS")) : 1;
