@@ -146,28 +146,40 @@ typedef struct gl_up_job {
     float *out;
 } gl_up_job;
 
-static void gl_up_range(void *vp, int64_t t0, int64_t t1) {
-    const gl_up_job *j = vp;
-    const int64_t W2 = j->W * j->s, HW = j->H * j->W, HW2 = HW * j->s * j->s;
-    for (int64_t t = t0; t < t1; t++) {
-        if (!j->grad) {
-            const float *x = j->in + t * HW;
-            float *y = j->out + t * HW2;
-            for (int64_t h = 0; h < j->H * j->s; h++) {
-                const float *xr = x + (h / j->s) * j->W;
-                float *yr = y + h * W2;
-                for (int64_t w = 0; w < W2; w++) yr[w] = xr[w / j->s];
-            }
+/* One plane: each small pixel to an s x s block, or (grad) each block summed
+ * in row order.  Inlined with s = 2 (every conv net here) so the inner loops
+ * have no division and unroll. */
+static inline __attribute__((always_inline)) void gl_up_plane(int grad, int64_t H, int64_t W, int64_t s,
+                                                              const float *restrict in, float *restrict out) {
+    const int64_t W2 = W * s;
+    for (int64_t h = 0; h < H; h++) {
+        if (!grad) {
+            const float *xr = in + h * W;
+            float *yr = out + h * s * W2;
+            for (int64_t w = 0; w < W; w++)
+                for (int64_t k = 0; k < s; k++) yr[w * s + k] = xr[w];
+            for (int64_t i = 1; i < s; i++) memcpy(yr + i * W2, yr, sizeof(float) * (size_t)W2);
         } else {
-            const float *gy = j->in + t * HW2;
-            float *dx = j->out + t * HW;
-            memset(dx, 0, sizeof(float) * (size_t)HW);
-            for (int64_t h = 0; h < j->H * j->s; h++) {
-                float *dr = dx + (h / j->s) * j->W;
-                const float *gr = gy + h * W2;
-                for (int64_t w = 0; w < W2; w++) dr[w / j->s] += gr[w];
+            const float *gr = in + h * s * W2;
+            float *dr = out + h * W;
+            for (int64_t w = 0; w < W; w++) {
+                float acc = 0.0f;
+                for (int64_t i = 0; i < s; i++)
+                    for (int64_t k = 0; k < s; k++) acc += gr[i * W2 + w * s + k];
+                dr[w] = acc;
             }
         }
+    }
+}
+
+static void gl_up_range(void *vp, int64_t t0, int64_t t1) {
+    const gl_up_job *j = vp;
+    const int64_t HW = j->H * j->W, HW2 = HW * j->s * j->s;
+    for (int64_t t = t0; t < t1; t++) {
+        const float *in = j->in + t * (j->grad ? HW2 : HW);
+        float *out = j->out + t * (j->grad ? HW : HW2);
+        if (j->s == 2) gl_up_plane(j->grad, j->H, j->W, 2, in, out);
+        else gl_up_plane(j->grad, j->H, j->W, j->s, in, out);
     }
 }
 
