@@ -12,7 +12,8 @@ from .presets import DCGAN_SIZES, dcgan_discriminator, dcgan_generator
 from .minibatch import MinibatchDiscrimination
 from .noise import GaussianNoise, WeightNormLinear
 from .conditional import Conditional, ProjectionDiscriminator
-from .ae_presets import CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
+from .ae_presets import (CONV_AE_SIZES, conv_decoder, conv_encoder, mlp_decoder, mlp_encoder, spatial_decoder,
+                         spatial_encoder)
 from .flows import MASKS as FLOW_MASKS, AffineCoupling, RealNVPFlow, Squeeze
 from . import init
 
@@ -24,5 +25,6 @@ __all__ = ["Module", "ParamBuffer", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigm
            "WeightNormLinear", "Conditional",
            "ProjectionDiscriminator",
            "dcgan_generator", "dcgan_discriminator", "DCGAN_SIZES",
-           "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "CONV_AE_SIZES",
+           "mlp_encoder", "mlp_decoder", "conv_encoder", "conv_decoder", "spatial_encoder", "spatial_decoder",
+           "CONV_AE_SIZES",
            "AffineCoupling", "Squeeze", "RealNVPFlow", "FLOW_MASKS"]

@@ -108,7 +108,7 @@ class Conv2d(_ConvBase):
     kernel_size : int or (int, int)
     stride, padding : int
     bias : bool
-    init : {"torch", "normal", "xavier", "xavier_normal"}
+    init : {"torch", "normal", "xavier", "xavier_normal", "he_modified"}
         Weight initialisation. "torch" is PyTorch's default U(-b, b),
         b = 1/sqrt(in_ch * kh * kw), for the weight and the bias; the others set the bias to 0
         ("normal" is DCGAN's N(0, 0.02)).
@@ -159,7 +159,7 @@ class ConvTranspose2d(_ConvBase):
     output_padding : int or (int, int)
         Extra rows / columns on the bottom / right, each smaller than ``stride``.
     bias : bool
-    init : {"torch", "normal", "xavier", "xavier_normal"}
+    init : {"torch", "normal", "xavier", "xavier_normal", "he_modified"}
         "torch" matches ``torch.nn.ConvTranspose2d.reset_parameters``: U(-b, b) with
         b = 1/sqrt(fan_in) where fan_in = weight.shape[1] * kh * kw = out_ch * kh * kw
         (PyTorch computes the fan from the transposed layout), for weight and bias.

@@ -25,7 +25,7 @@ class Linear(Module):
     ----------
     in_features, out_features : int
     bias : bool
-    init : {"torch", "normal", "xavier", "xavier_normal"}
+    init : {"torch", "normal", "xavier", "xavier_normal", "he_modified"}
         Weight initialisation ("torch": PyTorch's default U(+-1/sqrt(in))).
         The bias uses PyTorch's default, except "normal" / "xavier*" set it to 0.
     seed : int, optional

@@ -1,0 +1,102 @@
+"""gl.nn.spatial_encoder / spatial_decoder (the ACAI paper's all-convolutional networks) and the
+``he_modified`` initialisation: shapes, the layer sequence against an equivalent torch.nn stack
+loaded with the same state dict, rebuilding from spec, and bad arguments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ganlib as gl
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def torch_encoder(c: int, lat: int, scales: int, w: int, out: int | None) -> "nn.Sequential":
+    layers = [nn.Conv2d(c, w, 1)]
+    ch = w
+    for k in range(scales):
+        layers += [nn.Conv2d(ch, w << k, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << k, w << k, 3, padding=1),
+                   nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
+        ch = w << k
+    layers += [nn.Conv2d(ch, w << scales, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << scales, lat, 3, padding=1),
+               nn.Flatten()]
+    if out is not None:
+        side = 32 >> scales
+        layers.append(nn.Linear(lat * side * side, out))
+    return nn.Sequential(*layers)
+
+
+def torch_decoder(c: int, lat: int, side: int, scales: int, w: int) -> "nn.Sequential":
+    layers = [nn.Unflatten(1, (lat, side, side))]
+    ch = lat
+    for k in range(scales - 1, -1, -1):
+        layers += [nn.Conv2d(ch, w << k, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << k, w << k, 3, padding=1),
+                   nn.LeakyReLU(0.2), nn.Upsample(scale_factor=2, mode="nearest")]
+        ch = w << k
+    layers += [nn.Conv2d(ch, w, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w, c, 3, padding=1)]
+    return nn.Sequential(*layers)
+
+
+def load(tm: "nn.Module", m: gl.nn.Module) -> None:
+    tm.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+
+
+@pytest.mark.parametrize("c, lat, side, scales, out", [(1, 16, 2, 4, None), (3, 2, 4, 3, None), (1, 16, 2, 4, 128)])
+def test_spatial_networks_match_torch(c, lat, side, scales, out):
+    rng = np.random.default_rng(0)
+    E = gl.nn.spatial_encoder((c, 32, 32), lat, side, width=4, out_features=out, seed=0)
+    Dec = gl.nn.spatial_decoder(lat, side, (c, 32, 32), width=4, seed=1)
+    tE, tD = torch_encoder(c, lat, scales, 4, out), torch_decoder(c, lat, side, scales, 4)
+    load(tE, E)
+    load(tD, Dec)
+    x = rng.standard_normal((3, c, 32, 32)).astype(np.float32)
+    z = E(x)
+    assert z.shape == (3, out or lat * side * side)
+    with torch.no_grad():
+        np.testing.assert_allclose(z, tE(torch.from_numpy(x)).numpy(), rtol=1e-4, atol=1e-5)
+        code = rng.standard_normal((3, lat * side * side)).astype(np.float32)
+        np.testing.assert_allclose(Dec(code), tD(torch.from_numpy(code)).numpy(), rtol=1e-4, atol=1e-5)
+    for net in (E, Dec):                       # registered layers: a spec rebuilds the same network
+        clone = gl.nn.from_spec(net.spec())
+        clone.load_state_dict(net.state_dict())
+        inp = x if net is E else code
+        np.testing.assert_array_equal(clone(inp), net(inp))
+
+
+def test_he_modified_init_scale():
+    E = gl.nn.spatial_encoder((1, 32, 32), 16, 2, width=16, seed=3)
+    for name, w in E.named_parameters():
+        if name.endswith("bias"):
+            assert not np.any(w), name                      # biases start at zero
+        elif w.size >= 2000:
+            fan_in = int(np.prod(w.shape[1:]))
+            assert abs(w.std() * np.sqrt(1.04 * fan_in) - 1.0) < 0.06, name
+    w = np.empty((64, 32, 3, 3), np.float32)
+    gl.nn.init.he_modified(w, np.random.default_rng(0))
+    assert abs(w.std() - 1 / np.sqrt(1.04 * 288)) < 0.003
+    assert gl.nn.Conv2d(4, 8, 3, init="he_modified", seed=0).param("bias").tolist() == [0.0] * 8
+
+
+def test_spatial_networks_train_in_a_model():
+    X = gl.datasets.lines(128, seed=0)
+    m = gl.models.ACAI((1, 32, 32), 64, E=gl.nn.spatial_encoder((1, 32, 32), 16, 2, width=2, seed=0),
+                       Dec=gl.nn.spatial_decoder(16, 2, (1, 32, 32), width=2, seed=1),
+                       d=gl.nn.spatial_encoder((1, 32, 32), 16, 2, width=2, seed=2), seed=0)
+    hist = m.fit(X, steps=4, batch_size=16, progress=False)
+    assert np.all(np.isfinite(hist["recon"]))
+    assert m.interpolate(X[:2], X[2:4], steps=3).shape == (2, 3, 1, 32, 32)
+
+
+def test_spatial_networks_refuse_bad_shapes():
+    with pytest.raises(ValueError, match=r"image side 32 must be latent_side \(3\) times a power of two"):
+        gl.nn.spatial_encoder((1, 32, 32), 16, 3)
+    with pytest.raises(ValueError, match=r"image side 32 must be latent_side \(32\)"):
+        gl.nn.spatial_decoder(16, 32, (1, 32, 32))
+    with pytest.raises(ValueError, match=r"square image shape"):
+        gl.nn.spatial_encoder((1, 32, 16), 16, 2)
+    with pytest.raises(ValueError, match="latent_channels"):
+        gl.nn.spatial_decoder(0, 2, (1, 32, 32))
+    with pytest.raises(ValueError, match="unknown init"):
+        gl.nn.Conv2d(1, 1, 3, init="he")
+    assert gl.nn.spatial_encoder((1, 28, 28), 2, 7, width=2)(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 98)
