@@ -100,3 +100,17 @@ def test_spatial_networks_refuse_bad_shapes():
     with pytest.raises(ValueError, match="unknown init"):
         gl.nn.Conv2d(1, 1, 3, init="he")
     assert gl.nn.spatial_encoder((1, 28, 28), 2, 7, width=2)(np.zeros((1, 1, 28, 28), np.float32)).shape == (1, 98)
+
+
+def test_gain_scales_the_starting_convolutions():
+    base = gl.nn.spatial_encoder((1, 32, 32), 16, 2, width=4, out_features=8, seed=5)
+    big = gl.nn.spatial_encoder((1, 32, 32), 16, 2, width=4, out_features=8, gain=1.2, seed=5)
+    for (name, a), (_, b) in zip(base.named_parameters(), big.named_parameters()):
+        conv_weight = name.endswith("weight") and np.ndim(a) == 4
+        np.testing.assert_allclose(b, a * (1.2 if conv_weight else 1.0), rtol=1e-6, err_msg=name)  # not the head
+    dec, dec2 = (gl.nn.spatial_decoder(16, 2, (1, 32, 32), width=4, gain=g, seed=1) for g in (1.0, 0.5))
+    weights = lambda net: np.concatenate([np.ravel(v) for k, v in net.named_parameters() if k.endswith("weight")])
+    np.testing.assert_allclose(weights(dec2), 0.5 * weights(dec), rtol=1e-6)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="gain"):
+            gl.nn.spatial_decoder(16, 2, (1, 32, 32), gain=bad)
