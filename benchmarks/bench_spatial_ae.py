@@ -29,6 +29,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_autoencoders import torch_epochs  # noqa: E402
 from bench_gan_toy import alternate  # noqa: E402
 from common import write_section  # noqa: E402
 
@@ -83,7 +84,8 @@ def torch_nets(torch):
 
 
 def torch_stepper(torch, kind: str, X: np.ndarray):
-    """``run(n)``: n PyTorch steps of the same model on shuffled batches (a permutation per epoch)."""
+    """``run(n)``: n PyTorch steps of the same model on shuffled batches (``torch_epochs``: a permutation
+    per epoch, as the C loop draws them)."""
     encoder, decoder = torch_nets(torch)
     E, Dec = encoder(), decoder()
     oe, odec = torch.optim.Adam(E.parameters(), lr=LR), torch.optim.Adam(Dec.parameters(), lr=LR)
@@ -113,16 +115,7 @@ def torch_stepper(torch, kind: str, X: np.ndarray):
             (on_mix + on_real).backward()
             od.step()
 
-    state = {"perm": torch.randperm(len(data)), "i": 0}
-    per_epoch = len(data) // BATCH
-
-    def run(n):
-        for _ in range(n):
-            if state["i"] == per_epoch:
-                state["perm"], state["i"] = torch.randperm(len(data)), 0
-            i = state["i"]
-            step(data[state["perm"][i * BATCH:(i + 1) * BATCH]])
-            state["i"] = i + 1
+    run = torch_epochs(torch, data, step, BATCH)
     run.nets = (E, Dec, d)          # for tests/test_bench_spatial_mirror.py
     return run
 

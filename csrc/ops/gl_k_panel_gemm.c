@@ -35,17 +35,12 @@
  * moved the CycleGAN mirror test's second step by 4e-4 relative with two
  * threads only, an amplified rounding difference not yet traced; kept out
  * until it is). */
-static inline __m256i gl_panel_mask8(int n) { /* the first n of 8 lanes, 0 <= n <= 8 */
-    static const int32_t bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(bits + 8 - n));
-}
-
 /* C[0..mr)[0..16, or tail if partial) = (C if add) + sum_k A[k lda + m] B[k ldb + .] */
 GL_INLINE void gl_panel_tile(const int add, const int mr, const int partial, int tail, int64_t K,
                              const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,
                              float *restrict C, int64_t ldc) {
-    const __m256i m0 = gl_panel_mask8(partial ? (tail < 8 ? tail : 8) : 8);
-    const __m256i m1 = gl_panel_mask8(partial ? (tail > 8 ? tail - 8 : 0) : 8);
+    const __m256i m0 = gl_mask8(partial ? (tail < 8 ? tail : 8) : 8);
+    const __m256i m1 = gl_mask8(partial ? (tail > 8 ? tail - 8 : 0) : 8);
     __m256 acc[GL_PANEL_MR][2];
     _Pragma("GCC unroll 8") for (int m = 0; m < mr; m++) {
         if (!add) {

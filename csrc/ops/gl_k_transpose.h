@@ -61,7 +61,7 @@ static inline void gl_tr16_out(float *d, int64_t ld, const float *const s[16], i
 }
 
 #elif defined(__AVX2__)
-#include <immintrin.h>
+#include "gl_k_vec16.h" /* gl_mask8 */
 
 /* r[j] <- column j of the 8 x 8 matrix whose rows are r[0..8). */
 static inline __attribute__((always_inline)) void gl_tr8_regs(__m256 r[8]) {
@@ -83,17 +83,11 @@ static inline __attribute__((always_inline)) void gl_tr8_regs(__m256 r[8]) {
     for (int i = 0; i < 8; i++) r[i] = t[i];
 }
 
-/* lanes [0, n) of 8 set, 0 <= n <= 8 */
-static inline __m256i gl_tr8_mask(int n) {
-    static const int32_t bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-    return _mm256_loadu_si256((const __m256i *)(bits + 8 - (n < 0 ? 0 : n > 8 ? 8 : n)));
-}
-
 /* d[j][i] = s[i * ld + j] for rows i < nr and columns j < nc, 0 for i >= nr:
  * d[j] (j < nc) are 16-float vectors, the rest of s is not read. */
 static inline void gl_tr16_in(float *const d[16], const float *s, int64_t ld, int nr, int nc) {
     for (int j0 = 0; j0 < nc; j0 += 8) {
-        const __m256i m = gl_tr8_mask(nc - j0);
+        const __m256i m = gl_mask8(nc - j0);
         for (int i0 = 0; i0 < 16; i0 += 8) {
             __m256 r[8];
             for (int k = 0; k < 8; k++)
@@ -109,7 +103,7 @@ static inline void gl_tr16_in(float *const d[16], const float *s, int64_t ld, in
 static inline void gl_tr16_out(float *d, int64_t ld, const float *const s[16], int nr, int nc) {
     for (int j0 = 0; j0 < nc; j0 += 8) {
         const int full = nc - j0 >= 8;
-        const __m256i m = gl_tr8_mask(nc - j0);
+        const __m256i m = gl_mask8(nc - j0);
         for (int i0 = 0; i0 < nr; i0 += 8) {
             __m256 r[8];
             for (int k = 0; k < 8; k++) r[k] = j0 + k < nc ? _mm256_loadu_ps(s[j0 + k] + i0) : _mm256_setzero_ps();

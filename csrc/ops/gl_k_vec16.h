@@ -39,4 +39,14 @@ static inline float gl_pv_hsum(const gl_pv *v) {
 #define GL_PV_HSUM(v) gl_pv_hsum(&(v))
 #endif
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#include <stdint.h>
+/* lanes [0, n) of 8 set (n clamped to 0..8): the mask of AVX2's masked loads and stores */
+static inline __m256i gl_mask8(int n) {
+    static const int32_t bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(bits + 8 - (n < 0 ? 0 : n > 8 ? 8 : n)));
+}
+#endif
+
 #endif
