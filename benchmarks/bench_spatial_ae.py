@@ -36,7 +36,7 @@ from common import write_section  # noqa: E402
 import ganlib as gl  # noqa: E402
 
 SECTION = "Autoencoder steps with the ACAI paper's convolutional networks (lines 32×32)"
-BATCH, DEPTH, LATENT_CH, SIDE, LR = 64, 8, 16, 2, 1e-3
+BATCH, DEPTH, LATENT_CH, SIDE, SCALES, LR = 64, 8, 16, 2, 4, 1e-3
 SHAPE = (1, 32, 32)
 TARGET_1T = 1.0
 
@@ -56,38 +56,43 @@ def ganlib_stepper(kind: str, X: np.ndarray):
     return run
 
 
-def torch_nets(torch):
+def torch_encoder(torch, colors: int, latent_ch: int, scales: int, width: int, out: int | None = None):
+    """``gl.nn.spatial_encoder`` spelled in torch.nn, layer for layer (so its state dict loads; also the
+    oracle of tests/test_spatial_presets.py); 32 x 32 input."""
     nn = torch.nn
-    scales = 4
+    layers, ch = [nn.Conv2d(colors, width, 1)], width
+    for k in range(scales):
+        layers += [nn.Conv2d(ch, width << k, 3, padding=1), nn.LeakyReLU(0.2),
+                   nn.Conv2d(width << k, width << k, 3, padding=1), nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
+        ch = width << k
+    layers += [nn.Conv2d(ch, width << scales, 3, padding=1), nn.LeakyReLU(0.2),
+               nn.Conv2d(width << scales, latent_ch, 3, padding=1), nn.Flatten()]
+    if out is not None:
+        side = 32 >> scales
+        layers.append(nn.Linear(latent_ch * side * side, out))
+    return nn.Sequential(*layers)
 
-    def encoder():
-        layers, ch = [nn.Conv2d(1, DEPTH, 1)], DEPTH
-        for k in range(scales):
-            layers += [nn.Conv2d(ch, DEPTH << k, 3, padding=1), nn.LeakyReLU(0.2),
-                       nn.Conv2d(DEPTH << k, DEPTH << k, 3, padding=1), nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
-            ch = DEPTH << k
-        layers += [nn.Conv2d(ch, DEPTH << scales, 3, padding=1), nn.LeakyReLU(0.2),
-                   nn.Conv2d(DEPTH << scales, LATENT_CH, 3, padding=1), nn.Flatten()]
-        return nn.Sequential(*layers)
 
-    def decoder():
-        layers, ch = [nn.Unflatten(1, (LATENT_CH, SIDE, SIDE))], LATENT_CH
-        for k in range(scales - 1, -1, -1):
-            layers += [nn.Conv2d(ch, DEPTH << k, 3, padding=1), nn.LeakyReLU(0.2),
-                       nn.Conv2d(DEPTH << k, DEPTH << k, 3, padding=1), nn.LeakyReLU(0.2),
-                       nn.Upsample(scale_factor=2, mode="nearest")]
-            ch = DEPTH << k
-        layers += [nn.Conv2d(ch, DEPTH, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(DEPTH, 1, 3, padding=1)]
-        return nn.Sequential(*layers)
-
-    return encoder, decoder
+def torch_decoder(torch, colors: int, latent_ch: int, side: int, scales: int, width: int):
+    """``gl.nn.spatial_decoder`` spelled in torch.nn, layer for layer."""
+    nn = torch.nn
+    layers, ch = [nn.Unflatten(1, (latent_ch, side, side))], latent_ch
+    for k in range(scales - 1, -1, -1):
+        layers += [nn.Conv2d(ch, width << k, 3, padding=1), nn.LeakyReLU(0.2),
+                   nn.Conv2d(width << k, width << k, 3, padding=1), nn.LeakyReLU(0.2),
+                   nn.Upsample(scale_factor=2, mode="nearest")]
+        ch = width << k
+    layers += [nn.Conv2d(ch, width, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(width, colors, 3, padding=1)]
+    return nn.Sequential(*layers)
 
 
 def torch_stepper(torch, kind: str, X: np.ndarray):
     """``run(n)``: n PyTorch steps of the same model on shuffled batches (``torch_epochs``: a permutation
     per epoch, as the C loop draws them)."""
-    encoder, decoder = torch_nets(torch)
-    E, Dec = encoder(), decoder()
+    def encoder():
+        return torch_encoder(torch, 1, LATENT_CH, SCALES, DEPTH)
+
+    E, Dec = encoder(), torch_decoder(torch, 1, LATENT_CH, SIDE, SCALES, DEPTH)
     oe, odec = torch.optim.Adam(E.parameters(), lr=LR), torch.optim.Adam(Dec.parameters(), lr=LR)
     d = encoder() if kind == "ACAI" else None
     od = torch.optim.Adam(d.parameters(), lr=LR) if d is not None else None

@@ -1,7 +1,11 @@
 """gl.nn.spatial_encoder / spatial_decoder (the ACAI paper's all-convolutional networks) and the
-``he_modified`` initialisation: shapes, the layer sequence against an equivalent torch.nn stack
-loaded with the same state dict, rebuilding from spec, and bad arguments."""
+``he_modified`` initialisation: shapes, the layer sequence against the same layers in torch.nn (the
+torch spelling benchmarks/bench_spatial_ae.py races, so both are pinned to ganlib's) loaded with the same
+state dict, rebuilding from spec, and bad arguments."""
 from __future__ import annotations
+
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -9,36 +13,11 @@ import pytest
 import ganlib as gl
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+bm = pytest.importorskip("bench_spatial_ae")     # torch_encoder / torch_decoder: the same layers in torch.nn
 
 
-def torch_encoder(c: int, lat: int, scales: int, w: int, out: int | None) -> "nn.Sequential":
-    layers = [nn.Conv2d(c, w, 1)]
-    ch = w
-    for k in range(scales):
-        layers += [nn.Conv2d(ch, w << k, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << k, w << k, 3, padding=1),
-                   nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
-        ch = w << k
-    layers += [nn.Conv2d(ch, w << scales, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << scales, lat, 3, padding=1),
-               nn.Flatten()]
-    if out is not None:
-        side = 32 >> scales
-        layers.append(nn.Linear(lat * side * side, out))
-    return nn.Sequential(*layers)
-
-
-def torch_decoder(c: int, lat: int, side: int, scales: int, w: int) -> "nn.Sequential":
-    layers = [nn.Unflatten(1, (lat, side, side))]
-    ch = lat
-    for k in range(scales - 1, -1, -1):
-        layers += [nn.Conv2d(ch, w << k, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w << k, w << k, 3, padding=1),
-                   nn.LeakyReLU(0.2), nn.Upsample(scale_factor=2, mode="nearest")]
-        ch = w << k
-    layers += [nn.Conv2d(ch, w, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(w, c, 3, padding=1)]
-    return nn.Sequential(*layers)
-
-
-def load(tm: "nn.Module", m: gl.nn.Module) -> None:
+def load(tm: "torch.nn.Module", m: gl.nn.Module) -> None:
     tm.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
 
 
@@ -47,7 +26,7 @@ def test_spatial_networks_match_torch(c, lat, side, scales, out):
     rng = np.random.default_rng(0)
     E = gl.nn.spatial_encoder((c, 32, 32), lat, side, width=4, out_features=out, seed=0)
     Dec = gl.nn.spatial_decoder(lat, side, (c, 32, 32), width=4, seed=1)
-    tE, tD = torch_encoder(c, lat, scales, 4, out), torch_decoder(c, lat, side, scales, 4)
+    tE, tD = bm.torch_encoder(torch, c, lat, scales, 4, out), bm.torch_decoder(torch, c, lat, side, scales, 4)
     load(tE, E)
     load(tD, Dec)
     x = rng.standard_normal((3, c, 32, 32)).astype(np.float32)
