@@ -43,6 +43,17 @@ SHAPES = {
         ("cyc 16x64x7x7 -> 64", 16, 64, 64, 7, 7),
         ("cyc 16x16x14x14 -> 16", 16, 16, 16, 14, 14),
     ],
+    "acai": [  # the ACAI paper's networks at depth 8 (gl.nn.spatial_encoder / spatial_decoder), batch 64
+        ("acai 64x8x32x32 -> 8", 64, 8, 8, 32, 32),
+        ("acai 64x8x32x32 -> 1", 64, 8, 1, 32, 32),
+        ("acai 64x8x16x16 -> 16", 64, 8, 16, 16, 16),
+        ("acai 64x16x16x16 -> 8", 64, 16, 8, 16, 16),
+        ("acai 64x16x8x8 -> 32", 64, 16, 32, 8, 8),
+        ("acai 64x32x8x8 -> 32", 64, 32, 32, 8, 8),
+        ("acai 64x64x4x4 -> 64", 64, 64, 64, 4, 4),
+        ("acai 64x64x2x2 -> 128", 64, 64, 128, 2, 2),
+        ("acai 64x128x2x2 -> 16", 64, 128, 16, 2, 2),
+    ],
     "boundary": [  # the fewest image channels on the path (8: an im2col 72 deep)
         ("bnd 64x8x14x14 -> 32", 64, 8, 32, 14, 14),
         ("bnd 16x8x7x7 -> 8", 16, 8, 8, 7, 7),
