@@ -59,6 +59,7 @@
 #include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
 #include "gl_k_transpose.h"
+#include "gl_k_vec16.h"
 
 #define GL_W3L 16                 /* lanes (images) per transform step, and images per chunk: 32
                                      was 1.1-1.4x slower at batch 64 (V and M twice as large) */
@@ -138,36 +139,45 @@ size_t gl_wino3_workspace(gl_op op, const gl_conv_geom *g) {
     return (size_t)gl_w3_floats(&w);
 }
 
-/* ---- 1-D transforms on GL_W3L lanes ---- */
+/* ---- 1-D transforms on vectors of GL_W3L lanes (gl_k_vec16.h: one zmm
+ * register with AVX-512; whole-vector loads and stores, so a value stored
+ * and read back is forwarded rather than stalled on split stores) ---- */
 
 /* d <- B^T d (4 -> 4), in place */
-static inline void gl_w3_bt(float *restrict d0, float *restrict d1, float *restrict d2, float *restrict d3) {
-    for (int k = 0; k < GL_W3L; k++) {
-        const float a0 = d0[k], a1 = d1[k], a2 = d2[k], a3 = d3[k];
-        d0[k] = a0 - a2;
-        d1[k] = a1 + a2;
-        d2[k] = a2 - a1;
-        d3[k] = a1 - a3;
-    }
+static inline void gl_w3_bt(gl_pv *d0, gl_pv *d1, gl_pv *d2, gl_pv *d3) {
+    const gl_pv a0 = *d0, a1 = *d1, a2 = *d2, a3 = *d3;
+    *d0 = a0 - a2;
+    *d1 = a1 + a2;
+    *d2 = a2 - a1;
+    *d3 = a1 - a3;
 }
 
 /* y <- A^T m (4 -> 2) */
-static inline void gl_w3_at(const float *restrict m0, const float *restrict m1, const float *restrict m2,
-                            const float *restrict m3, float *restrict y0, float *restrict y1) {
-    for (int k = 0; k < GL_W3L; k++) {
-        y0[k] = m0[k] + m1[k] + m2[k];
-        y1[k] = m1[k] - m2[k] - m3[k];
-    }
+static inline void gl_w3_at(const gl_pv *m0, const gl_pv *m1, const gl_pv *m2, const gl_pv *m3, gl_pv *y0,
+                            gl_pv *y1) {
+    *y0 = *m0 + *m1 + *m2;
+    *y1 = *m1 - *m2 - *m3;
 }
 
 /* z <- A y (2 -> 4), the adjoint of gl_w3_at */
-static inline void gl_w3_a(const float *restrict y0, const float *restrict y1, float *restrict z0, float *restrict z1,
-                           float *restrict z2, float *restrict z3) {
-    for (int k = 0; k < GL_W3L; k++) {
-        z0[k] = y0[k];
-        z1[k] = y0[k] + y1[k];
-        z2[k] = y0[k] - y1[k];
-        z3[k] = -y1[k];
+static inline void gl_w3_a(const gl_pv *y0, const gl_pv *y1, gl_pv *z0, gl_pv *z1, gl_pv *z2, gl_pv *z3) {
+    *z0 = *y0;
+    *z1 = *y0 + *y1;
+    *z2 = *y0 - *y1;
+    *z3 = -*y1;
+}
+
+/* y <- act(y + bias) (either may be NULL), lane by lane as gl_k_bias_act */
+typedef int32_t gl_w3_mask __attribute__((vector_size(sizeof(gl_pv))));
+static inline void gl_w3_bias_act(gl_pv *y, const float *bias, const gl_node *act) {
+    if (bias) *y = *y + *bias;
+    if (!act) return;
+    if (act->op == GL_OP_RELU) { /* y < 0 ? 0 : y (NaN propagates) */
+        const gl_w3_mask neg = *y < 0.0f;
+        *y = (gl_pv)((gl_w3_mask)*y & ~neg);
+    } else {                     /* y > 0 ? y : f0 y */
+        const gl_w3_mask pos = *y > 0.0f;
+        *y = (gl_pv)(((gl_w3_mask)*y & pos) | ((gl_w3_mask)(act->f[0] * *y) & ~pos));
     }
 }
 
@@ -217,23 +227,20 @@ static void gl_w3_fill(void *vp, int64_t c0, int64_t c1) {
 /* The 16 entries of B^T d B of the 4x4 tile at x0 (rows ld floats apart) to
  * v + xi * es */
 static inline void gl_w3_tile_v(const float *x0, int64_t ld, float *v, int64_t es) {
-    float a[4][4][GL_W3L];
+    gl_pv a[4][4];
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) memcpy(a[i][j], x0 + i * ld + j * GL_W3L, sizeof a[i][j]);
-    for (int j = 0; j < 4; j++) gl_w3_bt(a[0][j], a[1][j], a[2][j], a[3][j]);
-    for (int i = 0; i < 4; i++) gl_w3_bt(a[i][0], a[i][1], a[i][2], a[i][3]);
-    for (int xi = 0; xi < 16; xi++) memcpy(v + xi * es, a[xi / 4][xi % 4], sizeof a[0][0]);
+        for (int j = 0; j < 4; j++) GL_PV_LD(a[i][j], x0 + i * ld + j * GL_W3L);
+    for (int j = 0; j < 4; j++) gl_w3_bt(&a[0][j], &a[1][j], &a[2][j], &a[3][j]);
+    for (int i = 0; i < 4; i++) gl_w3_bt(&a[i][0], &a[i][1], &a[i][2], &a[i][3]);
+    for (int xi = 0; xi < 16; xi++) GL_PV_ST(v + xi * es, a[xi / 4][xi % 4]);
 }
 
-/* The 2x2 tile A^T m A from the 16 entries m + xi * es, to y (rows ld floats
- * apart) */
-static inline void gl_w3_tile_y(const float *m0, int64_t es, float *y0, int64_t ld) {
-    float m[4][4][GL_W3L], r[2][4][GL_W3L], y[2][2][GL_W3L];
-    for (int xi = 0; xi < 16; xi++) memcpy(m[xi / 4][xi % 4], m0 + xi * es, sizeof m[0][0]);
-    for (int j = 0; j < 4; j++) gl_w3_at(m[0][j], m[1][j], m[2][j], m[3][j], r[0][j], r[1][j]);
-    for (int i = 0; i < 2; i++) gl_w3_at(r[i][0], r[i][1], r[i][2], r[i][3], y[i][0], y[i][1]);
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) memcpy(y0 + i * ld + j * GL_W3L, y[i][j], sizeof y[i][j]);
+/* The 2x2 tile y = A^T m A from the 16 entries m0 + xi * es */
+static inline void gl_w3_tile_y(const float *m0, int64_t es, gl_pv y[2][2]) {
+    gl_pv m[4][4], r[2][4];
+    for (int xi = 0; xi < 16; xi++) GL_PV_LD(m[xi / 4][xi % 4], m0 + xi * es);
+    for (int j = 0; j < 4; j++) gl_w3_at(&m[0][j], &m[1][j], &m[2][j], &m[3][j], &r[0][j], &r[1][j]);
+    for (int i = 0; i < 2; i++) gl_w3_at(&r[i][0], &r[i][1], &r[i][2], &r[i][3], &y[i][0], &y[i][1]);
 }
 
 /* ---- the kernels' transform ---- */
@@ -326,7 +333,7 @@ static void gl_w3_block_gemms(const gl_w3 *w, int64_t TB, const float *V, float 
 static void gl_w3_block_out(const gl_w3 *w, int64_t b, const float *M, int64_t o0, int64_t o1) {
     int64_t g0, g1, ty, tx0;
     const int64_t TB = gl_w3_block(w, b, &g0, &g1), es = gl_w3_es(w->O, TB), HW = w->H * w->W, ld = w->O * HW;
-    float buf[2][2 * GL_W3_SEG][GL_W3L];
+    gl_pv buf[2][2 * GL_W3_SEG];
     for (int64_t o = o0; o < o1; o++) {
         const float *bias = w->op == GL_OP_CONV2D && w->bias ? w->bias + o : NULL;
         const gl_node *act = w->op == GL_OP_CONV2D ? w->act : NULL;
@@ -334,12 +341,18 @@ static void gl_w3_block_out(const gl_w3 *w, int64_t b, const float *M, int64_t o
         int64_t col = 0;
         for (int64_t g = g0; g < g1; g++) {
             const int64_t nt = gl_w3_seg(w, g, &ty, &tx0), cols = w->W - 2 * tx0 < 16 ? w->W - 2 * tx0 : 16;
-            for (int64_t k = 0; k < nt; k++, col += GL_W3L)
-                gl_w3_tile_y(M + o * TB + col, es, buf[0][2 * k], 2 * GL_W3_SEG * GL_W3L);
+            for (int64_t k = 0; k < nt; k++, col += GL_W3L) {
+                gl_pv y[2][2];
+                gl_w3_tile_y(M + o * TB + col, es, y);
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) {
+                        gl_w3_bias_act(&y[i][j], bias, act);
+                        buf[i][2 * k + j] = y[i][j];
+                    }
+            }
             for (int64_t r = 0; r < 2 && 2 * ty + r < w->H; r++) {
-                gl_k_bias_act(bias, act, buf[r][0], 1, 1, cols * GL_W3L);
                 const float *s[16];
-                for (int j = 0; j < cols; j++) s[j] = buf[r][j];
+                for (int j = 0; j < cols; j++) s[j] = (const float *)&buf[r][j];
                 gl_tr16_out(dst + (2 * ty + r) * w->W + 2 * tx0, ld, s, (int)w->nn, (int)cols);
             }
         }
@@ -421,13 +434,13 @@ static void gl_w3_grad_m(void *vp, int64_t o0, int64_t o1) {
         for (int64_t ty = ty0; ty < ty1; ty++)
             for (int64_t tx = 0; tx < w->Tw; tx++) {
                 const float *y0 = w->Y + o * gl_w3_yplane(w) + 2 * ty * ld + 2 * tx * GL_W3L;
-                float d[2][2][GL_W3L], r[4][2][GL_W3L], z[4][4][GL_W3L];
+                gl_pv d[2][2], r[4][2], z[4][4];
                 for (int i = 0; i < 2; i++)
-                    for (int j = 0; j < 2; j++) memcpy(d[i][j], y0 + i * ld + j * GL_W3L, sizeof d[i][j]);
-                for (int j = 0; j < 2; j++) gl_w3_a(d[0][j], d[1][j], r[0][j], r[1][j], r[2][j], r[3][j]);
-                for (int i = 0; i < 4; i++) gl_w3_a(r[i][0], r[i][1], z[i][0], z[i][1], z[i][2], z[i][3]);
+                    for (int j = 0; j < 2; j++) GL_PV_LD(d[i][j], y0 + i * ld + j * GL_W3L);
+                for (int j = 0; j < 2; j++) gl_w3_a(&d[0][j], &d[1][j], &r[0][j], &r[1][j], &r[2][j], &r[3][j]);
+                for (int i = 0; i < 4; i++) gl_w3_a(&r[i][0], &r[i][1], &z[i][0], &z[i][1], &z[i][2], &z[i][3]);
                 float *m0 = w->M + o * TB + ((ty - ty0) * w->Tw + tx) * GL_W3L;
-                for (int xi = 0; xi < 16; xi++) memcpy(m0 + xi * es, z[xi / 4][xi % 4], sizeof z[0][0]);
+                for (int xi = 0; xi < 16; xi++) GL_PV_ST(m0 + xi * es, z[xi / 4][xi % 4]);
             }
 }
 
