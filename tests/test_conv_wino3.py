@@ -20,12 +20,13 @@ from test_gradcheck import check_first_order
 torch = pytest.importorskip("torch")
 
 
-# (N, C, H, W, O): batch 1 and 7 (one partial 16-image lane block) and 35 (three chunks); 28 x 28,
-# 14 x 14, 7 x 7 and odd planes (a half last tile), 1 x 1; one channel on either side of many
+# (N, C, H, W, O): batch 1 and 7 (one partial 16-image lane block) and 35 (three chunks); 32 x 32 and
+# 28 x 28 (two segments of tiles a row, many blocks), 14 x 14, 7 x 7 and odd planes (a half last
+# tile), 1 x 1; one channel on either side of many
 CASES = [
     (1, 8, 7, 7, 1), (7, 32, 28, 28, 32), (7, 32, 14, 14, 8), (1, 32, 14, 14, 32), (7, 32, 28, 28, 1),
     (7, 1, 28, 28, 32), (7, 9, 13, 11, 3), (1, 16, 1, 1, 5), (7, 64, 7, 7, 64), (35, 12, 7, 5, 12),
-    (1, 4, 9, 14, 32), (7, 33, 6, 3, 17),
+    (1, 4, 9, 14, 32), (7, 33, 6, 3, 17), (18, 8, 32, 32, 16),
 ]
 
 # max relative error (to each tensor's largest) of the float32 path against float64, x ~ N(0, 1),
@@ -48,6 +49,8 @@ def test_conv3x3_values_and_gradients_vs_torch_float64(case):
     assert max(errs.values()) <= TOL, errs
 
 
+# 9 x 10 planes, 16 -> 24 channels: five forward blocks (whole blocks per thread on 2 threads, blocks in
+# turn on 3) and two weight-gradient blocks
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_results_do_not_depend_on_the_thread_count(threads):
     assert_thread_count_independent((19, 16, 9, 10), (24, 16, 3, 3), 1, threads, seed=5)
