@@ -3,6 +3,7 @@
 #define GL_K_INTERNAL_H
 
 #include "gl_kernels.h"
+#include "gl_k_vec16.h"
 
 /* Elements per thread before elementwise work is split over the pool. */
 #define GL_K_PAR_MIN 16384
@@ -42,6 +43,21 @@ static inline void gl_k_apply_act(const gl_node *act, float *restrict y, int64_t
     } else {
         const float f0 = act->f[0];
         for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : f0 * y[i];
+    }
+}
+
+/* The same on one vector of 16 floats, lane by lane (for kernels that keep
+ * their results in registers: a store and reload through floats would cost
+ * a stalled load) */
+typedef int32_t gl_k_mask16 __attribute__((vector_size(sizeof(gl_pv))));
+static inline void gl_k_apply_act_pv(const gl_node *act, gl_pv *y) {
+    if (!act) return;
+    if (act->op == GL_OP_RELU) {
+        const gl_k_mask16 neg = *y < 0.0f; /* NaN compares false: it propagates */
+        *y = (gl_pv)((gl_k_mask16)*y & ~neg);
+    } else {
+        const gl_k_mask16 pos = *y > 0.0f;
+        *y = (gl_pv)(((gl_k_mask16)*y & pos) | ((gl_k_mask16)(act->f[0] * *y) & ~pos));
     }
 }
 

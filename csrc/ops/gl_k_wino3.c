@@ -59,7 +59,6 @@
 #include "gl_blas.h"
 #include "gl_k_panel_gemm.h"
 #include "gl_k_transpose.h"
-#include "gl_k_vec16.h"
 
 #define GL_W3L 16                 /* lanes (images) per transform step, and images per chunk: 32
                                      was 1.1-1.4x slower at batch 64 (V and M twice as large) */
@@ -165,20 +164,6 @@ static inline void gl_w3_a(const gl_pv *y0, const gl_pv *y1, gl_pv *z0, gl_pv *z
     *z1 = *y0 + *y1;
     *z2 = *y0 - *y1;
     *z3 = -*y1;
-}
-
-/* y <- act(y + bias) (either may be NULL), lane by lane as gl_k_bias_act */
-typedef int32_t gl_w3_mask __attribute__((vector_size(sizeof(gl_pv))));
-static inline void gl_w3_bias_act(gl_pv *y, const float *bias, const gl_node *act) {
-    if (bias) *y = *y + *bias;
-    if (!act) return;
-    if (act->op == GL_OP_RELU) { /* y < 0 ? 0 : y (NaN propagates) */
-        const gl_w3_mask neg = *y < 0.0f;
-        *y = (gl_pv)((gl_w3_mask)*y & ~neg);
-    } else {                     /* y > 0 ? y : f0 y */
-        const gl_w3_mask pos = *y > 0.0f;
-        *y = (gl_pv)(((gl_w3_mask)*y & pos) | ((gl_w3_mask)(act->f[0] * *y) & ~pos));
-    }
 }
 
 /* ---- layout passes (16 images x 16 columns at a time, gl_k_transpose.h) ---- */
@@ -346,7 +331,8 @@ static void gl_w3_block_out(const gl_w3 *w, int64_t b, const float *M, int64_t o
                 gl_w3_tile_y(M + o * TB + col, es, y);
                 for (int i = 0; i < 2; i++)
                     for (int j = 0; j < 2; j++) {
-                        gl_w3_bias_act(&y[i][j], bias, act);
+                        if (bias) y[i][j] = y[i][j] + *bias;
+                        gl_k_apply_act_pv(act, &y[i][j]);
                         buf[i][2 * k + j] = y[i][j];
                     }
             }
