@@ -287,6 +287,37 @@ def test_lipschitz_penalty_is_the_definition():
     np.testing.assert_allclose(h0["neg_elbo"], h["neg_elbo"], rtol=1e-6)      # same batch, same ELBO
 
 
+def test_lipschitz_penalty_weighs_as_the_lectures_batch_summed_objective():
+    """The lecture minimises sum_batch(-ELBO) + lam * sum_pairs omega; ours the batch mean, so one SGD step
+    with lam moves the encoder by lr * lam / b * grad(sum omega) more than the same step without it."""
+    torch = pytest.importorskip("torch")
+    X, lam, lr, b = images(64), 30.0, 1e-2, 20
+    runs = {}
+    for weight in (0.0, lam):
+        vae = gl.models.VAE(SHAPE, 3, hidden=[16], lipschitz=weight, seed=3,
+                            optimizers={"E": gl.optim.SGD(lr), "Dec": gl.optim.SGD(lr)})
+        before = {k: v.copy() for k, v in vae.E.state_dict().items()}
+        dec_before = {k: v.copy() for k, v in vae.Dec.state_dict().items()}
+        vae.fit(X, steps=1, batch_size=b, progress=False)
+        runs[weight] = (before, vae.E.state_dict(), dec_before, vae.Dec.state_dict(), vae.last_batch("data", "x"))
+    (w0, w_plain, d0, d_plain, x), (_, w_reg, _, d_reg, x_reg) = runs[0.0], runs[lam]
+    np.testing.assert_array_equal(x, x_reg)                           # same seed: the same batch (and noise)
+    # the oracle: d/dW of sum_pairs omega for the same encoder (Flatten, Linear, ReLU, Linear -> mu | log var)
+    enc = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(np.prod(SHAPE)), 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 6)).double()
+    enc.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in w0.items()})
+    xt = torch.from_numpy(x.astype(np.float64))
+    mu, h = enc(xt)[:, :3], b // 2
+    omega = ((mu[:h] - mu[h:2 * h]) ** 2).sum(1) / ((xt[:h] - xt[h:2 * h]).flatten(1) ** 2).sum(1)
+    omega.sum().backward()
+    grads = dict(zip(w0, (p.grad.numpy() for p in enc.parameters())))
+    for k in w0:
+        extra = (w_reg[k] - w0[k]) - (w_plain[k] - w0[k])               # the penalty's share of the step
+        np.testing.assert_allclose(extra, -lr * lam / b * grads[k], rtol=2e-3, atol=1e-7, err_msg=k)
+    for k in d0:                                                       # the decoder does not see the penalty
+        np.testing.assert_allclose(d_reg[k], d_plain[k], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
 def test_lipschitz_vae_clips_the_encoder_and_shrinks_the_ratio():
     X = images(512)
     reg = gl.models.VAE(SHAPE, 2, hidden=[32], lipschitz=30.0, encoder_clip=0.05, lr=1e-2, seed=0)

@@ -138,9 +138,13 @@ class VAE(LatentModel):
         ``i + b // 2`` of each batch, with ``ω(l₁, l₂) = ‖f(l₁) − f(l₂)‖² / ‖l₁ − l₂‖²``,
         ``l`` an image of the batch (as the encoder sees it) and ``f`` the encoder (its
         mean μ, the deterministic part of the code): it penalises encodings that lie far
-        apart relative to their images. The sum (not a mean) is added to the batch-mean
-        negative ELBO, as the definition writes it; a pair of identical images adds 0
-        (the denominator carries 1e-12). Logged as ``lipschitz`` (the unweighted sum).
+        apart relative to their images. The lecture adds this sum to the negative ELBO
+        *summed* over the batch (its VAE is the PyTorch-examples one, ``reduction="sum"``);
+        this VAE minimises the batch *mean*, so the penalty enters divided by the batch
+        size ``b``: ``mean(−ELBO) + (λ / b) Σᵢ ω`` is the lecture's objective over ``b``, and
+        λ keeps the lecture's meaning whatever the batch size (Adam does not see the
+        factor). A pair of identical images adds 0 (the denominator carries 1e-12).
+        Logged as ``lipschitz`` (the unweighted sum Σᵢ ω).
     encoder_clip : float, optional
         Clamp every encoder weight to ``[−c, c]`` after each update (0.3 in the lecture),
         which bounds the encoder's Lipschitz constant; None: no clipping.
@@ -257,7 +261,7 @@ class VAE(LatentModel):
         if self.lipschitz:
             penalty = lipschitz_penalty(x, mu, self._what)
             log["lipschitz"] = penalty
-            loss = loss + penalty * self.lipschitz
+            loss = loss + penalty * (self.lipschitz / x.shape[0])     # the lecture's batch-summed objective / b
         return Step(minimize={"E": loss, "Dec": loss}, log=log, keep=keep)
 
     # ---- reading -----------------------------------------------------------------------------------
