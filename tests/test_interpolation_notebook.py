@@ -12,7 +12,8 @@ MODELS = ("ae", "dropout_ae", "denoising_ae", "vae", "aae", "vqvae", "acai")
 # decodes one image along every path); lines_smoothness_seeds_<model> says on how many it is defined
 KEYS = tuple(f"{k}_{m}" for m in MODELS for k in ("lines_mean_distance", "lines_smoothness_seeds", "probe32")) + (
     "alphagan_fid", "vqvae_codebook_usage", "minutes_total", "minutes_lines", "minutes_probe",
-    "minutes_alphagan_lipschitz")
+    "minutes_alphagan_lipschitz") + tuple(f"lipschitz_{c}_seeds" for c in ("closer", "less", "similar")) + tuple(
+    f"{v}_{k}" for v in ("vae", "lipschitz_vae") for k in ("class_radius", "centroid_distance", "coverage", "fid"))
 
 
 def test_committed_notebook_is_the_builders():
@@ -29,6 +30,9 @@ def test_committed_results_hold_the_headline_numbers():
             assert 0 <= res[f"lines_smoothness_{m}"] < 1
         assert 0 <= res[f"probe32_{m}"] <= 1
     assert 0 < res["vqvae_codebook_usage"] <= 1 and res["alphagan_fid"] > 0 and res["minutes_total"] > 0
+    # (d): on how many of the 3 seeds each of the lecture's conclusions about the Lipschitz VAE holds
+    assert all(res[f"lipschitz_{c}_seeds"] in (0, 1, 2, 3) for c in ("closer", "less", "similar"))
+    assert all(0 <= res[f"{v}_coverage"] <= 1 and res[f"{v}_fid"] > 0 for v in ("vae", "lipschitz_vae"))
 
 
 def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
