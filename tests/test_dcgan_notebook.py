@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 
 import ganlib as gl
+from notebook_checks import headline_numbers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(ROOT, "notebooks", "02_dcgan_mnist.ipynb")
+RESULTS = os.path.join(ROOT, "notebooks", "results", "02_dcgan_mnist.json")
+KEYS = ("fid", "fid_best", "fid_test_halves", "classes_present", "collision_samples", "H2", "classifier_score",
+        "steps", "minutes_total")
 
 
 def _mnist_dir() -> str:
@@ -50,8 +54,17 @@ def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
     _mnist(1)  # skips when the files are missing
     png = os.path.join(ROOT, "notebooks", "dcgan_mnist_samples.png")
     before = os.path.getmtime(png) if os.path.exists(png) else None
+    results_before = open(RESULTS).read() if os.path.exists(RESULTS) else None
     outs = run_notebook_smoke(NOTEBOOK, "make_02_dcgan_mnist.py", timeout=300,
                               env={"GANLIB_DATA": os.path.abspath(data)})
     assert "SMOKE" in outs and "FID" in outs and "classifier score" in outs
-    # the smoke run must not overwrite the committed sample grid
+    # the smoke run must not overwrite the committed sample grid or results
     assert (os.path.getmtime(png) if os.path.exists(png) else None) == before
+    assert (open(RESULTS).read() if os.path.exists(RESULTS) else None) == results_before
+
+
+def test_committed_results_hold_the_headline_numbers():
+    res = headline_numbers("02_dcgan_mnist", KEYS)
+    assert 0 < res["fid_test_halves"] < res["fid"] and res["fid_best"] > 0
+    assert 1 <= res["classes_present"] <= 10 and 0.1 <= res["collision_samples"] <= 1
+    assert 1 <= res["classifier_score"] <= 10 and res["steps"] > 0 and res["minutes_total"] > 0
