@@ -560,16 +560,19 @@ for kind, label, setup in (("alphagan", "α-GAN", f"{STEPS['alphagan']} steps of
 rows.append(f"| test images (reference) | {fid_floor:.2f} (half vs half) | {test_div['classes_present']} "
             f"| {test_div['collision_probability']:.4f} | {test_div['H2']:.3f} | {len(Xt_eval)} images |")
 notes = []
-for name, label in (("02_dcgan_mnist.json", "DCGAN (notebook 02)"), ("03_autoencoders.json", "VAE (notebook 03)")):
+for name, label, key in (("02_dcgan_mnist.json", "DCGAN (notebook 02)", "fid"),
+                         ("03_autoencoders.json", "VAE (notebook 03)", "vae_fid")):
     prev = read_results(name)
     if prev is None:
         notes.append(f"* {label}: `notebooks/results/{name}` does not exist, so there is no number to compare with.")
-        continue
-    fid_keys = sorted(k for k in prev if "fid" in k.lower())
-    if fid_keys:
-        rows.append(f"| {label} | {prev[fid_keys[0]]:.2f} | | | | from `results/{name}` (`{fid_keys[0]}`) |")
+    elif key not in prev:
+        notes.append(f"* {label}: `results/{name}` records no classifier-FID (`{key}`), so there is no number to "
+                     "compare with.")
     else:
-        notes.append(f"* {label}: `results/{name}` records no FID (keys: {', '.join(sorted(prev)[:8])}, …).")
+        extra = " | ".join(f"{prev[k]:{fmt}}" if k in prev else "" for k, fmt in
+                           (("classes_present", ".0f"), ("collision_samples", ".4f"), ("H2", ".3f")))
+        steps = f"{prev['steps']:.0f} steps, " if "steps" in prev else ""
+        rows.append(f"| {label} | {prev[key]:.2f} | {extra} | {steps}from `results/{name}` |")
 display(Markdown("\\n".join(rows) + ("\\n\\n" + "\\n".join(notes) if notes else "")))
 if "alphagan" in GEN:
     R["alphagan_fid"] = GEN["alphagan"]["fid"]
