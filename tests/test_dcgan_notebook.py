@@ -8,22 +8,17 @@ import numpy as np
 import pytest
 
 import ganlib as gl
-from notebook_checks import headline_numbers
+from notebook_checks import MNIST_DIR, assert_notebook_is_builders, headline_numbers, smoke_outputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOTEBOOK = os.path.join(ROOT, "notebooks", "02_dcgan_mnist.ipynb")
-RESULTS = os.path.join(ROOT, "notebooks", "results", "02_dcgan_mnist.json")
+NAME = "02_dcgan_mnist"
 KEYS = ("fid", "fid_best", "fid_test_halves", "classes_present", "collision_samples", "H2", "classifier_score",
         "steps", "minutes_total")
 
 
-def _mnist_dir() -> str:
-    return os.environ.get("GANLIB_TEST_MNIST") or os.path.join(ROOT, "..", "shared", "data", "mnist")
-
-
 def _mnist(limit: int) -> np.ndarray:
     try:
-        X, _ = gl.datasets.mnist(_mnist_dir(), "train", limit=limit)
+        X, _ = gl.datasets.mnist(MNIST_DIR, "train", limit=limit)
     except FileNotFoundError as e:  # pragma: no cover - depends on the machine
         pytest.skip(f"MNIST files not found (set GANLIB_TEST_MNIST): {e}")
     return X
@@ -49,22 +44,20 @@ def test_dcgan_presets_train_on_mnist():
     assert S.std() > 0  # not a constant image
 
 
+def test_committed_notebook_is_the_builders():
+    assert_notebook_is_builders(NAME)
+
+
 def test_notebook_runs_in_smoke_mode(run_notebook_smoke):
-    data = _mnist_dir()
-    _mnist(1)  # skips when the files are missing
     png = os.path.join(ROOT, "notebooks", "dcgan_mnist_samples.png")
     before = os.path.getmtime(png) if os.path.exists(png) else None
-    results_before = open(RESULTS).read() if os.path.exists(RESULTS) else None
-    outs = run_notebook_smoke(NOTEBOOK, "make_02_dcgan_mnist.py", timeout=300,
-                              env={"GANLIB_DATA": os.path.abspath(data)})
-    assert "SMOKE" in outs and "FID" in outs and "classifier score" in outs
-    # the smoke run must not overwrite the committed sample grid or results
-    assert (os.path.getmtime(png) if os.path.exists(png) else None) == before
-    assert (open(RESULTS).read() if os.path.exists(RESULTS) else None) == results_before
+    outs = smoke_outputs(run_notebook_smoke, NAME, timeout=300)        # also: the results file is left alone
+    assert "FID" in outs and "classifier score" in outs
+    assert (os.path.getmtime(png) if os.path.exists(png) else None) == before   # and so is the sample grid
 
 
 def test_committed_results_hold_the_headline_numbers():
-    res = headline_numbers("02_dcgan_mnist", KEYS)
+    res = headline_numbers(NAME, KEYS)
     assert 0 < res["fid_test_halves"] < res["fid"] and res["fid_best"] > 0
     assert 1 <= res["classes_present"] <= 10 and 0.1 <= res["collision_samples"] <= 1
     assert 1 <= res["classifier_score"] <= 10 and res["steps"] > 0 and res["minutes_total"] > 0
