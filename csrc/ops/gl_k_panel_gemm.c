@@ -31,10 +31,14 @@
  * (12 accumulators, two of B, one broadcast of A), as OpenBLAS's Haswell
  * kernel; a 32-column block runs as two 16-column halves.  gl_pv (16 floats
  * through GCC's vector extension) spilled with more than two rows.  Multiply
- * then add, not FMA: the same roundings as the portable path (an FMA version
- * moved the CycleGAN mirror test's second step by 4e-4 relative with two
- * threads only, an amplified rounding difference not yet traced; kept out
- * until it is). */
+ * then add, not FMA: the same roundings as the portable path (which -std=c11
+ * does not contract), and on Zen 3, whose adds have pipes of their own, FMA
+ * measured no faster (ab_conv3.py, 0.95-1.10x per shape).  An FMA version is
+ * as correct (test_conv passes, the mirror tests too), but on the CycleGAN
+ * mirror test's data its rounding of G(a) flips one ReLU gate of F (input
+ * 2e-6 in float64, -1e-6 in float32); at 14x14 with 4 images one gate moves
+ * that layer's weight gradient by ~1 %, and the second step's losses by up to
+ * 4e-4.  Any change of summation order can flip such a gate. */
 /* C[0..mr)[0..16, or tail if partial) = (C if add) + sum_k A[k lda + m] B[k ldb + .] */
 GL_INLINE void gl_panel_tile(const int add, const int mr, const int partial, int tail, int64_t K,
                              const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,
